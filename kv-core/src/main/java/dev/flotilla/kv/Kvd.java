@@ -1,0 +1,151 @@
+package dev.flotilla.kv;
+
+import dev.flotilla.kv.embed.EmbeddedKv;
+import dev.flotilla.kv.embed.KvConfig;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bin/kvd}: a store member, taking etcd's flags (and etcd's ETCD_* environment
+ * variables as defaults). Restarted on an existing data dir it resumes from it.
+ */
+@Command(name = "kvd", mixinStandardHelpOptions = true,
+    versionProvider = Kvd.Version.class,
+    description = "Flotilla's key-value store member: etcd's v2 keys API on a Raft-ready MVCC store.")
+public final class Kvd implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(Kvd.class);
+
+  @Option(names = {"--name", "-name"}, defaultValue = "${env:ETCD_NAME:-default}",
+      description = "Human-readable name for this member (default: ${DEFAULT-VALUE}).")
+  String name;
+
+  @Option(names = {"--data-dir", "-data-dir"}, defaultValue = "${env:ETCD_DATA_DIR}",
+      description = "Path to the data directory (default: <name>.etcd).")
+  Path dataDir;
+
+  @Option(names = {"--listen-client-urls", "-listen-client-urls"},
+      defaultValue = "${env:ETCD_LISTEN_CLIENT_URLS:-http://localhost:2379}",
+      description = "Comma-separated URLs to listen on for client traffic (default: ${DEFAULT-VALUE}).")
+  String listenClientUrls;
+
+  @Option(names = {"--advertise-client-urls", "-advertise-client-urls"},
+      defaultValue = "${env:ETCD_ADVERTISE_CLIENT_URLS:-}",
+      description = "Comma-separated client URLs to advertise (default: the listen URLs).")
+  String advertiseClientUrls;
+
+  @Option(names = {"--listen-peer-urls", "-listen-peer-urls"},
+      defaultValue = "${env:ETCD_LISTEN_PEER_URLS:-http://localhost:2380}",
+      description = "Comma-separated URLs to listen on for peer traffic (default: ${DEFAULT-VALUE}).")
+  String listenPeerUrls;
+
+  @Option(names = {"--initial-advertise-peer-urls", "-initial-advertise-peer-urls"},
+      defaultValue = "${env:ETCD_INITIAL_ADVERTISE_PEER_URLS:-http://localhost:2380}",
+      description = "This member's peer URLs to advertise to the cluster (default: ${DEFAULT-VALUE}).")
+  String initialAdvertisePeerUrls;
+
+  @Option(names = {"--initial-cluster", "-initial-cluster"},
+      defaultValue = "${env:ETCD_INITIAL_CLUSTER:-}",
+      description = "Initial cluster configuration for bootstrapping: name=peerURL,... "
+          + "(default: <name>=<initial-advertise-peer-urls>).")
+  String initialCluster;
+
+  @Option(names = {"--initial-cluster-state", "-initial-cluster-state"},
+      defaultValue = "${env:ETCD_INITIAL_CLUSTER_STATE:-new}",
+      description = "'new' or 'existing' (default: ${DEFAULT-VALUE}).")
+  String initialClusterState;
+
+  @Option(names = {"--initial-cluster-token", "-initial-cluster-token"},
+      defaultValue = "${env:ETCD_INITIAL_CLUSTER_TOKEN:-etcd-cluster}",
+      description = "Initial cluster token, part of the member and cluster IDs (default: ${DEFAULT-VALUE}).")
+  String initialClusterToken;
+
+  @Option(names = {"--max-request-bytes", "-max-request-bytes"},
+      defaultValue = "${env:ETCD_MAX_REQUEST_BYTES:-1572864}",
+      description = "Maximum client request size in bytes (default: ${DEFAULT-VALUE}).")
+  long maxRequestBytes;
+
+  @Option(names = {"--snapshot-count", "-snapshot-count"},
+      defaultValue = "${env:ETCD_SNAPSHOT_COUNT:-100000}",
+      description = "Applied entries between store checkpoints that let old WAL segments go "
+          + "(default: ${DEFAULT-VALUE}).")
+  long snapshotCount;
+
+  @Option(names = {"--enable-v2", "-enable-v2"}, arity = "0..1", defaultValue = "true",
+      description = "Accepted for etcd compatibility; the v2 API is always served.")
+  boolean enableV2;
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new Kvd())
+        .setExecutionExceptionHandler((e, cmd, parsed) -> {
+          cmd.getErr().println("kvd: " + e.getMessage());
+          return 1;
+        })
+        .execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    KvConfig cfg = KvConfig.builder(dataDir != null ? dataDir : Path.of(name + ".etcd"))
+        .name(name)
+        .listenClientUrls(urls(listenClientUrls, "--listen-client-urls"))
+        .advertiseClientUrls(urls(advertiseClientUrls, "--advertise-client-urls"))
+        .listenPeerUrls(urls(listenPeerUrls, "--listen-peer-urls"))
+        .initialAdvertisePeerUrls(urls(initialAdvertisePeerUrls, "--initial-advertise-peer-urls"))
+        .initialCluster(initialCluster)
+        .initialClusterState(initialClusterState)
+        .initialClusterToken(initialClusterToken)
+        .maxRequestBytes(maxRequestBytes)
+        .snapshotCount(snapshotCount)
+        .build();
+    EmbeddedKv kv = EmbeddedKv.start(cfg);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("shutting down");
+      kv.close();
+      stopped.countDown();
+    }, "shutdown"));
+    log.info("ready to serve client requests on {}", kv.clientUrls());
+    stopped.await();
+    return 0;
+  }
+
+  static List<URI> urls(String csv, String flag) {
+    List<URI> out = new ArrayList<>();
+    if (csv == null || csv.isBlank()) {
+      return out;
+    }
+    for (String s : csv.split(",")) {
+      try {
+        URI u = new URI(s.trim());
+        if (u.getScheme() == null || u.getHost() == null) {
+          throw new IllegalArgumentException(flag + ": '" + s + "' is not a URL like http://127.0.0.1:2379");
+        }
+        out.add(u);
+      } catch (java.net.URISyntaxException e) {
+        throw new IllegalArgumentException(flag + ": '" + s + "' is not a URL: " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Kvd.class.getPackage().getImplementationVersion();
+      return new String[] {"kvd (Flotilla) " + (v == null ? "0.1.0-SNAPSHOT" : v),
+          "etcd API: 3.4 (v2 keys)"};
+    }
+  }
+}

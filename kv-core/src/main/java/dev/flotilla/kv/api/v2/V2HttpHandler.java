@@ -1,0 +1,403 @@
+package dev.flotilla.kv.api.v2;
+
+import dev.flotilla.kv.server.ApplyOutcome;
+import dev.flotilla.kv.server.MemberIdentity;
+import dev.flotilla.kv.server.StoreMember;
+import dev.flotilla.kv.v2.V2Error;
+import dev.flotilla.kv.v2.V2ErrorCode;
+import dev.flotilla.kv.v2.V2Event;
+import dev.flotilla.kv.v2.V2Path;
+import dev.flotilla.kv.v2.V2WatcherHub;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes HTTP requests as etcd's Go mux does (path cleaning with 301, 404, 405) and writes
+ * the v2 answers. Runs on a Netty event loop; nothing here blocks on the log: writes,
+ * quorum reads and watches complete later, on the channel's loop.
+ */
+final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final Logger log = LoggerFactory.getLogger(V2HttpHandler.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String KEYS = "/v2/keys";
+  private static final String KEY_METHODS = "HEAD,GET,PUT,POST,DELETE";
+
+  private final V2KeysService keys;
+  private final StoreMember member;
+  private final String clusterId;
+
+  V2HttpHandler(V2KeysService keys, StoreMember member) {
+    this.keys = keys;
+    this.member = member;
+    this.clusterId = MemberIdentity.hex(member.identity().clusterId());
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    if (req.decoderResult().isFailure()) {
+      sendText(ctx, HttpResponseStatus.BAD_REQUEST, "400 Bad Request", false);
+      return;
+    }
+    String uri = req.uri();
+    int q = uri.indexOf('?');
+    String rawPath = q < 0 ? uri : uri.substring(0, q);
+    String rawQuery = q < 0 ? "" : uri.substring(q + 1);
+    String path;
+    try {
+      path = new QueryStringDecoder(rawPath, StandardCharsets.ISO_8859_1, true).path();
+    } catch (IllegalArgumentException e) {
+      sendText(ctx, HttpResponseStatus.BAD_REQUEST, "400 Bad Request", false);
+      return;
+    }
+    String clean = muxCleanPath(path);
+    if (!clean.equals(path)) {
+      redirect(ctx, req, clean, rawQuery, keepAlive);
+      return;
+    }
+    try {
+      if (path.equals(KEYS) || path.startsWith(KEYS + "/")) {
+        keysRequest(ctx, req, path.substring(KEYS.length()), rawQuery, keepAlive);
+      } else if (path.equals("/version")) {
+        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
+          sendJson(ctx, req, "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}", keepAlive);
+        }
+      } else if (path.equals("/health")) {
+        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
+          sendJson(ctx, req, "{\"health\":\"true\"}", keepAlive);
+        }
+      } else if (path.equals("/v2/members") || path.equals("/v2/members/")) {
+        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
+          sendJson(ctx, req, membersJson(), keepAlive);
+        }
+      } else if (path.equals("/v2/machines")) {
+        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
+          sendText(ctx, HttpResponseStatus.OK, String.join(", ",
+              member.clientUrls().stream().map(URI::toString).toList()), keepAlive);
+        }
+      } else if (path.equals("/v2/stats/self")) {
+        if (allow(ctx, req, keepAlive, "GET")) {
+          sendJson(ctx, req, selfStatsJson(), keepAlive);
+        }
+      } else {
+        sendText(ctx, HttpResponseStatus.NOT_FOUND, "404 page not found", keepAlive);
+      }
+    } catch (RuntimeException e) {
+      log.error("request {} {} failed: {}", req.method(), uri, e.toString(), e);
+      sendError(ctx, new V2Error(V2ErrorCode.RAFT_INTERNAL, e.toString(), 0), keepAlive, false);
+    }
+  }
+
+  private void keysRequest(ChannelHandlerContext ctx, FullHttpRequest req, String keyPath,
+      String rawQuery, boolean keepAlive) {
+    if (!allow(ctx, req, keepAlive, "HEAD", "GET", "PUT", "POST", "DELETE")) {
+      return;
+    }
+    String method = req.method().name();
+    boolean head = method.equals("HEAD");
+    V2KeyRequest r;
+    try {
+      String body = null;
+      if ((method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) && isForm(req)) {
+        body = req.content().toString(StandardCharsets.ISO_8859_1);
+      }
+      r = V2KeyRequest.parse(method, keyPath, V2Form.parse(rawQuery, body));
+    } catch (V2Error e) {
+      sendError(ctx, e, keepAlive, head);
+      return;
+    }
+    try {
+      switch (method) {
+        case "GET", "HEAD" -> {
+          if (r.quorum()) {
+            keys.quorumGet(r).whenCompleteAsync((ev, err) -> {
+              if (err != null) {
+                sendFailure(ctx, err, keepAlive, head);
+              } else {
+                sendEvent(ctx, ev, false, keepAlive, head);
+              }
+            }, ctx.executor());
+          } else if (r.waitFor() && !head) {
+            startWatch(ctx, r, keepAlive);
+          } else {
+            sendEvent(ctx, keys.get(r), false, keepAlive, head);
+          }
+        }
+        default -> keys.write(r).whenCompleteAsync((outcome, err) -> {
+          if (err != null) {
+            sendFailure(ctx, err, keepAlive, false);
+          } else if (outcome instanceof ApplyOutcome.V2Done d) {
+            sendEvent(ctx, d.event(), r.noValueOnSuccess(), keepAlive, false);
+          } else if (outcome instanceof ApplyOutcome.V2Failed f) {
+            sendError(ctx, f.error(), keepAlive, false);
+          }
+        }, ctx.executor());
+      }
+    } catch (V2Error e) {
+      sendError(ctx, e, keepAlive, head);
+    }
+  }
+
+  private void startWatch(ChannelHandlerContext ctx, V2KeyRequest r, boolean keepAlive)
+      throws V2Error {
+    var sink = new WatchSink(ctx, r.stream(), keepAlive);
+    V2WatcherHub.Watcher w = keys.watch(r, sink);
+    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    head.headers().set("Content-Type", "application/json")
+        .set("X-Etcd-Cluster-Id", clusterId)
+        .set("X-Etcd-Index", w.startIndex())
+        .set("X-Raft-Index", member.log().committedIndex())
+        .set("X-Raft-Term", member.log().term())
+        .set("Transfer-Encoding", HttpHeaderValues.CHUNKED);
+    ctx.writeAndFlush(head);
+    ctx.channel().closeFuture().addListener(f -> w.cancel());
+  }
+
+  /** Delivers watch events on the channel's loop; the hub calls it under its lock. */
+  private static final class WatchSink implements V2WatcherHub.Sink {
+    private final ChannelHandlerContext ctx;
+    private final boolean stream;
+    private final boolean keepAlive;
+
+    WatchSink(ChannelHandlerContext ctx, boolean stream, boolean keepAlive) {
+      this.ctx = ctx;
+      this.stream = stream;
+      this.keepAlive = keepAlive;
+    }
+
+    @Override
+    public void deliver(V2Event event) {
+      ctx.executor().execute(() -> {
+        if (!ctx.channel().isActive()) {
+          return;
+        }
+        ByteBuf buf = ctx.alloc().buffer();
+        V2Json.writeEvent(buf, event, false);
+        ctx.write(new DefaultHttpContent(buf));
+        if (stream) {
+          ctx.flush();
+        } else {
+          var done = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+          if (!keepAlive) {
+            done.addListener(ChannelFutureListener.CLOSE);
+          }
+        }
+      });
+    }
+  }
+
+  private void sendEvent(ChannelHandlerContext ctx, V2Event e, boolean noValue, boolean keepAlive,
+      boolean head) {
+    boolean hideNodes = noValue && (e.action().equals(V2Event.SET) || e.action().equals(V2Event.CREATE)
+        || e.action().equals(V2Event.UPDATE) || e.action().equals(V2Event.COMPARE_AND_SWAP));
+    ByteBuf buf = ctx.alloc().buffer();
+    V2Json.writeEvent(buf, e, hideNodes);
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        e.isCreated() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, buf);
+    resp.headers().set("Content-Type", "application/json")
+        .set("X-Etcd-Cluster-Id", clusterId)
+        .set("X-Etcd-Index", e.etcdIndex())
+        .set("X-Raft-Index", member.log().committedIndex())
+        .set("X-Raft-Term", member.log().term());
+    send(ctx, resp, keepAlive, head);
+  }
+
+  private void sendFailure(ChannelHandlerContext ctx, Throwable err, boolean keepAlive, boolean head) {
+    Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    if (cause instanceof V2Error v) {
+      sendError(ctx, v, keepAlive, head);
+    } else {
+      sendError(ctx, new V2Error(V2ErrorCode.RAFT_INTERNAL, String.valueOf(cause.getMessage()), 0),
+          keepAlive, head);
+    }
+  }
+
+  private void sendError(ChannelHandlerContext ctx, V2Error e, boolean keepAlive, boolean head) {
+    ByteBuf buf = ctx.alloc().buffer();
+    V2Json.writeError(buf, e);
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(e.code().httpStatus), buf);
+    resp.headers().set("Content-Type", "application/json")
+        .set("X-Etcd-Cluster-Id", clusterId)
+        .set("X-Etcd-Index", e.index());
+    send(ctx, resp, keepAlive, head);
+  }
+
+  private boolean allow(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive,
+      String... methods) {
+    String m = req.method().name();
+    for (String allowed : methods) {
+      if (allowed.equals(m)) {
+        return true;
+      }
+    }
+    FullHttpResponse resp = textResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, "Method Not Allowed");
+    resp.headers().set("Allow", String.join(",", methods));
+    send(ctx, resp, keepAlive, false);
+    return false;
+  }
+
+  private void redirect(ChannelHandlerContext ctx, FullHttpRequest req, String clean,
+      String rawQuery, boolean keepAlive) {
+    String location = escapePath(clean) + (rawQuery.isEmpty() ? "" : "?" + rawQuery);
+    String body = req.method().name().equals("GET")
+        ? "<a href=\"" + htmlEscape(location) + "\">Moved Permanently</a>.\n\n" : "";
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.MOVED_PERMANENTLY, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+    resp.headers().set("Location", location);
+    if (!body.isEmpty()) {
+      resp.headers().set("Content-Type", "text/html; charset=utf-8");
+    }
+    send(ctx, resp, keepAlive, false);
+  }
+
+  private static FullHttpResponse textResponse(HttpResponseStatus status, String text) {
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+        Unpooled.copiedBuffer(text + "\n", StandardCharsets.UTF_8));
+    resp.headers().set("Content-Type", "text/plain; charset=utf-8")
+        .set("X-Content-Type-Options", "nosniff");
+    return resp;
+  }
+
+  private void sendText(ChannelHandlerContext ctx, HttpResponseStatus status, String text,
+      boolean keepAlive) {
+    send(ctx, textResponse(status, text), keepAlive, false);
+  }
+
+  private void sendJson(ChannelHandlerContext ctx, FullHttpRequest req, String json, boolean keepAlive) {
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+        Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
+    resp.headers().set("Content-Type", "application/json");
+    send(ctx, resp, keepAlive, req.method().name().equals("HEAD"));
+  }
+
+  private static void send(ChannelHandlerContext ctx, FullHttpResponse resp, boolean keepAlive,
+      boolean head) {
+    HttpHeaders h = resp.headers();
+    h.set("Content-Length", resp.content().readableBytes());
+    h.set("Date", HttpDate.now());
+    if (head) {
+      resp.content().clear();
+    }
+    if (keepAlive) {
+      ctx.writeAndFlush(resp, ctx.voidPromise());
+    } else {
+      h.set("Connection", HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private String membersJson() {
+    ObjectNode root = JSON.createObjectNode();
+    ArrayNode members = root.putArray("members");
+    members.add(memberJson());
+    return root.toString();
+  }
+
+  private ObjectNode memberJson() {
+    MemberIdentity id = member.identity();
+    ObjectNode m = JSON.createObjectNode();
+    m.put("id", MemberIdentity.hex(id.memberId()));
+    m.put("name", id.name());
+    ArrayNode peers = m.putArray("peerURLs");
+    id.peerUrls().forEach(u -> peers.add(u.toString()));
+    ArrayNode clients = m.putArray("clientURLs");
+    member.clientUrls().forEach(u -> clients.add(u.toString()));
+    return m;
+  }
+
+  private String selfStatsJson() {
+    MemberIdentity id = member.identity();
+    String start = Instant.ofEpochMilli(member.startedAtMillis()).toString();
+    double uptime = (System.currentTimeMillis() - member.startedAtMillis()) / 1000.0;
+    ObjectNode s = JSON.createObjectNode();
+    s.put("name", id.name());
+    s.put("id", MemberIdentity.hex(id.memberId()));
+    s.put("state", "StateLeader");
+    s.put("startTime", start);
+    ObjectNode leader = s.putObject("leaderInfo");
+    leader.put("leader", MemberIdentity.hex(id.memberId()));
+    leader.put("uptime", uptime + "s");
+    leader.put("startTime", start);
+    s.put("recvAppendRequestCnt", 0);
+    s.put("sendAppendRequestCnt", 0);
+    return s.toString();
+  }
+
+  private static boolean isForm(FullHttpRequest req) {
+    String ct = req.headers().get("Content-Type");
+    if (ct == null) {
+      return false;
+    }
+    int semi = ct.indexOf(';');
+    String base = (semi < 0 ? ct : ct.substring(0, semi)).trim();
+    return base.equalsIgnoreCase("application/x-www-form-urlencoded");
+  }
+
+  /** Go's ServeMux cleanPath: path.Clean, keeping a trailing slash. */
+  static String muxCleanPath(String p) {
+    if (p.isEmpty()) {
+      return "/";
+    }
+    if (p.charAt(0) != '/') {
+      p = "/" + p;
+    }
+    String np = V2Path.clean(p);
+    if (p.endsWith("/") && !np.equals("/")) {
+      np = np + "/";
+    }
+    return np;
+  }
+
+  /** Escapes a byte-string path for a Location header as Go's URL.EscapedPath does. */
+  static String escapePath(String byteString) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < byteString.length(); i++) {
+      char c = byteString.charAt(i);
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || "-._~!$&'()*+,;=:@/".indexOf(c) >= 0) {
+        sb.append(c);
+      } else {
+        sb.append('%').append(String.format("%02X", (int) c & 0xff));
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String htmlEscape(String s) {
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace("\"", "&#34;").replace("'", "&#39;");
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("client connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+    ctx.close();
+  }
+}

@@ -1,0 +1,132 @@
+package dev.flotilla.kv.api.v2;
+
+import dev.flotilla.kv.server.StoreMember;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The client-facing HTTP/1.1 server (Netty, keep-alive) serving the v2 API on every client URL. */
+public final class V2HttpServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(V2HttpServer.class);
+  /** Go's http server refuses form bodies over 10 MiB; ours refuses bodies over this too. */
+  static final int MAX_BODY_BYTES = 10 << 20;
+
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final List<Channel> channels = new ArrayList<>();
+  private final List<InetSocketAddress> bound = new ArrayList<>();
+
+  private V2HttpServer(EventLoopGroup boss, EventLoopGroup workers) {
+    this.boss = boss;
+    this.workers = workers;
+  }
+
+  public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes)
+      throws IOException {
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends ServerChannel> channelType =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    var server = new V2HttpServer(new MultiThreadIoEventLoopGroup(1, io),
+        new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), io));
+    var keys = new V2KeysService(member, maxRequestBytes);
+    try {
+      for (URI url : listenUrls) {
+        if (!"http".equals(url.getScheme())) {
+          throw new IllegalArgumentException("listen URL " + url
+              + ": only http:// is served (TLS comes with the security work)");
+        }
+        String host = url.getHost() == null ? "0.0.0.0" : url.getHost();
+        int port = url.getPort() < 0 ? 2379 : url.getPort();
+        var b = new ServerBootstrap()
+            .group(server.boss, server.workers)
+            .channel(channelType)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(new ChannelInitializer<SocketChannel>() {
+              @Override
+              protected void initChannel(SocketChannel ch) {
+                ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536));
+                ch.pipeline().addLast(new Aggregator());
+                ch.pipeline().addLast(new V2HttpHandler(keys, member));
+              }
+            });
+        Channel ch;
+        try {
+          ch = b.bind(host, port).sync().channel();
+        } catch (Exception e) {
+          throw new IOException("cannot listen on " + url + ": " + e.getMessage(), e);
+        }
+        server.channels.add(ch);
+        server.bound.add((InetSocketAddress) ch.localAddress());
+        log.info("serving client requests on {} ({})", url, epoll ? "epoll" : "nio");
+      }
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+    return server;
+  }
+
+  /** Addresses actually bound (a listen port of 0 becomes a real one). */
+  public List<InetSocketAddress> boundAddresses() {
+    return List.copyOf(bound);
+  }
+
+  @Override
+  public void close() {
+    for (Channel c : channels) {
+      c.close().syncUninterruptibly();
+    }
+    boss.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    workers.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** Aggregates bodies; a body too large gets an etcd-shaped error instead of Netty's bare 413. */
+  private static final class Aggregator extends HttpObjectAggregator {
+    Aggregator() {
+      super(MAX_BODY_BYTES, true);
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      byte[] body = ("{\"errorCode\":210,\"message\":\"Invalid POST form\","
+          + "\"cause\":\"http: POST too large\",\"index\":0}\n").getBytes();
+      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.BAD_REQUEST, Unpooled.wrappedBuffer(body));
+      r.headers().set("Content-Type", "application/json")
+          .set("Content-Length", body.length)
+          .set(HttpHeaderNames.CONNECTION, "close");
+      ctx.writeAndFlush(r).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+    }
+  }
+}

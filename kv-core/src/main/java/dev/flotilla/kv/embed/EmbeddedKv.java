@@ -1,0 +1,93 @@
+package dev.flotilla.kv.embed;
+
+import dev.flotilla.kv.api.v2.V2HttpServer;
+import dev.flotilla.kv.server.StoreMember;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A store member running inside this JVM, as etcd's {@code embed} package runs one inside a Go
+ * program. {@code bin/kvd}, {@code fleetd --embedded-store} and the tests all start the store
+ * this way.
+ *
+ * <pre>{@code
+ * KvConfig cfg = KvConfig.builder(Path.of("/var/lib/flotilla"))
+ *     .name("node1").listenClientUrl("http://127.0.0.1:2379").build();
+ * try (EmbeddedKv kv = EmbeddedKv.start(cfg)) {
+ *   kv.ready().join();
+ *   kv.client().set("/config/greeting", "hello");
+ *   System.out.println(kv.client().get("/config/greeting").node().value());
+ * }
+ * }</pre>
+ */
+public final class EmbeddedKv implements AutoCloseable {
+  private final KvConfig config;
+  private final StoreMember member;
+  private final V2HttpServer http;
+  private final List<URI> clientUrls;
+  private final KvClient client;
+  private final CompletableFuture<Void> ready = new CompletableFuture<>();
+
+  private EmbeddedKv(KvConfig config, StoreMember member, V2HttpServer http, List<URI> clientUrls) {
+    this.config = config;
+    this.member = member;
+    this.http = http;
+    this.clientUrls = clientUrls;
+    this.client = new KvClient(member);
+    ready.complete(null); // one member: serving as soon as the log is replayed
+  }
+
+  /**
+   * Opens (or creates) the member's data dir, replays its log, binds its client URLs and
+   * returns once it serves. Fails with a message naming the setting when the config is wrong.
+   */
+  public static EmbeddedKv start(KvConfig config) throws IOException {
+    StoreMember member = StoreMember.open(config);
+    V2HttpServer http;
+    try {
+      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes());
+    } catch (IOException | RuntimeException e) {
+      member.close();
+      throw e;
+    }
+    List<URI> bound = new ArrayList<>();
+    List<InetSocketAddress> addrs = http.boundAddresses();
+    for (int i = 0; i < addrs.size(); i++) {
+      URI listen = config.listenClientUrls().get(i);
+      bound.add(URI.create(listen.getScheme() + "://" + listen.getHost() + ":" + addrs.get(i).getPort()));
+    }
+    // a listen port of 0 became a real port: advertise that unless told what to advertise
+    member.advertiseClientUrls(config.advertiseClientUrls().isEmpty() ? bound : config.advertiseClientUrls());
+    return new EmbeddedKv(config, member, http, bound);
+  }
+
+  /** The client URLs actually served (ports resolved). */
+  public List<URI> clientUrls() {
+    return clientUrls;
+  }
+
+  /** Completes when the member serves reads and writes. */
+  public CompletableFuture<Void> ready() {
+    return ready;
+  }
+
+  /** An in-process client of this member (no sockets). */
+  public KvClient client() {
+    return client;
+  }
+
+  public KvConfig config() {
+    return config;
+  }
+
+  /** Stops serving, then closes the log and the store; acknowledged writes are on disk. */
+  @Override
+  public void close() {
+    http.close();
+    member.close();
+  }
+}

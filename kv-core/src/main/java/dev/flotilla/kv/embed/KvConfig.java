@@ -1,0 +1,83 @@
+package dev.flotilla.kv.embed;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Settings of one store member: the same settings as kvd's (etcd's) flags.
+ * A port of 0 in a listen URL binds a free port; {@link EmbeddedKv#clientUrls()} tells which.
+ */
+public record KvConfig(
+    String name,
+    Path dataDir,
+    List<URI> listenClientUrls,
+    List<URI> advertiseClientUrls,
+    List<URI> listenPeerUrls,
+    List<URI> initialAdvertisePeerUrls,
+    String initialCluster,
+    String initialClusterState,
+    String initialClusterToken,
+    long maxRequestBytes,
+    long snapshotCount) {
+
+  /** etcd's default for --max-request-bytes: 1.5 MiB. */
+  public static final long DEFAULT_MAX_REQUEST_BYTES = 1_572_864L;
+
+  public KvConfig {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(dataDir, "dataDir");
+    listenClientUrls = List.copyOf(listenClientUrls);
+    advertiseClientUrls = List.copyOf(advertiseClientUrls);
+    listenPeerUrls = List.copyOf(listenPeerUrls);
+    initialAdvertisePeerUrls = List.copyOf(initialAdvertisePeerUrls);
+    if (listenClientUrls.isEmpty()) {
+      throw new IllegalArgumentException("at least one listen client URL is needed");
+    }
+    if (maxRequestBytes <= 0) {
+      throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
+    }
+  }
+
+  /** A one-member store on a data dir, serving clients at {@code clientUrl}. */
+  public static Builder builder(Path dataDir) {
+    return new Builder(dataDir);
+  }
+
+  public static final class Builder {
+    private String name = "default";
+    private final Path dataDir;
+    private List<URI> listenClientUrls = List.of(URI.create("http://localhost:2379"));
+    private List<URI> advertiseClientUrls = List.of();
+    private List<URI> listenPeerUrls = List.of(URI.create("http://localhost:2380"));
+    private List<URI> initialAdvertisePeerUrls = List.of();
+    private String initialCluster = "";
+    private String initialClusterState = "new";
+    private String initialClusterToken = "etcd-cluster";
+    private long maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
+    private long snapshotCount = 100_000;
+
+    private Builder(Path dataDir) {
+      this.dataDir = dataDir;
+    }
+
+    public Builder name(String v) { this.name = v; return this; }
+    public Builder listenClientUrls(List<URI> v) { this.listenClientUrls = v; return this; }
+    public Builder listenClientUrl(String v) { return listenClientUrls(List.of(URI.create(v))); }
+    public Builder advertiseClientUrls(List<URI> v) { this.advertiseClientUrls = v; return this; }
+    public Builder listenPeerUrls(List<URI> v) { this.listenPeerUrls = v; return this; }
+    public Builder initialAdvertisePeerUrls(List<URI> v) { this.initialAdvertisePeerUrls = v; return this; }
+    public Builder initialCluster(String v) { this.initialCluster = v; return this; }
+    public Builder initialClusterState(String v) { this.initialClusterState = v; return this; }
+    public Builder initialClusterToken(String v) { this.initialClusterToken = v; return this; }
+    public Builder maxRequestBytes(long v) { this.maxRequestBytes = v; return this; }
+    public Builder snapshotCount(long v) { this.snapshotCount = v; return this; }
+
+    public KvConfig build() {
+      return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls,
+          initialAdvertisePeerUrls, initialCluster, initialClusterState, initialClusterToken,
+          maxRequestBytes, snapshotCount);
+    }
+  }
+}

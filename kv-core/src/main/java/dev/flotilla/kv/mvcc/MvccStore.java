@@ -1,0 +1,212 @@
+package dev.flotilla.kv.mvcc;
+
+import dev.flotilla.proto.store.ChangeRecord;
+import dev.flotilla.proto.store.KeyRecord;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The MVCC state on RocksDB. Column families:
+ * <ul>
+ *   <li>{@code kv}: internal key → {@link KeyRecord}, the live keys (latest revision);</li>
+ *   <li>{@code history}: revision(8) ‖ sub(4) → {@link ChangeRecord}, every change in revision
+ *       order, kept for watches until compaction;</li>
+ *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
+ *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
+ *   <li>{@code meta}: applied log index, current revision, member identity.</li>
+ * </ul>
+ * RocksDB's own WAL is off: the store's log (replayed from {@link #appliedIndex()}) is the
+ * durability, and atomic flush keeps the applied index consistent with the data in every CF.
+ *
+ * <p>Writes come from one thread (the apply thread) through {@link #begin(long)}; reads from
+ * any thread through {@link #snapshot()}.
+ */
+public final class MvccStore implements AutoCloseable {
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private static final byte[] META_APPLIED = bytes("applied_index");
+  private static final byte[] META_REVISION = bytes("revision");
+
+  private final RocksDB db;
+  private final DBOptions dbOptions;
+  private final ColumnFamilyOptions cfOptions;
+  private final List<ColumnFamilyHandle> handles;
+  final ColumnFamilyHandle kv;
+  final ColumnFamilyHandle history;
+  final ColumnFamilyHandle ttl;
+  final ColumnFamilyHandle v2events;
+  final ColumnFamilyHandle meta;
+  final WriteOptions writeOptions;
+
+  private volatile long appliedIndex;
+  private volatile long revision;
+
+  private MvccStore(RocksDB db, DBOptions dbOptions, ColumnFamilyOptions cfOptions,
+      List<ColumnFamilyHandle> handles) throws RocksDBException {
+    this.db = db;
+    this.dbOptions = dbOptions;
+    this.cfOptions = cfOptions;
+    this.handles = handles;
+    this.kv = handles.get(1);
+    this.history = handles.get(2);
+    this.ttl = handles.get(3);
+    this.v2events = handles.get(4);
+    this.meta = handles.get(5);
+    this.writeOptions = new WriteOptions().setDisableWAL(true);
+    this.appliedIndex = readLong(db.get(meta, META_APPLIED));
+    this.revision = readLong(db.get(meta, META_REVISION));
+  }
+
+  public static MvccStore open(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    var cfOptions = new ColumnFamilyOptions().optimizeForPointLookup(64);
+    var dbOptions = new DBOptions()
+        .setCreateIfMissing(true)
+        .setCreateMissingColumnFamilies(true)
+        .setAtomicFlush(true)
+        .setMaxBackgroundJobs(2);
+    var descriptors = List.of(
+        new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+        new ColumnFamilyDescriptor(bytes("kv"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("history"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("ttl"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("v2events"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("meta"), cfOptions));
+    var handles = new ArrayList<ColumnFamilyHandle>();
+    try {
+      RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
+      return new MvccStore(db, dbOptions, cfOptions, handles);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot open the store's RocksDB at " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The last log index whose command is reflected in this store. */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  /** The current (latest) revision. */
+  public long revision() {
+    return revision;
+  }
+
+  /** Starts the changes of the command at log {@code index}; apply thread only. */
+  public WriteTxn begin(long index) {
+    return new WriteTxn(this, index, revision);
+  }
+
+  void committed(long index, long newRevision) {
+    this.revision = newRevision;
+    this.appliedIndex = index;
+  }
+
+  /** A consistent point-in-time view for readers; close it after use. */
+  public ReadView snapshot() {
+    return new ReadView(this, db.getSnapshot());
+  }
+
+  /** Flushes memtables of every CF atomically, so the applied index on disk catches up. */
+  public void flush() throws IOException {
+    try (var fo = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(fo, handles);
+    } catch (RocksDBException e) {
+      throw new IOException("store flush failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The applied index as it is on disk now (after {@link #flush()}). */
+  public long durableAppliedIndex() throws IOException {
+    try (var ro = new ReadOptions()) {
+      return readLong(db.get(meta, ro, META_APPLIED));
+    } catch (RocksDBException e) {
+      throw new IOException(e);
+    }
+  }
+
+  public byte[] getMeta(String key) {
+    try {
+      return db.get(meta, bytes(key));
+    } catch (RocksDBException e) {
+      throw new StoreException("read of meta " + key + " failed", e);
+    }
+  }
+
+  public void putMetaDurably(String key, byte[] value) throws IOException {
+    try (var wo = new WriteOptions().setSync(true)) {
+      db.put(meta, wo, bytes(key), value);
+      flush();
+    } catch (RocksDBException e) {
+      throw new IOException("write of meta " + key + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The earliest expiry instant among v2 nodes with a TTL, or {@code Long.MAX_VALUE}. */
+  public long nextExpiry() {
+    try (RocksIterator it = db.newIterator(ttl)) {
+      it.seekToFirst();
+      return it.isValid() ? ByteBuffer.wrap(it.key()).getLong() : Long.MAX_VALUE;
+    }
+  }
+
+  RocksDB db() {
+    return db;
+  }
+
+  @Override
+  public void close() {
+    try {
+      flush();
+    } catch (IOException ignored) {
+      // closing after a failure: the log replays what the memtable lost
+    }
+    writeOptions.close();
+    for (ColumnFamilyHandle h : handles) {
+      h.close();
+    }
+    db.close();
+    dbOptions.close();
+    cfOptions.close();
+  }
+
+  static KeyRecord parseKey(byte[] b) {
+    try {
+      return KeyRecord.parseFrom(b);
+    } catch (InvalidProtocolBufferException e) {
+      throw new StoreException("corrupt key record in the store", e);
+    }
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  static long readLong(byte[] b) {
+    return b == null ? 0 : ByteBuffer.wrap(b).getLong();
+  }
+
+  static byte[] longBytes(long v) {
+    return ByteBuffer.allocate(8).putLong(v).array();
+  }
+
+  static byte[] revKey(long rev, int sub) {
+    return ByteBuffer.allocate(12).putLong(rev).putInt(sub).array();
+  }
+}

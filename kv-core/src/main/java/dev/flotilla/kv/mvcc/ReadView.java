@@ -1,0 +1,107 @@
+package dev.flotilla.kv.mvcc;
+
+import dev.flotilla.proto.store.KeyRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Snapshot;
+
+/** A consistent read of the store at one point: every read sees the same revision. */
+public final class ReadView implements AutoCloseable {
+  private final MvccStore store;
+  private final Snapshot snapshot;
+  private final ReadOptions options;
+  private final long revision;
+
+  ReadView(MvccStore store, Snapshot snapshot) {
+    this.store = store;
+    this.snapshot = snapshot;
+    this.options = new ReadOptions().setSnapshot(snapshot);
+    try {
+      this.revision = MvccStore.readLong(store.db().get(store.meta, options, MvccStore.bytes("revision")));
+    } catch (RocksDBException e) {
+      close();
+      throw new StoreException("read of the revision failed", e);
+    }
+  }
+
+  /** The store's revision in this view. */
+  public long revision() {
+    return revision;
+  }
+
+  public KeyRecord get(byte[] key) {
+    try {
+      byte[] v = store.db().get(store.kv, options, key);
+      return v == null ? null : MvccStore.parseKey(v);
+    } catch (RocksDBException e) {
+      throw new StoreException("read failed", e);
+    }
+  }
+
+  /** Visits live keys starting with {@code prefix} in key order until {@code visitor} says stop. */
+  public void scan(byte[] prefix, Predicate<KeyRecord> visitor) {
+    try (RocksIterator it = store.db().newIterator(store.kv, options)) {
+      for (it.seek(prefix); it.isValid() && WriteTxn.startsWith(it.key(), prefix); it.next()) {
+        if (!visitor.test(MvccStore.parseKey(it.value()))) {
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Direct children of the directory whose keys start with {@code dirPrefix} (ending in '/'):
+   * deeper keys are skipped by seeking past each child's subtree, so a listing costs the
+   * number of children, not the size of the subtree.
+   */
+  public List<KeyRecord> children(byte[] dirPrefix) {
+    var out = new ArrayList<KeyRecord>();
+    try (RocksIterator it = store.db().newIterator(store.kv, options)) {
+      it.seek(dirPrefix);
+      while (it.isValid() && WriteTxn.startsWith(it.key(), dirPrefix)) {
+        byte[] k = it.key();
+        int slash = indexOf(k, (byte) '/', dirPrefix.length);
+        if (slash < 0) {
+          out.add(MvccStore.parseKey(it.value()));
+          it.next();
+        } else {
+          // a deeper key: jump to the first key after "<child>/" ('0' sorts right after '/')
+          byte[] next = java.util.Arrays.copyOf(k, slash + 1);
+          next[slash] = (byte) ('/' + 1);
+          it.seek(next);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Live keys (from all of the store) read at this view; for v2 event history loading. */
+  public List<byte[]> v2Events() {
+    var out = new ArrayList<byte[]>();
+    try (RocksIterator it = store.db().newIterator(store.v2events, options)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        out.add(it.value());
+      }
+    }
+    return out;
+  }
+
+  static int indexOf(byte[] a, byte b, int from) {
+    for (int i = from; i < a.length; i++) {
+      if (a[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  @Override
+  public void close() {
+    options.close();
+    store.db().releaseSnapshot(snapshot);
+  }
+}

@@ -1,0 +1,171 @@
+package dev.flotilla.kv.mvcc;
+
+import dev.flotilla.proto.store.ChangeRecord;
+import dev.flotilla.proto.store.KeyRecord;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.function.Predicate;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatchWithIndex;
+
+/**
+ * The changes of one log command. Reads see the command's own earlier writes (a write batch
+ * with index over the DB), and {@link #commit()} writes everything, the new revision and the
+ * applied index in one atomic batch. Used by the apply thread only.
+ */
+public final class WriteTxn implements AutoCloseable {
+  private final MvccStore store;
+  private final long index;
+  private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
+  private final ReadOptions readOptions = new ReadOptions();
+  private long revision;
+  private int sub;
+
+  WriteTxn(MvccStore store, long index, long revision) {
+    this.store = store;
+    this.index = index;
+    this.revision = revision;
+  }
+
+  /** The revision of the latest change (or the store's revision before any). */
+  public long revision() {
+    return revision;
+  }
+
+  /** Opens a new revision: the changes recorded after this call carry it. */
+  public long nextRevision() {
+    revision++;
+    sub = 0;
+    return revision;
+  }
+
+  public KeyRecord get(byte[] key) {
+    try {
+      byte[] v = batch.getFromBatchAndDB(store.db(), store.kv, readOptions, key);
+      return v == null ? null : MvccStore.parseKey(v);
+    } catch (RocksDBException e) {
+      throw new StoreException("read during apply failed", e);
+    }
+  }
+
+  /** Writes {@code rec} (its key, revisions and version already set) and records the change. */
+  public void put(KeyRecord rec, KeyRecord prev) {
+    try {
+      batch.put(store.kv, rec.getKey().toByteArray(), rec.toByteArray());
+      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec);
+      if (prev != null) {
+        change.setPrevKv(prev);
+      }
+      batch.put(store.history, MvccStore.revKey(revision, sub++), change.build().toByteArray());
+    } catch (RocksDBException e) {
+      throw new StoreException("write during apply failed", e);
+    }
+  }
+
+  /** Deletes the live key {@code prev} at the current revision and records the change. */
+  public void delete(KeyRecord prev) {
+    try {
+      batch.delete(store.kv, prev.getKey().toByteArray());
+      var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
+      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE)
+          .setKv(tomb).setPrevKv(prev).build();
+      batch.put(store.history, MvccStore.revKey(revision, sub++), change.toByteArray());
+    } catch (RocksDBException e) {
+      throw new StoreException("delete during apply failed", e);
+    }
+  }
+
+  /**
+   * Visits live keys that start with {@code prefix}, in key order, as the command sees them;
+   * stops when {@code visitor} returns false.
+   */
+  public void scan(byte[] prefix, Predicate<KeyRecord> visitor) {
+    try (RocksIterator base = store.db().newIterator(store.kv);
+         RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
+      for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+        if (!visitor.test(MvccStore.parseKey(it.value()))) {
+          return;
+        }
+      }
+    }
+  }
+
+  public void addTtl(long expireAtNanos, byte[] key) {
+    try {
+      batch.put(store.ttl, ttlKey(expireAtNanos, key), new byte[0]);
+    } catch (RocksDBException e) {
+      throw new StoreException("ttl index write failed", e);
+    }
+  }
+
+  public void removeTtl(long expireAtNanos, byte[] key) {
+    try {
+      batch.delete(store.ttl, ttlKey(expireAtNanos, key));
+    } catch (RocksDBException e) {
+      throw new StoreException("ttl index write failed", e);
+    }
+  }
+
+  /** Keys whose expiry is at or before {@code nowNanos}, earliest first. */
+  public java.util.List<byte[]> expiredKeys(long nowNanos) {
+    var out = new java.util.ArrayList<byte[]>();
+    try (RocksIterator base = store.db().newIterator(store.ttl);
+         RocksIterator it = batch.newIteratorWithBase(store.ttl, base)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (ByteBuffer.wrap(k).getLong() > nowNanos) {
+          break;
+        }
+        out.add(Arrays.copyOfRange(k, 8, k.length));
+      }
+    }
+    return out;
+  }
+
+  public void putV2Event(long rev, byte[] event) {
+    try {
+      batch.put(store.v2events, MvccStore.longBytes(rev), event);
+    } catch (RocksDBException e) {
+      throw new StoreException("v2 event write failed", e);
+    }
+  }
+
+  public void deleteV2Event(long rev) {
+    try {
+      batch.delete(store.v2events, MvccStore.longBytes(rev));
+    } catch (RocksDBException e) {
+      throw new StoreException("v2 event delete failed", e);
+    }
+  }
+
+  /** Writes the command's changes with the new revision and the applied index, atomically. */
+  public void commit() {
+    try {
+      batch.put(store.meta, MvccStore.bytes("revision"), MvccStore.longBytes(revision));
+      batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(index));
+      store.db().write(store.writeOptions, batch);
+      store.committed(index, revision);
+    } catch (RocksDBException e) {
+      throw new StoreException("commit of log index " + index + " failed", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    batch.close();
+    readOptions.close();
+  }
+
+  static byte[] ttlKey(long expireAtNanos, byte[] key) {
+    return ByteBuffer.allocate(8 + key.length).putLong(expireAtNanos).put(key).array();
+  }
+
+  static boolean startsWith(byte[] a, byte[] prefix) {
+    if (a.length < prefix.length) {
+      return false;
+    }
+    return Arrays.equals(a, 0, prefix.length, prefix, 0, prefix.length);
+  }
+}

@@ -1,0 +1,141 @@
+package dev.flotilla.kv.server;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.flotilla.kv.mvcc.MvccStore;
+import dev.flotilla.kv.mvcc.ReadView;
+import dev.flotilla.kv.mvcc.WriteTxn;
+import dev.flotilla.kv.v2.V2Applier;
+import dev.flotilla.kv.v2.V2Change;
+import dev.flotilla.kv.v2.V2Error;
+import dev.flotilla.kv.v2.V2Event;
+import dev.flotilla.kv.v2.V2Node;
+import dev.flotilla.kv.v2.V2Path;
+import dev.flotilla.kv.v2.V2WatcherHub;
+import dev.flotilla.proto.store.KeyRecord;
+import dev.flotilla.proto.store.StoreCommand;
+import dev.flotilla.proto.store.V2EventRecord;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The deterministic heart of the store: {@link #apply(long, byte[])} executes log commands in
+ * log order against the MVCC store, whether the log is the local WAL or, later, Raft. Only
+ * the command's bytes and the current state decide the outcome. One thread calls apply.
+ */
+public final class StoreStateMachine {
+  private final MvccStore store;
+  private final V2WatcherHub hub = new V2WatcherHub();
+
+  public StoreStateMachine(MvccStore store) {
+    this.store = store;
+    List<V2Event> window = new ArrayList<>();
+    try (ReadView view = store.snapshot()) {
+      for (byte[] b : view.v2Events()) {
+        window.add(decode(b));
+      }
+    }
+    hub.restore(window, store.revision());
+  }
+
+  public MvccStore store() {
+    return store;
+  }
+
+  public V2WatcherHub v2Watchers() {
+    return hub;
+  }
+
+  public long appliedIndex() {
+    return store.appliedIndex();
+  }
+
+  public ApplyOutcome apply(long index, byte[] data) {
+    if (index <= store.appliedIndex()) {
+      return new ApplyOutcome.Done(index); // already in the store (replay after a crash)
+    }
+    StoreCommand cmd;
+    try {
+      cmd = StoreCommand.parseFrom(data);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("log entry " + index + " is not a store command", e);
+    }
+    List<V2Change> changes = new ArrayList<>();
+    ApplyOutcome outcome;
+    try (WriteTxn txn = store.begin(index)) {
+      switch (cmd.getCmdCase()) {
+        case V2_WRITE -> {
+          ApplyOutcome o;
+          try {
+            V2Change c = V2Applier.apply(txn, cmd.getV2Write());
+            changes.add(c);
+            o = new ApplyOutcome.V2Done(index, c.event());
+          } catch (V2Error e) {
+            o = new ApplyOutcome.V2Failed(index, e);
+          }
+          outcome = o;
+        }
+        case V2_EXPIRE -> {
+          changes.addAll(V2Applier.expire(txn, cmd.getV2Expire()));
+          outcome = new ApplyOutcome.Done(index);
+        }
+        default -> outcome = new ApplyOutcome.Done(index);
+      }
+      if (outcome instanceof ApplyOutcome.V2Failed) {
+        try (WriteTxn empty = store.begin(index)) {
+          empty.commit(); // the failed command still takes its place in the log
+        }
+      } else {
+        for (Long evicted : hub.evictedBy(changes.size())) {
+          txn.deleteV2Event(evicted);
+        }
+        for (V2Change c : changes) {
+          txn.putV2Event(c.event().index(), encode(c.event()));
+        }
+        txn.commit();
+      }
+    }
+    hub.publish(changes, store.revision());
+    return outcome;
+  }
+
+  static byte[] encode(V2Event e) {
+    var b = V2EventRecord.newBuilder().setAction(e.action()).setRefresh(e.refresh())
+        .setNode(record(e.node())).setNodeTtl(e.node().ttl());
+    if (e.prevNode() != null) {
+      b.setHasPrevNode(true).setPrevNode(record(e.prevNode())).setPrevNodeTtl(e.prevNode().ttl());
+    }
+    return b.build().toByteArray();
+  }
+
+  static V2Event decode(byte[] bytes) {
+    try {
+      V2EventRecord r = V2EventRecord.parseFrom(bytes);
+      boolean valued = !r.getAction().equals(V2Event.DELETE) && !r.getAction().equals(V2Event.EXPIRE)
+          && !r.getAction().equals(V2Event.COMPARE_AND_DELETE);
+      V2Node node = node(r.getNode(), r.getNodeTtl(), valued);
+      V2Node prev = r.getHasPrevNode() ? node(r.getPrevNode(), r.getPrevNodeTtl(), true) : null;
+      return new V2Event(r.getAction(), node, prev, node.modifiedIndex(), node.modifiedIndex(),
+          r.getRefresh());
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("corrupt v2 event record in the store", e);
+    }
+  }
+
+  private static KeyRecord record(V2Node n) {
+    var b = KeyRecord.newBuilder().setKey(ByteString.copyFrom(V2Path.key(n.key())))
+        .setDir(n.dir()).setExpireAtUnixNanos(n.expireAtNanos())
+        .setModRevision(n.modifiedIndex()).setCreateRevision(n.createdIndex());
+    if (n.value() != null) {
+      b.setValue(ByteString.copyFrom(n.value(), StandardCharsets.ISO_8859_1));
+    }
+    return b.build();
+  }
+
+  private static V2Node node(KeyRecord r, long ttl, boolean valued) {
+    String value = valued && !r.getDir() ? r.getValue().toString(StandardCharsets.ISO_8859_1) : null;
+    return new V2Node(V2Path.fromKey(r.getKey().toByteArray()), value, r.getDir(),
+        r.getExpireAtUnixNanos(), ttl, r.getModRevision(), r.getCreateRevision(), null);
+  }
+}
