@@ -1,0 +1,124 @@
+package dev.flotilla.raft.wal;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.slf4j.LoggerFactory;
+
+/** Entries, file surgery and log capture shared by the WAL tests. */
+final class WalFixtures {
+
+  private WalFixtures() {}
+
+  /** An entry whose bytes are derived from index and term, so a mix-up shows in equals. */
+  static WalEntry entry(long index, long term, int size) {
+    byte[] data = new byte[size];
+    for (int i = 0; i < size; i++) {
+      data[i] = (byte) (index * 31 + term * 7 + i + 1);
+    }
+    return new WalEntry(index, term, data);
+  }
+
+  static List<WalEntry> entries(long from, long to, long term, int size) {
+    return LongStream.rangeClosed(from, to).mapToObj(i -> entry(i, term, size)).collect(Collectors.toList());
+  }
+
+  static List<WalEntry> replayAll(Wal wal) throws IOException {
+    return replayFrom(wal, 0);
+  }
+
+  static List<WalEntry> replayFrom(Wal wal, long from) throws IOException {
+    List<WalEntry> out = new ArrayList<>();
+    wal.replay(from, out::add);
+    return out;
+  }
+
+  static List<Path> segmentFiles(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(p -> p.toString().endsWith(".wal")).sorted().collect(Collectors.toList());
+    }
+  }
+
+  static Path lastSegment(Path dir) throws IOException {
+    List<Path> files = segmentFiles(dir);
+    return files.get(files.size() - 1);
+  }
+
+  /** Start offsets of the records in a segment, header included. */
+  static List<Long> recordOffsets(Path segment) throws IOException {
+    List<Long> offsets = new ArrayList<>();
+    try (SegmentReader reader = new SegmentReader(segment, 0)) {
+      while (reader.next() instanceof SegmentReader.Ok ok) {
+        offsets.add(ok.offset());
+      }
+    }
+    return offsets;
+  }
+
+  static void truncate(Path file, long size) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      channel.truncate(size);
+    }
+  }
+
+  static void appendBytes(Path file, byte[] bytes) throws IOException {
+    Files.write(file, bytes, StandardOpenOption.APPEND);
+  }
+
+  static void xorByte(Path file, long offset, int mask) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer one = ByteBuffer.allocate(1);
+      channel.read(one, offset);
+      one.put(0, (byte) (one.get(0) ^ mask));
+      one.rewind();
+      channel.write(one, offset);
+    }
+  }
+
+  /** Copies the WAL's segment files (not its lock) into an empty directory. */
+  static void copySegments(Path from, Path to) throws IOException {
+    Files.createDirectories(to);
+    for (Path file : segmentFiles(from)) {
+      Files.copy(file, to.resolve(file.getFileName()));
+    }
+  }
+
+  /** Captures what {@link WalRecovery} logs while open. */
+  static final class RecoveryLog implements AutoCloseable {
+    private final Logger logger = (Logger) LoggerFactory.getLogger(WalRecovery.class);
+    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+
+    RecoveryLog() {
+      appender.start();
+      logger.addAppender(appender);
+    }
+
+    List<String> warnings() {
+      return appender.list.stream()
+          .filter(e -> e.getLevel() == Level.WARN)
+          .map(ILoggingEvent::getFormattedMessage)
+          .collect(Collectors.toList());
+    }
+
+    void clear() {
+      appender.list.clear();
+    }
+
+    @Override
+    public void close() {
+      logger.detachAppender(appender);
+    }
+  }
+}
