@@ -24,72 +24,73 @@ import picocli.CommandLine.Option;
 public final class Kvd implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Kvd.class);
 
-  @Option(names = {"--name", "-name"}, defaultValue = "${env:ETCD_NAME:-default}",
+  @Option(names = "--name", defaultValue = "${env:ETCD_NAME:-default}",
       description = "Human-readable name for this member (default: ${DEFAULT-VALUE}).")
   String name;
 
-  @Option(names = {"--data-dir", "-data-dir"}, defaultValue = "${env:ETCD_DATA_DIR}",
+  @Option(names = "--data-dir", defaultValue = "${env:ETCD_DATA_DIR}",
       description = "Path to the data directory (default: <name>.etcd).")
   Path dataDir;
 
-  @Option(names = {"--listen-client-urls", "-listen-client-urls"},
+  @Option(names = "--listen-client-urls",
       defaultValue = "${env:ETCD_LISTEN_CLIENT_URLS:-http://localhost:2379}",
       description = "Comma-separated URLs to listen on for client traffic (default: ${DEFAULT-VALUE}).")
   String listenClientUrls;
 
-  @Option(names = {"--advertise-client-urls", "-advertise-client-urls"},
+  @Option(names = "--advertise-client-urls",
       defaultValue = "${env:ETCD_ADVERTISE_CLIENT_URLS:-}",
       description = "Comma-separated client URLs to advertise (default: the listen URLs).")
   String advertiseClientUrls;
 
-  @Option(names = {"--listen-peer-urls", "-listen-peer-urls"},
+  @Option(names = "--listen-peer-urls",
       defaultValue = "${env:ETCD_LISTEN_PEER_URLS:-http://localhost:2380}",
       description = "Comma-separated URLs to listen on for peer traffic (default: ${DEFAULT-VALUE}).")
   String listenPeerUrls;
 
-  @Option(names = {"--initial-advertise-peer-urls", "-initial-advertise-peer-urls"},
+  @Option(names = "--initial-advertise-peer-urls",
       defaultValue = "${env:ETCD_INITIAL_ADVERTISE_PEER_URLS:-http://localhost:2380}",
       description = "This member's peer URLs to advertise to the cluster (default: ${DEFAULT-VALUE}).")
   String initialAdvertisePeerUrls;
 
-  @Option(names = {"--initial-cluster", "-initial-cluster"},
+  @Option(names = "--initial-cluster",
       defaultValue = "${env:ETCD_INITIAL_CLUSTER:-}",
       description = "Initial cluster configuration for bootstrapping: name=peerURL,... "
           + "(default: <name>=<initial-advertise-peer-urls>).")
   String initialCluster;
 
-  @Option(names = {"--initial-cluster-state", "-initial-cluster-state"},
+  @Option(names = "--initial-cluster-state",
       defaultValue = "${env:ETCD_INITIAL_CLUSTER_STATE:-new}",
       description = "'new' or 'existing' (default: ${DEFAULT-VALUE}).")
   String initialClusterState;
 
-  @Option(names = {"--initial-cluster-token", "-initial-cluster-token"},
+  @Option(names = "--initial-cluster-token",
       defaultValue = "${env:ETCD_INITIAL_CLUSTER_TOKEN:-etcd-cluster}",
       description = "Initial cluster token, part of the member and cluster IDs (default: ${DEFAULT-VALUE}).")
   String initialClusterToken;
 
-  @Option(names = {"--max-request-bytes", "-max-request-bytes"},
+  @Option(names = "--max-request-bytes",
       defaultValue = "${env:ETCD_MAX_REQUEST_BYTES:-1572864}",
       description = "Maximum client request size in bytes (default: ${DEFAULT-VALUE}).")
   long maxRequestBytes;
 
-  @Option(names = {"--snapshot-count", "-snapshot-count"},
+  @Option(names = "--snapshot-count",
       defaultValue = "${env:ETCD_SNAPSHOT_COUNT:-100000}",
       description = "Applied entries between store checkpoints that let old WAL segments go "
           + "(default: ${DEFAULT-VALUE}).")
   long snapshotCount;
 
-  @Option(names = {"--enable-v2", "-enable-v2"}, arity = "0..1", defaultValue = "true",
+  @Option(names = "--enable-v2", arity = "0..1", defaultValue = "true",
       description = "Accepted for etcd compatibility; the v2 API is always served.")
   boolean enableV2;
 
   public static void main(String[] args) {
     int code = new CommandLine(new Kvd())
+        .setUnmatchedOptionsArePositionalParams(false)
         .setExecutionExceptionHandler((e, cmd, parsed) -> {
           cmd.getErr().println("kvd: " + e.getMessage());
           return 1;
         })
-        .execute(args);
+        .execute(goStyleFlags(args));
     if (code != 0) {
       System.exit(code);
     }
@@ -119,6 +120,19 @@ public final class Kvd implements Callable<Integer> {
     log.info("ready to serve client requests on {}", kv.clientUrls());
     stopped.await();
     return 0;
+  }
+
+  /** etcd (Go's flag package) also takes "-name value": accept it as "--name value". */
+  static String[] goStyleFlags(String[] args) {
+    String[] out = args.clone();
+    for (int i = 0; i < out.length; i++) {
+      String a = out[i];
+      if (a.length() > 2 && a.charAt(0) == '-' && a.charAt(1) != '-' && Character.isLetter(a.charAt(1))
+          && (a.indexOf('-', 1) > 0 || a.length() > 3)) {
+        out[i] = "-" + a;
+      }
+    }
+    return out;
   }
 
   static List<URI> urls(String csv, String flag) {
