@@ -242,7 +242,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     ByteBuf buf = ctx.alloc().buffer();
     V2Json.writeError(buf, e);
     FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(e.code().httpStatus), buf);
+        HttpResponseStatus.valueOf(e.httpStatus()), buf);
     resp.headers().set("Content-Type", "application/json")
         .set("X-Etcd-Cluster-Id", clusterId)
         .set("X-Etcd-Index", e.index());

@@ -61,7 +61,7 @@ final class V2KeysService {
   CompletableFuture<ApplyOutcome> write(V2KeyRequest r) throws V2Error {
     long size = (long) r.value().length() + r.prevValue().length() + r.path().length();
     if (size > maxRequestBytes) {
-      throw new V2Error(V2ErrorCode.RAFT_INTERNAL, "etcdserver: request is too large", 0);
+      throw V2Error.tooLarge(member.machine().v2Watchers().currentIndex());
     }
     byte[] cmd = StoreCommand.newBuilder().setV2Write(r.toWrite(nowNanos())).build().toByteArray();
     return member.log().propose(cmd);
