@@ -18,6 +18,9 @@ public final class V2Path {
 
   /** Go's path.Clean applied to "/" + p: absolute, no empty, "." or ".." elements. */
   public static String clean(String p) {
+    if (isClean(p)) {
+      return p;
+    }
     List<String> out = new ArrayList<>();
     for (String part : p.split("/", -1)) {
       if (part.isEmpty() || part.equals(".")) {
@@ -32,6 +35,34 @@ public final class V2Path {
       out.add(part);
     }
     return out.isEmpty() ? "/" : "/" + String.join("/", out);
+  }
+
+  /** True when {@link #clean} would return {@code p} unchanged (the common case, checked fast). */
+  static boolean isClean(String p) {
+    int n = p.length();
+    if (n == 0 || p.charAt(0) != '/') {
+      return false;
+    }
+    if (n == 1) {
+      return true;
+    }
+    if (p.charAt(n - 1) == '/') {
+      return false;
+    }
+    int segStart = 1;
+    for (int i = 1; i <= n; i++) {
+      if (i == n || p.charAt(i) == '/') {
+        int len = i - segStart;
+        if (len == 0) {
+          return false;
+        }
+        if (p.charAt(segStart) == '.' && (len == 1 || (len == 2 && p.charAt(segStart + 1) == '.'))) {
+          return false;
+        }
+        segStart = i + 1;
+      }
+    }
+    return true;
   }
 
   /** The parent directory path of a clean path ("/" for top-level keys). */
