@@ -53,8 +53,11 @@ public final class LocalLog implements CommandLog {
   private long lastIndex;
   private long lastCheckpoint;
 
-  private LocalLog(Wal wal, StoreStateMachine machine, long checkpointEvery) {
+  private final StoreMetrics metrics;
+
+  private LocalLog(Wal wal, StoreStateMachine machine, long checkpointEvery, StoreMetrics metrics) {
     this.wal = wal;
+    this.metrics = metrics;
     this.machine = machine;
     this.checkpointEvery = checkpointEvery;
     this.lastIndex = wal.lastIndex();
@@ -68,8 +71,8 @@ public final class LocalLog implements CommandLog {
    * Opens the WAL in {@code dir}, replays into {@code machine} every entry after the store's
    * applied index, and starts the writer and apply threads.
    */
-  public static LocalLog open(Path dir, StoreStateMachine machine, long checkpointEvery)
-      throws IOException {
+  public static LocalLog open(Path dir, StoreStateMachine machine, long checkpointEvery,
+      StoreMetrics metrics) throws IOException {
     Wal wal = Wal.open(dir, WalOptions.defaults());
     try {
       long applied = machine.appliedIndex();
@@ -97,7 +100,8 @@ public final class LocalLog implements CommandLog {
       wal.close();
       throw e;
     }
-    LocalLog l = new LocalLog(wal, machine, checkpointEvery);
+    LocalLog l = new LocalLog(wal, machine, checkpointEvery, metrics);
+    metrics.bind(l, machine::appliedIndex, () -> machine.store().revision(), l.incoming::size);
     l.writer.start();
     l.applier.start();
     return l;
@@ -108,6 +112,7 @@ public final class LocalLog implements CommandLog {
     var f = new CompletableFuture<ApplyOutcome>();
     Throwable t = failure;
     if (t != null || !running) {
+      metrics.proposalsFailed.inc();
       f.completeExceptionally(new IllegalStateException("the store's log is stopped", t));
       return f;
     }
@@ -156,7 +161,10 @@ public final class LocalLog implements CommandLog {
           entries.add(new WalEntry(++lastIndex, TERM, p.data));
         }
         wal.append(entries);
+        long t0 = System.nanoTime();
         wal.sync();
+        metrics.walFsync.observe(StoreMetrics.seconds(System.nanoTime() - t0));
+        metrics.walBatch.observe(entries.size());
         committedIndex = lastIndex;
         toApply.add(new Batch(firstIndex, List.copyOf(batch)));
         batch.clear();
@@ -200,7 +208,10 @@ public final class LocalLog implements CommandLog {
       long index = b.firstIndex;
       for (Proposal p : b.proposals) {
         try {
-          p.future.complete(machine.apply(index, p.data));
+          long t0 = System.nanoTime();
+          ApplyOutcome outcome = machine.apply(index, p.data);
+          metrics.apply.observe(StoreMetrics.seconds(System.nanoTime() - t0));
+          p.future.complete(outcome);
         } catch (Throwable e) {
           fail("applying log index " + index + " failed", e, List.of(p));
           return;
@@ -226,6 +237,7 @@ public final class LocalLog implements CommandLog {
     log.error("{}; the store stops taking writes: {}", what, e.toString(), e);
     failure = e;
     running = false;
+    metrics.proposalsFailed.inc(inFlight.size() + incoming.size());
     for (Proposal p : inFlight) {
       p.future.completeExceptionally(e);
     }

@@ -34,9 +34,12 @@ public final class StoreMember implements AutoCloseable {
   private final long startedAtMillis = System.currentTimeMillis();
   private volatile List<URI> clientUrls = List.of();
 
+  private final StoreMetrics metrics;
+
   private StoreMember(MemberIdentity identity, MvccStore store, StoreStateMachine machine,
-      CommandLog commandLog, Clock clock) {
+      CommandLog commandLog, Clock clock, StoreMetrics metrics) {
     this.identity = identity;
+    this.metrics = metrics;
     this.store = store;
     this.machine = machine;
     this.commandLog = commandLog;
@@ -98,8 +101,9 @@ public final class StoreMember implements AutoCloseable {
       }
       var identity = new MemberIdentity(cfg.name(), memberId, clusterId, peerUrls);
       var machine = new StoreStateMachine(store);
-      var commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount());
-      var member = new StoreMember(identity, store, machine, commandLog, Clock.systemUTC());
+      var metrics = new StoreMetrics();
+      var commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount(), metrics);
+      var member = new StoreMember(identity, store, machine, commandLog, Clock.systemUTC(), metrics);
       member.expiryThread.start();
       return member;
     } catch (IOException | RuntimeException e) {
@@ -150,6 +154,10 @@ public final class StoreMember implements AutoCloseable {
 
   public CommandLog log() {
     return commandLog;
+  }
+
+  public StoreMetrics metrics() {
+    return metrics;
   }
 
   public Clock clock() {

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -60,9 +61,9 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    Exchange ex = new Exchange(ctx, req.method().name(), HttpUtil.isKeepAlive(req));
     if (req.decoderResult().isFailure()) {
-      sendText(ctx, HttpResponseStatus.BAD_REQUEST, "400 Bad Request", false);
+      ex.text(HttpResponseStatus.BAD_REQUEST, "400 Bad Request", true);
       return;
     }
     String uri = req.uri();
@@ -73,54 +74,63 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     try {
       path = new QueryStringDecoder(rawPath, StandardCharsets.ISO_8859_1, true).path();
     } catch (IllegalArgumentException e) {
-      sendText(ctx, HttpResponseStatus.BAD_REQUEST, "400 Bad Request", false);
+      ex.text(HttpResponseStatus.BAD_REQUEST, "400 Bad Request", true);
       return;
     }
     String clean = muxCleanPath(path);
     if (!clean.equals(path)) {
-      redirect(ctx, req, clean, rawQuery, keepAlive);
+      redirect(ex, clean, rawQuery);
       return;
     }
     try {
       if (path.equals(KEYS) || path.startsWith(KEYS + "/")) {
-        keysRequest(ctx, req, path.substring(KEYS.length()), rawQuery, keepAlive);
+        ex.endpoint = "keys";
+        keysRequest(ex, req, path.substring(KEYS.length()), rawQuery);
       } else if (path.equals("/version")) {
-        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
-          sendJson(ctx, req, "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}", keepAlive);
+        ex.endpoint = "version";
+        if (ex.allow("GET", "HEAD")) {
+          ex.json("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}");
         }
       } else if (path.equals("/health")) {
-        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
-          sendJson(ctx, req, "{\"health\":\"true\"}", keepAlive);
+        ex.endpoint = "health";
+        if (ex.allow("GET", "HEAD")) {
+          ex.json("{\"health\":\"true\"}");
         }
       } else if (path.equals("/v2/members") || path.equals("/v2/members/")) {
-        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
-          sendJson(ctx, req, membersJson(), keepAlive);
+        ex.endpoint = "members";
+        if (ex.allow("GET", "HEAD")) {
+          ex.json(membersJson());
         }
       } else if (path.equals("/v2/machines")) {
-        if (allow(ctx, req, keepAlive, "GET", "HEAD")) {
-          sendText(ctx, HttpResponseStatus.OK, String.join(", ",
-              member.clientUrls().stream().map(URI::toString).toList()), keepAlive);
+        ex.endpoint = "machines";
+        if (ex.allow("GET", "HEAD")) {
+          ex.text(HttpResponseStatus.OK, String.join(", ",
+              member.clientUrls().stream().map(URI::toString).toList()), false);
         }
       } else if (path.equals("/v2/stats/self")) {
-        if (allow(ctx, req, keepAlive, "GET")) {
-          sendJson(ctx, req, selfStatsJson(), keepAlive);
+        ex.endpoint = "stats";
+        if (ex.allow("GET")) {
+          ex.json(selfStatsJson());
+        }
+      } else if (path.equals("/metrics")) {
+        ex.endpoint = "metrics";
+        if (ex.allow("GET")) {
+          ex.metrics();
         }
       } else {
-        sendText(ctx, HttpResponseStatus.NOT_FOUND, "404 page not found", keepAlive);
+        ex.text(HttpResponseStatus.NOT_FOUND, "404 page not found", false);
       }
     } catch (RuntimeException e) {
       log.error("request {} {} failed: {}", req.method(), uri, e.toString(), e);
-      sendError(ctx, new V2Error(V2ErrorCode.RAFT_INTERNAL, e.toString(), 0), keepAlive, false);
+      ex.error(new V2Error(V2ErrorCode.RAFT_INTERNAL, e.toString(), 0));
     }
   }
 
-  private void keysRequest(ChannelHandlerContext ctx, FullHttpRequest req, String keyPath,
-      String rawQuery, boolean keepAlive) {
-    if (!allow(ctx, req, keepAlive, "HEAD", "GET", "PUT", "POST", "DELETE")) {
+  private void keysRequest(Exchange ex, FullHttpRequest req, String keyPath, String rawQuery) {
+    if (!ex.allow("HEAD", "GET", "PUT", "POST", "DELETE")) {
       return;
     }
-    String method = req.method().name();
-    boolean head = method.equals("HEAD");
+    String method = ex.method;
     V2KeyRequest r;
     try {
       String body = null;
@@ -129,7 +139,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       }
       r = V2KeyRequest.parse(method, keyPath, V2Form.parse(rawQuery, body));
     } catch (V2Error e) {
-      sendError(ctx, e, keepAlive, head);
+      ex.error(e);
       return;
     }
     try {
@@ -138,35 +148,35 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           if (r.quorum()) {
             keys.quorumGet(r).whenCompleteAsync((ev, err) -> {
               if (err != null) {
-                sendFailure(ctx, err, keepAlive, head);
+                ex.failure(err);
               } else {
-                sendEvent(ctx, ev, false, keepAlive, head);
+                ex.event(ev, false);
               }
-            }, ctx.executor());
-          } else if (r.waitFor() && !head) {
-            startWatch(ctx, r, keepAlive);
+            }, ex.ctx.executor());
+          } else if (r.waitFor() && !ex.head) {
+            startWatch(ex, r);
           } else {
-            sendEvent(ctx, keys.get(r), false, keepAlive, head);
+            ex.event(keys.get(r), false);
           }
         }
         default -> keys.write(r).whenCompleteAsync((outcome, err) -> {
           if (err != null) {
-            sendFailure(ctx, err, keepAlive, false);
+            ex.failure(err);
           } else if (outcome instanceof ApplyOutcome.V2Done d) {
-            sendEvent(ctx, d.event(), r.noValueOnSuccess(), keepAlive, false);
+            ex.event(d.event(), r.noValueOnSuccess());
           } else if (outcome instanceof ApplyOutcome.V2Failed f) {
-            sendError(ctx, f.error(), keepAlive, false);
+            ex.error(f.error());
           }
-        }, ctx.executor());
+        }, ex.ctx.executor());
       }
     } catch (V2Error e) {
-      sendError(ctx, e, keepAlive, head);
+      ex.error(e);
     }
   }
 
-  private void startWatch(ChannelHandlerContext ctx, V2KeyRequest r, boolean keepAlive)
-      throws V2Error {
-    var sink = new WatchSink(ctx, r.stream(), keepAlive);
+  private void startWatch(Exchange ex, V2KeyRequest r) throws V2Error {
+    ChannelHandlerContext ctx = ex.ctx;
+    var sink = new WatchSink(ctx, r.stream(), ex.keepAlive);
     V2WatcherHub.Watcher w = keys.watch(r, sink);
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     head.headers().set("Content-Type", "application/json")
@@ -174,8 +184,10 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         .set("X-Etcd-Index", w.startIndex())
         .set("X-Raft-Index", member.log().committedIndex())
         .set("X-Raft-Term", member.log().term())
+        .set("Date", HttpDate.now())
         .set("Transfer-Encoding", HttpHeaderValues.CHUNKED);
     ctx.writeAndFlush(head);
+    member.metrics().request("watch", ex.method, 200, System.nanoTime() - ex.start);
     ctx.channel().closeFuture().addListener(f -> w.cancel());
   }
 
@@ -212,61 +224,113 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
   }
 
-  private void sendEvent(ChannelHandlerContext ctx, V2Event e, boolean noValue, boolean keepAlive,
-      boolean head) {
-    boolean hideNodes = noValue && (e.action().equals(V2Event.SET) || e.action().equals(V2Event.CREATE)
-        || e.action().equals(V2Event.UPDATE) || e.action().equals(V2Event.COMPARE_AND_SWAP));
-    ByteBuf buf = ctx.alloc().buffer();
-    V2Json.writeEvent(buf, e, hideNodes);
-    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        e.isCreated() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, buf);
-    resp.headers().set("Content-Type", "application/json")
-        .set("X-Etcd-Cluster-Id", clusterId)
-        .set("X-Etcd-Index", e.etcdIndex())
-        .set("X-Raft-Index", member.log().committedIndex())
-        .set("X-Raft-Term", member.log().term());
-    send(ctx, resp, keepAlive, head);
-  }
+  /** One request and its answer: how it is written, counted and timed. */
+  private final class Exchange {
+    final ChannelHandlerContext ctx;
+    final String method;
+    final boolean keepAlive;
+    final boolean head;
+    final long start = System.nanoTime();
+    String endpoint = "other";
 
-  private void sendFailure(ChannelHandlerContext ctx, Throwable err, boolean keepAlive, boolean head) {
-    Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-    if (cause instanceof V2Error v) {
-      sendError(ctx, v, keepAlive, head);
-    } else {
-      sendError(ctx, new V2Error(V2ErrorCode.RAFT_INTERNAL, String.valueOf(cause.getMessage()), 0),
-          keepAlive, head);
+    Exchange(ChannelHandlerContext ctx, String method, boolean keepAlive) {
+      this.ctx = ctx;
+      this.method = method;
+      this.keepAlive = keepAlive;
+      this.head = method.equals("HEAD");
     }
-  }
 
-  private void sendError(ChannelHandlerContext ctx, V2Error e, boolean keepAlive, boolean head) {
-    ByteBuf buf = ctx.alloc().buffer();
-    V2Json.writeError(buf, e);
-    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(e.httpStatus()), buf);
-    resp.headers().set("Content-Type", "application/json")
-        .set("X-Etcd-Cluster-Id", clusterId)
-        .set("X-Etcd-Index", e.index());
-    send(ctx, resp, keepAlive, head);
-  }
+    boolean allow(String... methods) {
+      for (String allowed : methods) {
+        if (allowed.equals(method)) {
+          return true;
+        }
+      }
+      FullHttpResponse resp = textResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, "Method Not Allowed");
+      resp.headers().set("Allow", String.join(",", methods));
+      send(resp, false);
+      return false;
+    }
 
-  private boolean allow(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive,
-      String... methods) {
-    String m = req.method().name();
-    for (String allowed : methods) {
-      if (allowed.equals(m)) {
-        return true;
+    void event(V2Event e, boolean noValue) {
+      boolean hideNodes = noValue && (e.action().equals(V2Event.SET) || e.action().equals(V2Event.CREATE)
+          || e.action().equals(V2Event.UPDATE) || e.action().equals(V2Event.COMPARE_AND_SWAP));
+      ByteBuf buf = ctx.alloc().buffer();
+      V2Json.writeEvent(buf, e, hideNodes);
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          e.isCreated() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, buf);
+      resp.headers().set("Content-Type", "application/json")
+          .set("X-Etcd-Cluster-Id", clusterId)
+          .set("X-Etcd-Index", e.etcdIndex())
+          .set("X-Raft-Index", member.log().committedIndex())
+          .set("X-Raft-Term", member.log().term());
+      send(resp, false);
+    }
+
+    void failure(Throwable err) {
+      Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+      if (cause instanceof V2Error v) {
+        error(v);
+      } else {
+        error(new V2Error(V2ErrorCode.RAFT_INTERNAL, String.valueOf(cause.getMessage()), 0));
       }
     }
-    FullHttpResponse resp = textResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, "Method Not Allowed");
-    resp.headers().set("Allow", String.join(",", methods));
-    send(ctx, resp, keepAlive, false);
-    return false;
+
+    void error(V2Error e) {
+      ByteBuf buf = ctx.alloc().buffer();
+      V2Json.writeError(buf, e);
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.valueOf(e.httpStatus()), buf);
+      resp.headers().set("Content-Type", "application/json")
+          .set("X-Etcd-Cluster-Id", clusterId)
+          .set("X-Etcd-Index", e.index());
+      send(resp, false);
+    }
+
+    void json(String json) {
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+          Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
+      resp.headers().set("Content-Type", "application/json");
+      send(resp, false);
+    }
+
+    void text(HttpResponseStatus status, String text, boolean close) {
+      send(textResponse(status, text), close);
+    }
+
+    void metrics() {
+      ByteBuf buf = ctx.alloc().buffer();
+      try (var out = new ByteBufOutputStream(buf)) {
+        member.metrics().writeTo(out);
+      } catch (java.io.IOException e) {
+        buf.release();
+        throw new java.io.UncheckedIOException(e);
+      }
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
+      resp.headers().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      send(resp, false);
+    }
+
+    void send(FullHttpResponse resp, boolean close) {
+      HttpHeaders h = resp.headers();
+      h.set("Content-Length", resp.content().readableBytes());
+      h.set("Date", HttpDate.now());
+      if (head) {
+        resp.content().clear();
+      }
+      member.metrics().request(endpoint, method, resp.status().code(), System.nanoTime() - start);
+      if (keepAlive && !close) {
+        ctx.writeAndFlush(resp, ctx.voidPromise());
+      } else {
+        h.set("Connection", HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
   }
 
-  private void redirect(ChannelHandlerContext ctx, FullHttpRequest req, String clean,
-      String rawQuery, boolean keepAlive) {
+  private void redirect(Exchange ex, String clean, String rawQuery) {
     String location = escapePath(clean) + (rawQuery.isEmpty() ? "" : "?" + rawQuery);
-    String body = req.method().name().equals("GET")
+    String body = ex.method.equals("GET")
         ? "<a href=\"" + htmlEscape(location) + "\">Moved Permanently</a>.\n\n" : "";
     FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.MOVED_PERMANENTLY, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
@@ -274,7 +338,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (!body.isEmpty()) {
       resp.headers().set("Content-Type", "text/html; charset=utf-8");
     }
-    send(ctx, resp, keepAlive, false);
+    ex.send(resp, false);
   }
 
   private static FullHttpResponse textResponse(HttpResponseStatus status, String text) {
@@ -283,34 +347,6 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     resp.headers().set("Content-Type", "text/plain; charset=utf-8")
         .set("X-Content-Type-Options", "nosniff");
     return resp;
-  }
-
-  private void sendText(ChannelHandlerContext ctx, HttpResponseStatus status, String text,
-      boolean keepAlive) {
-    send(ctx, textResponse(status, text), keepAlive, false);
-  }
-
-  private void sendJson(ChannelHandlerContext ctx, FullHttpRequest req, String json, boolean keepAlive) {
-    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-        Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
-    resp.headers().set("Content-Type", "application/json");
-    send(ctx, resp, keepAlive, req.method().name().equals("HEAD"));
-  }
-
-  private static void send(ChannelHandlerContext ctx, FullHttpResponse resp, boolean keepAlive,
-      boolean head) {
-    HttpHeaders h = resp.headers();
-    h.set("Content-Length", resp.content().readableBytes());
-    h.set("Date", HttpDate.now());
-    if (head) {
-      resp.content().clear();
-    }
-    if (keepAlive) {
-      ctx.writeAndFlush(resp, ctx.voidPromise());
-    } else {
-      h.set("Connection", HttpHeaderValues.CLOSE);
-      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
-    }
   }
 
   private String membersJson() {
