@@ -28,7 +28,9 @@ import org.rocksdb.WriteOptions;
  *       order, kept for watches until compaction;</li>
  *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
  *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
- *   <li>{@code meta}: applied log index, current revision, member identity.</li>
+ *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every key in
+ *       key order, for reads at a past revision (see {@link RevKey});</li>
+ *   <li>{@code meta}: applied log index, current revision, compacted revision, identity.</li>
  * </ul>
  * RocksDB's own WAL is off: the store's log (replayed from {@link #appliedIndex()}) is the
  * durability, and atomic flush keeps the applied index consistent with the data in every CF.
@@ -53,6 +55,7 @@ public final class MvccStore implements AutoCloseable {
   final ColumnFamilyHandle ttl;
   final ColumnFamilyHandle v2events;
   final ColumnFamilyHandle meta;
+  final ColumnFamilyHandle revs;
   final WriteOptions writeOptions;
 
   private volatile long appliedIndex;
@@ -69,9 +72,73 @@ public final class MvccStore implements AutoCloseable {
     this.ttl = handles.get(3);
     this.v2events = handles.get(4);
     this.meta = handles.get(5);
+    this.revs = handles.get(6);
     this.writeOptions = new WriteOptions().setDisableWAL(true);
     this.appliedIndex = readLong(db.get(meta, META_APPLIED));
     this.revision = readLong(db.get(meta, META_REVISION));
+    this.compactRevision = readLong(db.get(meta, META_COMPACT));
+  }
+
+  private static final byte[] META_COMPACT = bytes("compact_revision");
+  private volatile long compactRevision;
+
+  /** Revisions below this were compacted away: reads there fail. */
+  public long compactRevision() {
+    return compactRevision;
+  }
+
+  /**
+   * Records {@code rev} as the compaction point and deletes the history it makes
+   * unreachable: changes below it, and every version of a key older than its newest version
+   * at or below it (and that one too when it is a deletion). Apply thread only.
+   */
+  public void compact(long rev) {
+    try {
+      db.put(meta, writeOptions, META_COMPACT, longBytes(rev));
+      compactRevision = rev;
+      db.deleteRange(history, writeOptions, revKey(0, 0), revKey(rev, 0));
+      try (RocksIterator it = db.newIterator(revs);
+           var batch = new org.rocksdb.WriteBatch()) {
+        byte[] pendingKey = null;
+        byte[] pendingRev = null; // newest version <= rev of pendingKey seen so far
+        boolean pendingIsDelete = false;
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          byte[] k = it.key();
+          byte[] user = RevKey.userKey(k);
+          long r = RevKey.revision(k);
+          if (pendingKey != null && !java.util.Arrays.equals(pendingKey, user)) {
+            if (pendingIsDelete && pendingRev != null) {
+              batch.delete(revs, pendingRev);
+            }
+            pendingKey = null;
+            pendingRev = null;
+          }
+          if (r >= rev) {
+            continue; // the rest of this key's versions stay
+          }
+          if (pendingRev != null) {
+            batch.delete(revs, pendingRev); // an older version than the one that stays
+          }
+          pendingKey = user;
+          pendingRev = k.clone();
+          pendingIsDelete = parseChange(it.value()).getType() == ChangeRecord.Type.DELETE;
+        }
+        if (pendingIsDelete && pendingRev != null) {
+          batch.delete(revs, pendingRev);
+        }
+        db.write(writeOptions, batch);
+      }
+    } catch (RocksDBException e) {
+      throw new StoreException("compaction at revision " + rev + " failed", e);
+    }
+  }
+
+  static ChangeRecord parseChange(byte[] b) {
+    try {
+      return ChangeRecord.parseFrom(b);
+    } catch (InvalidProtocolBufferException e) {
+      throw new StoreException("corrupt change record in the store", e);
+    }
   }
 
   public static MvccStore open(Path dir) throws IOException {
@@ -88,7 +155,8 @@ public final class MvccStore implements AutoCloseable {
         new ColumnFamilyDescriptor(bytes("history"), cfOptions),
         new ColumnFamilyDescriptor(bytes("ttl"), cfOptions),
         new ColumnFamilyDescriptor(bytes("v2events"), cfOptions),
-        new ColumnFamilyDescriptor(bytes("meta"), cfOptions));
+        new ColumnFamilyDescriptor(bytes("meta"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("revs"), cfOptions));
     var handles = new ArrayList<ColumnFamilyHandle>();
     try {
       RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);

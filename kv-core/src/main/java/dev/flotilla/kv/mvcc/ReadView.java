@@ -10,7 +10,7 @@ import org.rocksdb.RocksIterator;
 import org.rocksdb.Snapshot;
 
 /** A consistent read of the store at one point: every read sees the same revision. */
-public final class ReadView implements AutoCloseable {
+public final class ReadView implements KvView, AutoCloseable {
   private final MvccStore store;
   private final Snapshot snapshot;
   private final ReadOptions options;
@@ -28,11 +28,31 @@ public final class ReadView implements AutoCloseable {
     }
   }
 
+  @Override
+  public void range(byte[] from, byte[] to, Predicate<KeyRecord> visitor) {
+    try (RocksIterator it = store.db().newIterator(store.kv, options)) {
+      for (it.seek(from); it.isValid() && KvView.below(it.key(), to); it.next()) {
+        if (!visitor.test(MvccStore.parseKey(it.value()))) {
+          return;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void rangeAt(byte[] from, byte[] to, long rev, Predicate<KeyRecord> visitor) {
+    try (RocksIterator it = store.db().newIterator(store.revs, options)) {
+      KvView.walkRevs(it, from, to, rev, visitor);
+    }
+  }
+
   /** The store's revision in this view. */
+  @Override
   public long revision() {
     return revision;
   }
 
+  @Override
   public KeyRecord get(byte[] key) {
     try {
       byte[] v = store.db().get(store.kv, options, key);

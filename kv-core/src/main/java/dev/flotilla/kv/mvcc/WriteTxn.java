@@ -15,7 +15,7 @@ import org.rocksdb.WriteBatchWithIndex;
  * with index over the DB), and {@link #commit()} writes everything, the new revision and the
  * applied index in one atomic batch. Used by the apply thread only.
  */
-public final class WriteTxn implements AutoCloseable {
+public final class WriteTxn implements KvView, AutoCloseable {
   private final MvccStore store;
   private final long index;
   private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
@@ -29,8 +29,43 @@ public final class WriteTxn implements AutoCloseable {
     this.revision = revision;
   }
 
+  @Override
+  public void range(byte[] from, byte[] to, Predicate<KeyRecord> visitor) {
+    try (RocksIterator base = store.db().newIterator(store.kv);
+         RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
+      for (it.seek(from); it.isValid() && KvView.below(it.key(), to); it.next()) {
+        if (!visitor.test(MvccStore.parseKey(it.value()))) {
+          return;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void rangeAt(byte[] from, byte[] to, long rev, Predicate<KeyRecord> visitor) {
+    try (RocksIterator base = store.db().newIterator(store.revs);
+         RocksIterator it = batch.newIteratorWithBase(store.revs, base)) {
+      KvView.walkRevs(it, from, to, rev, visitor);
+    }
+  }
+
   /** The revision of the latest change (or the store's revision before any). */
+  @Override
   public long revision() {
+    return revision;
+  }
+
+  private boolean writeRevisionOpen;
+
+  /**
+   * The revision of this command's v3 writes, opened on first use: a v3 command that changes
+   * several keys (a txn) makes one revision, one that changes nothing makes none.
+   */
+  public long writeRevision() {
+    if (!writeRevisionOpen) {
+      nextRevision();
+      writeRevisionOpen = true;
+    }
     return revision;
   }
 
@@ -41,6 +76,7 @@ public final class WriteTxn implements AutoCloseable {
     return revision;
   }
 
+  @Override
   public KeyRecord get(byte[] key) {
     try {
       byte[] v = batch.getFromBatchAndDB(store.db(), store.kv, readOptions, key);
@@ -58,7 +94,10 @@ public final class WriteTxn implements AutoCloseable {
       if (prev != null) {
         change.setPrevKv(prev);
       }
-      batch.put(store.history, MvccStore.revKey(revision, sub++), change.build().toByteArray());
+      byte[] bytes = change.build().toByteArray();
+      batch.put(store.revs, RevKey.encode(rec.getKey().toByteArray(), revision, sub),
+          ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build().toByteArray());
+      batch.put(store.history, MvccStore.revKey(revision, sub++), bytes);
     } catch (RocksDBException e) {
       throw new StoreException("write during apply failed", e);
     }
@@ -71,6 +110,8 @@ public final class WriteTxn implements AutoCloseable {
       var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
       var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE)
           .setKv(tomb).setPrevKv(prev).build();
+      batch.put(store.revs, RevKey.encode(prev.getKey().toByteArray(), revision, sub),
+          ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).build().toByteArray());
       batch.put(store.history, MvccStore.revKey(revision, sub++), change.toByteArray());
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);

@@ -12,6 +12,10 @@ public sealed interface ApplyOutcome {
 
   record V2Failed(long index, V2Error error) implements ApplyOutcome {}
 
+  record V3Done(long index, com.google.protobuf.Message response) implements ApplyOutcome {}
+
+  record V3Failed(long index, dev.flotilla.kv.v3.V3Error error) implements ApplyOutcome {}
+
   /** A command with nothing to tell a client (expiry ticks). */
   record Done(long index) implements ApplyOutcome {}
 }

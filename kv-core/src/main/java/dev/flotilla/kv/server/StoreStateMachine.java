@@ -12,6 +12,11 @@ import dev.flotilla.kv.v2.V2Event;
 import dev.flotilla.kv.v2.V2Node;
 import dev.flotilla.kv.v2.V2Path;
 import dev.flotilla.kv.v2.V2WatcherHub;
+import dev.flotilla.kv.v3.V3Error;
+import dev.flotilla.kv.v3.V3Kv;
+import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.CompactionResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.ResponseHeader;
 import dev.flotilla.proto.store.KeyRecord;
 import dev.flotilla.proto.store.StoreCommand;
 import dev.flotilla.proto.store.V2EventRecord;
@@ -80,9 +85,10 @@ public final class StoreStateMachine {
           changes.addAll(V2Applier.expire(txn, cmd.getV2Expire()));
           outcome = new ApplyOutcome.Done(index);
         }
+        case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION -> outcome = applyV3(index, txn, cmd);
         default -> outcome = new ApplyOutcome.Done(index);
       }
-      if (outcome instanceof ApplyOutcome.V2Failed) {
+      if (outcome instanceof ApplyOutcome.V2Failed || outcome instanceof ApplyOutcome.V3Failed) {
         try (WriteTxn empty = store.begin(index)) {
           empty.commit(); // the failed command still takes its place in the log
         }
@@ -96,8 +102,37 @@ public final class StoreStateMachine {
         txn.commit();
       }
     }
+    if (cmd.getCmdCase() == StoreCommand.CmdCase.V3_COMPACTION && outcome instanceof ApplyOutcome.V3Done) {
+      store.compact(cmd.getV3Compaction().getRevision());
+    }
     hub.publish(changes, store.revision());
     return outcome;
+  }
+
+  private ApplyOutcome applyV3(long index, WriteTxn txn, StoreCommand cmd) {
+    try {
+      com.google.protobuf.Message resp = switch (cmd.getCmdCase()) {
+        case V3_PUT -> V3Kv.put(txn, cmd.getV3Put());
+        case V3_DELETE_RANGE -> V3Kv.deleteRange(txn, cmd.getV3DeleteRange());
+        case V3_TXN -> V3Kv.txn(txn, cmd.getV3Txn(), store.compactRevision());
+        case V3_COMPACTION -> compaction(txn, cmd.getV3Compaction());
+        default -> throw new IllegalStateException("not a v3 command: " + cmd.getCmdCase());
+      };
+      return new ApplyOutcome.V3Done(index, resp);
+    } catch (V3Error e) {
+      return new ApplyOutcome.V3Failed(index, e);
+    }
+  }
+
+  private CompactionResponse compaction(WriteTxn txn, CompactionRequest r) throws V3Error {
+    if (r.getRevision() > txn.revision()) {
+      throw V3Error.futureRevision();
+    }
+    if (r.getRevision() <= store.compactRevision()) {
+      throw V3Error.compacted();
+    }
+    return CompactionResponse.newBuilder()
+        .setHeader(ResponseHeader.newBuilder().setRevision(txn.revision())).build();
   }
 
   static byte[] encode(V2Event e) {

@@ -1,0 +1,165 @@
+package dev.flotilla.kv.v3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.flotilla.kv.mvcc.MvccStore;
+import dev.flotilla.kv.mvcc.ReadView;
+import dev.flotilla.kv.server.ApplyOutcome;
+import dev.flotilla.kv.server.StoreStateMachine;
+import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.Compare;
+import dev.flotilla.proto.etcd.etcdserverpb.DeleteRangeRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.DeleteRangeResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.PutRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.PutResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.RangeRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.RangeResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.RequestOp;
+import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.TxnResponse;
+import dev.flotilla.proto.etcd.mvccpb.KeyValue;
+import dev.flotilla.proto.store.StoreCommand;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** etcd v3 KV semantics applied through the state machine on a real RocksDB store. */
+class V3KvTest {
+  @TempDir Path tmp;
+  private MvccStore store;
+  private StoreStateMachine machine;
+  private long index;
+
+  @BeforeEach
+  void open() throws Exception {
+    store = MvccStore.open(tmp);
+    machine = new StoreStateMachine(store);
+  }
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  private static ByteString b(String s) {
+    return ByteString.copyFromUtf8(s);
+  }
+
+  private ApplyOutcome apply(StoreCommand c) {
+    return machine.apply(++index, c.toByteArray());
+  }
+
+  private PutResponse put(String k, String v) {
+    var o = apply(StoreCommand.newBuilder().setV3Put(PutRequest.newBuilder().setKey(b(k)).setValue(b(v)).setPrevKv(true)).build());
+    return (PutResponse) ((ApplyOutcome.V3Done) o).response();
+  }
+
+  private RangeResponse range(RangeRequest r) throws V3Error {
+    try (ReadView v = store.snapshot()) {
+      return V3Kv.range(v, r, store.compactRevision());
+    }
+  }
+
+  private static List<String> keys(RangeResponse r) {
+    return r.getKvsList().stream().map(kv -> kv.getKey().toStringUtf8()).toList();
+  }
+
+  @Test
+  void putsMakeRevisionsVersionsAndPrevKvs() throws Exception {
+    assertThat(put("a", "1").getHeader().getRevision()).isEqualTo(1);
+    PutResponse second = put("a", "2");
+    assertThat(second.getHeader().getRevision()).isEqualTo(2);
+    assertThat(second.getPrevKv().getValue()).isEqualTo(b("1"));
+    KeyValue kv = range(RangeRequest.newBuilder().setKey(b("a")).build()).getKvs(0);
+    assertThat(kv.getCreateRevision()).isEqualTo(1);
+    assertThat(kv.getModRevision()).isEqualTo(2);
+    assertThat(kv.getVersion()).isEqualTo(2);
+    assertThat(kv.getValue()).isEqualTo(b("2"));
+  }
+
+  @Test
+  void rangesHonourEndsLimitsSortsAndPastRevisions() throws Exception {
+    for (String k : List.of("b", "a", "c", "d")) {
+      put(k, "v" + k);
+    }
+    put("a", "changed"); // rev 5
+    assertThat(keys(range(RangeRequest.newBuilder().setKey(b("a")).setRangeEnd(b("c")).build()))).containsExactly("a", "b");
+    assertThat(keys(range(RangeRequest.newBuilder().setKey(b("b")).setRangeEnd(b("\0")).build()))).containsExactly("b", "c", "d");
+    RangeResponse limited = range(RangeRequest.newBuilder().setKey(b("\0")).setRangeEnd(b("\0")).setLimit(2).build());
+    assertThat(keys(limited)).containsExactly("a", "b");
+    assertThat(limited.getMore()).isTrue();
+    assertThat(limited.getCount()).isEqualTo(4);
+    assertThat(keys(range(RangeRequest.newBuilder().setKey(b("a")).setRangeEnd(b("z"))
+        .setSortOrder(RangeRequest.SortOrder.DESCEND).setSortTarget(RangeRequest.SortTarget.MOD).build())))
+        .containsExactly("a", "d", "c", "b");
+    RangeResponse past = range(RangeRequest.newBuilder().setKey(b("a")).setRevision(1).build());
+    assertThat(past.getCount()).isZero(); // "a" was created at revision 2
+    assertThat(range(RangeRequest.newBuilder().setKey(b("a")).setRevision(4).build()).getKvs(0).getValue()).isEqualTo(b("va"));
+    assertThat(range(RangeRequest.newBuilder().setKey(b("a")).setRevision(4).build()).getHeader().getRevision()).isEqualTo(5);
+    var counted = range(RangeRequest.newBuilder().setKey(b("a")).setRangeEnd(b("z")).setCountOnly(true).build());
+    assertThat(counted.getKvsCount()).isZero();
+    assertThat(counted.getCount()).isEqualTo(4);
+    try {
+      range(RangeRequest.newBuilder().setKey(b("a")).setRevision(99).build());
+      throw new AssertionError("future revision accepted");
+    } catch (V3Error e) {
+      assertThat(e.getMessage()).isEqualTo("etcdserver: mvcc: required revision is a future revision");
+    }
+  }
+
+  @Test
+  void deleteRangeAndTxnShareOneRevisionPerCommand() throws Exception {
+    put("k1", "1");
+    put("k2", "2");
+    var del = (DeleteRangeResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3DeleteRange(
+        DeleteRangeRequest.newBuilder().setKey(b("k")).setRangeEnd(b("l")).setPrevKv(true)).build())).response();
+    assertThat(del.getDeleted()).isEqualTo(2);
+    assertThat(del.getHeader().getRevision()).isEqualTo(3);
+    var nothing = (DeleteRangeResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3DeleteRange(
+        DeleteRangeRequest.newBuilder().setKey(b("k1"))).build())).response();
+    assertThat(nothing.getDeleted()).isZero();
+    assertThat(nothing.getHeader().getRevision()).isEqualTo(3);
+
+    TxnRequest txn = TxnRequest.newBuilder()
+        .addCompare(Compare.newBuilder().setKey(b("lock")).setTarget(Compare.CompareTarget.CREATE)
+            .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("lock")).setValue(b("me"))))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("owner")).setValue(b("me"))))
+        .addSuccess(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(b("lock"))))
+        .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(b("lock"))))
+        .build();
+    var first = (TxnResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3Txn(txn).build())).response();
+    assertThat(first.getSucceeded()).isTrue();
+    assertThat(first.getHeader().getRevision()).isEqualTo(4);
+    assertThat(first.getResponses(2).getResponseRange().getKvs(0).getValue()).isEqualTo(b("me"));
+    var second = (TxnResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3Txn(txn).build())).response();
+    assertThat(second.getSucceeded()).isFalse();
+    assertThat(second.getHeader().getRevision()).isEqualTo(4);
+    assertThat(second.getResponses(0).getResponseRange().getKvs(0).getModRevision()).isEqualTo(4);
+  }
+
+  @Test
+  void compactionRemovesOldVersionsAndRefusesReadsBelowIt() throws Exception {
+    put("x", "1");
+    put("x", "2");
+    put("y", "1");
+    apply(StoreCommand.newBuilder().setV3DeleteRange(DeleteRangeRequest.newBuilder().setKey(b("y"))).build());
+    put("x", "3"); // rev 5
+    var done = apply(StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(4)).build());
+    assertThat(done).isInstanceOf(ApplyOutcome.V3Done.class);
+    try {
+      range(RangeRequest.newBuilder().setKey(b("x")).setRevision(3).build());
+      throw new AssertionError("compacted revision readable");
+    } catch (V3Error e) {
+      assertThat(e.getMessage()).isEqualTo("etcdserver: mvcc: required revision has been compacted");
+    }
+    assertThat(range(RangeRequest.newBuilder().setKey(b("x")).setRevision(4).build()).getKvs(0).getValue()).isEqualTo(b("2"));
+    assertThat(range(RangeRequest.newBuilder().setKey(b("y")).setRevision(4).build()).getCount()).isZero();
+    var again = apply(StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(4)).build());
+    assertThat(((ApplyOutcome.V3Failed) again).error().getMessage()).contains("compacted");
+  }
+}
