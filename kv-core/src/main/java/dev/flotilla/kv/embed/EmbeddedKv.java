@@ -1,6 +1,7 @@
 package dev.flotilla.kv.embed;
 
 import dev.flotilla.kv.api.v2.V2HttpServer;
+import dev.flotilla.kv.api.v3.V3GrpcServer;
 import dev.flotilla.kv.server.StoreMember;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,7 +33,11 @@ public final class EmbeddedKv implements AutoCloseable {
   private final KvClient client;
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
 
-  private EmbeddedKv(KvConfig config, StoreMember member, V2HttpServer http, List<URI> clientUrls) {
+  private final V3GrpcServer grpc;
+
+  private EmbeddedKv(KvConfig config, StoreMember member, V2HttpServer http, V3GrpcServer grpc,
+      List<URI> clientUrls) {
+    this.grpc = grpc;
     this.config = config;
     this.member = member;
     this.http = http;
@@ -48,9 +53,14 @@ public final class EmbeddedKv implements AutoCloseable {
   public static EmbeddedKv start(KvConfig config) throws IOException {
     StoreMember member = StoreMember.open(config);
     V2HttpServer http;
+    V3GrpcServer grpc = null;
     try {
-      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes());
+      grpc = V3GrpcServer.start(member, config.maxRequestBytes());
+      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc.address());
     } catch (IOException | RuntimeException e) {
+      if (grpc != null) {
+        grpc.close();
+      }
       member.close();
       throw e;
     }
@@ -62,7 +72,7 @@ public final class EmbeddedKv implements AutoCloseable {
     }
     // a listen port of 0 became a real port: advertise that unless told what to advertise
     member.advertiseClientUrls(config.advertiseClientUrls().isEmpty() ? bound : config.advertiseClientUrls());
-    return new EmbeddedKv(config, member, http, bound);
+    return new EmbeddedKv(config, member, http, grpc, bound);
   }
 
   /** The client URLs actually served (ports resolved). */
@@ -88,6 +98,7 @@ public final class EmbeddedKv implements AutoCloseable {
   @Override
   public void close() {
     http.close();
+    grpc.close();
     member.close();
   }
 }

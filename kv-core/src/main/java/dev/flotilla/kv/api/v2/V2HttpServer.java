@@ -1,5 +1,6 @@
 package dev.flotilla.kv.api.v2;
 
+import dev.flotilla.kv.api.ProtocolDetector;
 import dev.flotilla.kv.server.StoreMember;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -33,7 +34,10 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The client-facing HTTP/1.1 server (Netty, keep-alive) serving the v2 API on every client URL. */
+/**
+ * The client-facing server on every client URL (Netty): HTTP/1.1 with keep-alive for the v2
+ * API, and gRPC (HTTP/2) connections handed to the v3 services, on the same port as etcd.
+ */
 public final class V2HttpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(V2HttpServer.class);
   /** Go's http server refuses form bodies over 10 MiB; ours refuses bodies over this too. */
@@ -49,8 +53,12 @@ public final class V2HttpServer implements AutoCloseable {
     this.workers = workers;
   }
 
-  public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes)
-      throws IOException {
+  /**
+   * Serves the client URLs: HTTP/1.1 (the v2 API) here, and gRPC connections relayed to
+   * {@code grpc} (null: HTTP/1.1 only).
+   */
+  public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
+      InetSocketAddress grpc) throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
@@ -75,9 +83,12 @@ public final class V2HttpServer implements AutoCloseable {
             .childHandler(new ChannelInitializer<SocketChannel>() {
               @Override
               protected void initChannel(SocketChannel ch) {
-                ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536));
-                ch.pipeline().addLast(new Aggregator());
-                ch.pipeline().addLast(new V2HttpHandler(keys, member));
+                ch.pipeline().addLast("detect", new ProtocolDetector(ctx -> {
+                  String at = ctx.name();
+                  ctx.pipeline().addAfter(at, "http-codec", new HttpServerCodec(8192, 65536, 65536));
+                  ctx.pipeline().addAfter("http-codec", "http-aggregator", new Aggregator());
+                  ctx.pipeline().addAfter("http-aggregator", "v2", new V2HttpHandler(keys, member));
+                }, grpc));
               }
             });
         Channel ch;

@@ -1,0 +1,52 @@
+package dev.flotilla.kv.api.v3;
+
+import dev.flotilla.kv.server.StoreMember;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The etcd v3 gRPC services. gRPC runs on its own (shaded) Netty, listening on a loopback
+ * port of its own; clients reach it through the client URL, where the first bytes of a
+ * connection tell HTTP/2 (gRPC) from HTTP/1.1 and gRPC connections are relayed here (as
+ * etcd multiplexes both on one port with cmux).
+ */
+public final class V3GrpcServer implements AutoCloseable {
+  /** etcd allows this much gRPC framing beyond --max-request-bytes. */
+  static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+  private final Server server;
+
+  private V3GrpcServer(Server server) {
+    this.server = server;
+  }
+
+  public static V3GrpcServer start(StoreMember member, long maxRequestBytes) throws IOException {
+    Server server = NettyServerBuilder
+        .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+        .directExecutor() // handlers never block: reads are snapshots, writes complete later
+        .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
+        .addService(new KvService(member, maxRequestBytes))
+        .build()
+        .start();
+    return new V3GrpcServer(server);
+  }
+
+  /** Where the client port relays gRPC connections. */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.getListenSockets().get(0);
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
