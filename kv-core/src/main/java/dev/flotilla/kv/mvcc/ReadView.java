@@ -99,6 +99,20 @@ public final class ReadView implements KvView, AutoCloseable {
     return out;
   }
 
+  /** Changes with revisions in [fromRev, toRev], in revision order, until visitor says stop. */
+  public void changes(long fromRev, long toRev, Predicate<dev.flotilla.proto.store.ChangeRecord> visitor) {
+    try (RocksIterator it = store.db().newIterator(store.history, options)) {
+      for (it.seek(MvccStore.revKey(fromRev, 0)); it.isValid(); it.next()) {
+        if (java.nio.ByteBuffer.wrap(it.key()).getLong() > toRev) {
+          return;
+        }
+        if (!visitor.test(MvccStore.parseChange(it.value()))) {
+          return;
+        }
+      }
+    }
+  }
+
   /** Live keys (from all of the store) read at this view; for v2 event history loading. */
   public List<byte[]> v2Events() {
     var out = new ArrayList<byte[]>();

@@ -22,6 +22,12 @@ public final class WriteTxn implements KvView, AutoCloseable {
   private final ReadOptions readOptions = new ReadOptions();
   private long revision;
   private int sub;
+  private final java.util.List<ChangeRecord> changes = new java.util.ArrayList<>();
+
+  /** The changes this command made, in order (each with its revision in its kv). */
+  public java.util.List<ChangeRecord> changes() {
+    return changes;
+  }
 
   WriteTxn(MvccStore store, long index, long revision) {
     this.store = store;
@@ -94,7 +100,9 @@ public final class WriteTxn implements KvView, AutoCloseable {
       if (prev != null) {
         change.setPrevKv(prev);
       }
-      byte[] bytes = change.build().toByteArray();
+      ChangeRecord built = change.build();
+      changes.add(built);
+      byte[] bytes = built.toByteArray();
       batch.put(store.revs, RevKey.encode(rec.getKey().toByteArray(), revision, sub),
           ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build().toByteArray());
       batch.put(store.history, MvccStore.revKey(revision, sub++), bytes);
@@ -110,6 +118,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
       var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
       var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE)
           .setKv(tomb).setPrevKv(prev).build();
+      changes.add(change);
       batch.put(store.revs, RevKey.encode(prev.getKey().toByteArray(), revision, sub),
           ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).build().toByteArray());
       batch.put(store.history, MvccStore.revKey(revision, sub++), change.toByteArray());

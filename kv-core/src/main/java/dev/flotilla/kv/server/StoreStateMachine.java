@@ -14,6 +14,7 @@ import dev.flotilla.kv.v2.V2Path;
 import dev.flotilla.kv.v2.V2WatcherHub;
 import dev.flotilla.kv.v3.V3Error;
 import dev.flotilla.kv.v3.V3Kv;
+import dev.flotilla.kv.v3.V3WatchHub;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionResponse;
 import dev.flotilla.proto.etcd.etcdserverpb.ResponseHeader;
@@ -32,9 +33,11 @@ import java.util.List;
 public final class StoreStateMachine {
   private final MvccStore store;
   private final V2WatcherHub hub = new V2WatcherHub();
+  private final V3WatchHub v3Watchers;
 
   public StoreStateMachine(MvccStore store) {
     this.store = store;
+    this.v3Watchers = new V3WatchHub(store);
     List<V2Event> window = new ArrayList<>();
     try (ReadView view = store.snapshot()) {
       for (byte[] b : view.v2Events()) {
@@ -46,6 +49,10 @@ public final class StoreStateMachine {
 
   public MvccStore store() {
     return store;
+  }
+
+  public V3WatchHub v3Watchers() {
+    return v3Watchers;
   }
 
   public V2WatcherHub v2Watchers() {
@@ -68,6 +75,7 @@ public final class StoreStateMachine {
     }
     List<V2Change> changes = new ArrayList<>();
     ApplyOutcome outcome;
+    List<dev.flotilla.proto.store.ChangeRecord> mvccChanges = List.of();
     try (WriteTxn txn = store.begin(index)) {
       switch (cmd.getCmdCase()) {
         case V2_WRITE -> {
@@ -100,12 +108,14 @@ public final class StoreStateMachine {
           txn.putV2Event(c.event().index(), encode(c.event()));
         }
         txn.commit();
+        mvccChanges = txn.changes();
       }
     }
     if (cmd.getCmdCase() == StoreCommand.CmdCase.V3_COMPACTION && outcome instanceof ApplyOutcome.V3Done) {
       store.compact(cmd.getV3Compaction().getRevision());
     }
     hub.publish(changes, store.revision());
+    v3Watchers.publish(mvccChanges, store.revision());
     return outcome;
   }
 

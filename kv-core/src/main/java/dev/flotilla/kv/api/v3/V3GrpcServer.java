@@ -25,11 +25,13 @@ public final class V3GrpcServer implements AutoCloseable {
   }
 
   public static V3GrpcServer start(StoreMember member, long maxRequestBytes) throws IOException {
+    KvService kv = new KvService(member, maxRequestBytes);
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
         .directExecutor() // handlers never block: reads are snapshots, writes complete later
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
-        .addService(new KvService(member, maxRequestBytes))
+        .addService(kv)
+        .addService(new WatchService(member, kv))
         .build()
         .start();
     return new V3GrpcServer(server);
