@@ -30,6 +30,7 @@ import org.rocksdb.WriteOptions;
  *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
  *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every key in
  *       key order, for reads at a past revision (see {@link RevKey});</li>
+ *   <li>{@code leases}: lease id(8) → lease record; id(8) ‖ key → empty, the keys attached;</li>
  *   <li>{@code meta}: applied log index, current revision, compacted revision, identity.</li>
  * </ul>
  * RocksDB's own WAL is off: the store's log (replayed from {@link #appliedIndex()}) is the
@@ -56,6 +57,7 @@ public final class MvccStore implements AutoCloseable {
   final ColumnFamilyHandle v2events;
   final ColumnFamilyHandle meta;
   final ColumnFamilyHandle revs;
+  final ColumnFamilyHandle leases;
   final WriteOptions writeOptions;
 
   private volatile long appliedIndex;
@@ -73,6 +75,7 @@ public final class MvccStore implements AutoCloseable {
     this.v2events = handles.get(4);
     this.meta = handles.get(5);
     this.revs = handles.get(6);
+    this.leases = handles.get(7);
     this.writeOptions = new WriteOptions().setDisableWAL(true);
     this.appliedIndex = readLong(db.get(meta, META_APPLIED));
     this.revision = readLong(db.get(meta, META_REVISION));
@@ -156,7 +159,8 @@ public final class MvccStore implements AutoCloseable {
         new ColumnFamilyDescriptor(bytes("ttl"), cfOptions),
         new ColumnFamilyDescriptor(bytes("v2events"), cfOptions),
         new ColumnFamilyDescriptor(bytes("meta"), cfOptions),
-        new ColumnFamilyDescriptor(bytes("revs"), cfOptions));
+        new ColumnFamilyDescriptor(bytes("revs"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("leases"), cfOptions));
     var handles = new ArrayList<ColumnFamilyHandle>();
     try {
       RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);

@@ -124,6 +124,31 @@ public final class ReadView implements KvView, AutoCloseable {
     return out;
   }
 
+  public byte[] getLease(long id) {
+    try {
+      return store.db().get(store.leases, options, MvccStore.longBytes(id));
+    } catch (RocksDBException e) {
+      throw new StoreException("lease read failed", e);
+    }
+  }
+
+  public List<byte[]> leaseKeys(long id) {
+    return LeaseIndex.keys(store.db().newIterator(store.leases, options), id);
+  }
+
+  /** Every lease record (id order). */
+  public List<byte[]> leases() {
+    var out = new ArrayList<byte[]>();
+    try (RocksIterator it = store.db().newIterator(store.leases, options)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        if (it.key().length == 8) {
+          out.add(it.value());
+        }
+      }
+    }
+    return out;
+  }
+
   static int indexOf(byte[] a, byte b, int from) {
     for (int i = from; i < a.length; i++) {
       if (a[i] == b) {

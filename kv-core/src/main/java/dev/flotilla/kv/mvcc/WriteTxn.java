@@ -190,6 +190,61 @@ public final class WriteTxn implements KvView, AutoCloseable {
     }
   }
 
+  // --- leases: plain records beside the MVCC keys (not revisions of their own) ---
+
+  public byte[] getLease(long id) {
+    try {
+      return batch.getFromBatchAndDB(store.db(), store.leases, readOptions, MvccStore.longBytes(id));
+    } catch (RocksDBException e) {
+      throw new StoreException("lease read during apply failed", e);
+    }
+  }
+
+  public void putLease(long id, byte[] record) {
+    try {
+      batch.put(store.leases, MvccStore.longBytes(id), record);
+    } catch (RocksDBException e) {
+      throw new StoreException("lease write failed", e);
+    }
+  }
+
+  /** Removes the lease record and its attachment index (not the keys themselves). */
+  public void deleteLease(long id) {
+    try {
+      batch.delete(store.leases, MvccStore.longBytes(id));
+      for (byte[] key : leaseKeys(id)) {
+        batch.delete(store.leases, attachKey(id, key));
+      }
+    } catch (RocksDBException e) {
+      throw new StoreException("lease delete failed", e);
+    }
+  }
+
+  public void attach(long id, byte[] key) {
+    try {
+      batch.put(store.leases, attachKey(id, key), new byte[0]);
+    } catch (RocksDBException e) {
+      throw new StoreException("lease attach failed", e);
+    }
+  }
+
+  public void detach(long id, byte[] key) {
+    try {
+      batch.delete(store.leases, attachKey(id, key));
+    } catch (RocksDBException e) {
+      throw new StoreException("lease detach failed", e);
+    }
+  }
+
+  /** Store keys attached to lease {@code id}, as this command sees them. */
+  public java.util.List<byte[]> leaseKeys(long id) {
+    return LeaseIndex.keys(batch.newIteratorWithBase(store.leases, store.db().newIterator(store.leases)), id);
+  }
+
+  static byte[] attachKey(long id, byte[] key) {
+    return ByteBuffer.allocate(8 + key.length).putLong(id).put(key).array();
+  }
+
   /** Writes the command's changes with the new revision and the applied index, atomically. */
   public void commit() {
     try {

@@ -45,13 +45,14 @@ public final class StoreMember implements AutoCloseable {
     this.commandLog = commandLog;
     this.clock = clock;
     ExpiryTicker ticker = new ExpiryTicker(commandLog, store::nextExpiry);
+    LeaseTicker leases = new LeaseTicker(commandLog, machine.lessor());
     this.expiryThread = new Thread(() -> {
       while (running) {
         long now = ExpiryTicker.nowNanos(clock);
-        long next = ticker.poll(now);
+        long next = Math.min(ticker.poll(now), leases.poll(now));
         LockSupport.parkNanos(Math.max(1_000_000L, next - ExpiryTicker.nowNanos(clock)));
       }
-    }, "v2-expiry");
+    }, "expiry");
     this.expiryThread.setDaemon(true);
   }
 

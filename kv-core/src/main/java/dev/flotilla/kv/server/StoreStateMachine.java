@@ -15,6 +15,7 @@ import dev.flotilla.kv.v2.V2WatcherHub;
 import dev.flotilla.kv.v3.V3Error;
 import dev.flotilla.kv.v3.V3Kv;
 import dev.flotilla.kv.v3.V3WatchHub;
+import dev.flotilla.kv.v3.V3Lessor;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionResponse;
 import dev.flotilla.proto.etcd.etcdserverpb.ResponseHeader;
@@ -34,6 +35,8 @@ public final class StoreStateMachine {
   private final MvccStore store;
   private final V2WatcherHub hub = new V2WatcherHub();
   private final V3WatchHub v3Watchers;
+  private final V3Lessor lessor = new V3Lessor();
+  private final java.time.Clock clock = java.time.Clock.systemUTC();
 
   public StoreStateMachine(MvccStore store) {
     this.store = store;
@@ -45,6 +48,18 @@ public final class StoreStateMachine {
       }
     }
     hub.restore(window, store.revision());
+    try (ReadView view = store.snapshot()) {
+      lessor.recover(view, nowNanos());
+    }
+  }
+
+  private long nowNanos() {
+    var i = clock.instant();
+    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+  }
+
+  public V3Lessor lessor() {
+    return lessor;
   }
 
   public MvccStore store() {
@@ -93,7 +108,8 @@ public final class StoreStateMachine {
           changes.addAll(V2Applier.expire(txn, cmd.getV2Expire()));
           outcome = new ApplyOutcome.Done(index);
         }
-        case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION -> outcome = applyV3(index, txn, cmd);
+        case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION, V3_LEASE_GRANT, V3_LEASE_REVOKE,
+            V3_LEASE_CHECKPOINT -> outcome = applyV3(index, txn, cmd);
         default -> outcome = new ApplyOutcome.Done(index);
       }
       if (outcome instanceof ApplyOutcome.V2Failed || outcome instanceof ApplyOutcome.V3Failed) {
@@ -126,6 +142,9 @@ public final class StoreStateMachine {
         case V3_DELETE_RANGE -> V3Kv.deleteRange(txn, cmd.getV3DeleteRange());
         case V3_TXN -> V3Kv.txn(txn, cmd.getV3Txn(), store.compactRevision());
         case V3_COMPACTION -> compaction(txn, cmd.getV3Compaction());
+        case V3_LEASE_GRANT -> lessor.grant(txn, cmd.getV3LeaseGrant(), nowNanos());
+        case V3_LEASE_REVOKE -> lessor.revoke(txn, cmd.getV3LeaseRevoke());
+        case V3_LEASE_CHECKPOINT -> lessor.checkpoint(txn, cmd.getV3LeaseCheckpoint());
         default -> throw new IllegalStateException("not a v3 command: " + cmd.getCmdCase());
       };
       return new ApplyOutcome.V3Done(index, resp);

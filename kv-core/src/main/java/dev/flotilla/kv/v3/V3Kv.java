@@ -125,8 +125,8 @@ public final class V3Kv {
     if ((r.getIgnoreValue() || r.getIgnoreLease()) && prev == null) {
       throw V3Error.keyNotFound();
     }
-    if (r.getLease() != 0 && !r.getIgnoreLease()) {
-      throw V3Error.leaseNotFound(); // leases arrive with the lease service
+    if (r.getLease() != 0 && !r.getIgnoreLease() && txn.getLease(r.getLease()) == null) {
+      throw V3Error.leaseNotFound();
     }
     long rev = txn.writeRevision();
     KeyRecord rec = KeyRecord.newBuilder()
@@ -138,6 +138,12 @@ public final class V3Kv {
         .setLease(r.getIgnoreLease() ? prev.getLease() : r.getLease())
         .build();
     txn.put(rec, prev);
+    if (prev != null && prev.getLease() != 0 && prev.getLease() != rec.getLease()) {
+      txn.detach(prev.getLease(), key);
+    }
+    if (rec.getLease() != 0) {
+      txn.attach(rec.getLease(), key);
+    }
     PutResponse.Builder resp = PutResponse.newBuilder();
     if (r.getPrevKv() && prev != null) {
       resp.setPrevKv(toKeyValue(prev));
@@ -154,6 +160,9 @@ public final class V3Kv {
       txn.writeRevision();
       for (KeyRecord k : doomed) {
         txn.delete(k);
+        if (k.getLease() != 0) {
+          txn.detach(k.getLease(), k.getKey().toByteArray());
+        }
         if (r.getPrevKv()) {
           resp.addPrevKvs(toKeyValue(k));
         }

@@ -32,6 +32,7 @@ public final class V3GrpcServer implements AutoCloseable {
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
         .addService(kv)
         .addService(new WatchService(member, kv))
+        .addService(new LeaseService(member, kv))
         .build()
         .start();
     return new V3GrpcServer(server);

@@ -1,0 +1,138 @@
+package dev.flotilla.kv.api.v3;
+
+import dev.flotilla.kv.mvcc.ReadView;
+import dev.flotilla.kv.server.ApplyOutcome;
+import dev.flotilla.kv.server.StoreMember;
+import dev.flotilla.kv.v3.V3Lessor;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrantRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrantResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrpc;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseKeepAliveRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseKeepAliveResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseLeasesRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseLeasesResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseRevokeRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseRevokeResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseStatus;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseTimeToLiveRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseTimeToLiveResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.ResponseHeader;
+import dev.flotilla.proto.store.StoreCommand;
+import com.google.protobuf.ByteString;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * etcd's Lease service. Grant and revoke go through the log; keep-alives renew the lease in
+ * the leader's memory only (as etcd's lessor does); TimeToLive reads memory and the store.
+ */
+final class LeaseService extends LeaseGrpc.LeaseImplBase {
+  private final StoreMember member;
+  private final KvService headers;
+  private final AtomicLong ids;
+
+  LeaseService(StoreMember member, KvService headers) {
+    this.member = member;
+    this.headers = headers;
+    // etcd's request-ID shape: member bits on top, time and a counter below; always positive
+    this.ids = new AtomicLong(((member.identity().memberId() & 0xffffL) << 47)
+        | ((System.currentTimeMillis() & 0xffffffffffL) << 7));
+  }
+
+  private long now() {
+    var i = member.clock().instant();
+    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+  }
+
+  private V3Lessor lessor() {
+    return member.machine().lessor();
+  }
+
+  private ResponseHeader header() {
+    return headers.header(ResponseHeader.newBuilder().setRevision(member.store().revision()).build());
+  }
+
+  @Override
+  public void leaseGrant(LeaseGrantRequest r, StreamObserver<LeaseGrantResponse> out) {
+    LeaseGrantRequest withId = r.getID() != 0 ? r
+        : r.toBuilder().setID(ids.incrementAndGet() & Long.MAX_VALUE).build();
+    propose(StoreCommand.newBuilder().setV3LeaseGrant(withId).build(), out, LeaseGrantResponse.class);
+  }
+
+  @Override
+  public void leaseRevoke(LeaseRevokeRequest r, StreamObserver<LeaseRevokeResponse> out) {
+    propose(StoreCommand.newBuilder().setV3LeaseRevoke(r).build(), out, LeaseRevokeResponse.class);
+  }
+
+  private <T extends com.google.protobuf.Message> void propose(StoreCommand cmd, StreamObserver<T> out,
+      Class<T> type) {
+    member.log().propose(cmd.toByteArray()).whenComplete((outcome, err) -> {
+      if (err != null) {
+        out.onError(V3Status.internal(err));
+      } else if (outcome instanceof ApplyOutcome.V3Done d) {
+        com.google.protobuf.Message m = d.response();
+        var field = m.getDescriptorForType().findFieldByName("header");
+        ResponseHeader h = headers.header((ResponseHeader) m.getField(field));
+        out.onNext(type.cast(m.toBuilder().setField(field, h).build()));
+        out.onCompleted();
+      } else if (outcome instanceof ApplyOutcome.V3Failed f) {
+        out.onError(V3Status.of(f.error()));
+      }
+    });
+  }
+
+  @Override
+  public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(StreamObserver<LeaseKeepAliveResponse> out) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(LeaseKeepAliveRequest r) {
+        long ttl = lessor().renew(r.getID(), now());
+        synchronized (this) {
+          out.onNext(LeaseKeepAliveResponse.newBuilder().setHeader(header()).setID(r.getID()).setTTL(ttl).build());
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        // the client went away: nothing is held for it
+      }
+
+      @Override
+      public void onCompleted() {
+        synchronized (this) {
+          out.onCompleted();
+        }
+      }
+    };
+  }
+
+  @Override
+  public void leaseTimeToLive(LeaseTimeToLiveRequest r, StreamObserver<LeaseTimeToLiveResponse> out) {
+    long left = lessor().remaining(r.getID(), now());
+    var resp = LeaseTimeToLiveResponse.newBuilder().setHeader(header()).setID(r.getID());
+    if (left < 0) {
+      resp.setTTL(-1); // etcd answers an unknown lease this way, not with an error
+    } else {
+      resp.setTTL(left).setGrantedTTL(lessor().grantedTtl(r.getID()));
+      if (r.getKeys()) {
+        try (ReadView view = member.store().snapshot()) {
+          for (byte[] k : V3Lessor.keys(view, r.getID())) {
+            resp.addKeys(ByteString.copyFrom(k));
+          }
+        }
+      }
+    }
+    out.onNext(resp.build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void leaseLeases(LeaseLeasesRequest r, StreamObserver<LeaseLeasesResponse> out) {
+    var resp = LeaseLeasesResponse.newBuilder().setHeader(header());
+    for (long id : lessor().ids()) {
+      resp.addLeases(LeaseStatus.newBuilder().setID(id));
+    }
+    out.onNext(resp.build());
+    out.onCompleted();
+  }
+}
