@@ -238,6 +238,34 @@ public final class MvccStore implements AutoCloseable {
     }
   }
 
+  /** Bytes the store takes on disk and in memtables (etcd's dbSize). */
+  public long sizeBytes() {
+    long total = 0;
+    for (ColumnFamilyHandle h : handles) {
+      try {
+        total += db.getLongProperty(h, "rocksdb.total-sst-files-size");
+        total += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
+      } catch (RocksDBException e) {
+        throw new StoreException("reading the store size failed", e);
+      }
+    }
+    return total;
+  }
+
+  /** Estimated bytes of live data (etcd's dbSizeInUse). */
+  public long liveBytes() {
+    long total = 0;
+    for (ColumnFamilyHandle h : handles) {
+      try {
+        total += db.getLongProperty(h, "rocksdb.estimate-live-data-size");
+        total += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
+      } catch (RocksDBException e) {
+        throw new StoreException("reading the store size failed", e);
+      }
+    }
+    return total;
+  }
+
   RocksDB db() {
     return db;
   }

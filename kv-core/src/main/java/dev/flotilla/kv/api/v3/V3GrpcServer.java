@@ -33,6 +33,8 @@ public final class V3GrpcServer implements AutoCloseable {
         .addService(kv)
         .addService(new WatchService(member, kv))
         .addService(new LeaseService(member, kv))
+        .addService(new ClusterService(member, kv))
+        .addService(new MaintenanceService(member, kv))
         .build()
         .start();
     return new V3GrpcServer(server);
