@@ -56,7 +56,8 @@ public final class EmbeddedKv implements AutoCloseable {
     V3GrpcServer grpc = null;
     try {
       grpc = V3GrpcServer.start(member, config.maxRequestBytes());
-      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc.address());
+      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc.address(),
+          grpc.gateway());
     } catch (IOException | RuntimeException e) {
       if (grpc != null) {
         grpc.close();

@@ -1,5 +1,6 @@
 package dev.flotilla.kv.api.v2;
 
+import dev.flotilla.kv.api.v3.V3Gateway;
 import dev.flotilla.kv.server.ApplyOutcome;
 import dev.flotilla.kv.server.MemberIdentity;
 import dev.flotilla.kv.server.StoreMember;
@@ -53,7 +54,10 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final StoreMember member;
   private final String clusterId;
 
-  V2HttpHandler(V2KeysService keys, StoreMember member) {
+  private final V3Gateway gateway;
+
+  V2HttpHandler(V2KeysService keys, StoreMember member, V3Gateway gateway) {
+    this.gateway = gateway;
     this.keys = keys;
     this.member = member;
     this.clusterId = MemberIdentity.hex(member.identity().clusterId());
@@ -112,6 +116,11 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (ex.allow("GET")) {
           ex.json(selfStatsJson());
         }
+      } else if (gateway != null && V3Gateway.routeOf(path) != null) {
+        ex.endpoint = "v3-gateway";
+        if (ex.allow("POST")) {
+          gatewayRequest(ex, V3Gateway.routeOf(path), req.content().toString(StandardCharsets.UTF_8));
+        }
       } else if (path.equals("/metrics")) {
         ex.endpoint = "metrics";
         if (ex.allow("GET")) {
@@ -124,6 +133,53 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       log.error("request {} {} failed: {}", req.method(), uri, e.toString(), e);
       ex.error(new V2Error(V2ErrorCode.RAFT_INTERNAL, e.toString(), 0));
     }
+  }
+
+  private void gatewayRequest(Exchange ex, String route, String body) {
+    ChannelHandlerContext ctx = ex.ctx;
+    if (!gateway.isStream(route)) {
+      gateway.unary(route, body).whenCompleteAsync((a, err) -> {
+        FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(a.status()), Unpooled.copiedBuffer(a.json(), StandardCharsets.UTF_8));
+        resp.headers().set("Content-Type", "application/json");
+        ex.send(resp, false);
+      }, ctx.executor());
+      return;
+    }
+    Runnable cancel = gateway.stream(route, body, new V3Gateway.StreamSink() {
+      @Override
+      public void start() {
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set("Content-Type", "application/json")
+            .set("Date", HttpDate.now())
+            .set("Transfer-Encoding", HttpHeaderValues.CHUNKED);
+        ctx.writeAndFlush(head);
+        member.metrics().request("v3-gateway", ex.method, 200, System.nanoTime() - ex.start);
+      }
+
+      @Override
+      public void chunk(String json) {
+        ctx.executor().execute(() -> {
+          if (ctx.channel().isActive()) {
+            ctx.writeAndFlush(new DefaultHttpContent(
+                Unpooled.copiedBuffer(json + "\n", StandardCharsets.UTF_8)));
+          }
+        });
+      }
+
+      @Override
+      public void end() {
+        ctx.executor().execute(() -> {
+          if (ctx.channel().isActive()) {
+            var done = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (!ex.keepAlive) {
+              done.addListener(ChannelFutureListener.CLOSE);
+            }
+          }
+        });
+      }
+    });
+    ctx.channel().closeFuture().addListener(f -> cancel.run());
   }
 
   private void keysRequest(Exchange ex, FullHttpRequest req, String keyPath, String rawQuery) {

@@ -1,6 +1,7 @@
 package dev.flotilla.kv.api.v2;
 
 import dev.flotilla.kv.api.ProtocolDetector;
+import dev.flotilla.kv.api.v3.V3Gateway;
 import dev.flotilla.kv.server.StoreMember;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -58,7 +59,7 @@ public final class V2HttpServer implements AutoCloseable {
    * {@code grpc} (null: HTTP/1.1 only).
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      InetSocketAddress grpc) throws IOException {
+      InetSocketAddress grpc, V3Gateway gateway) throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
@@ -87,7 +88,7 @@ public final class V2HttpServer implements AutoCloseable {
                   String at = ctx.name();
                   ctx.pipeline().addAfter(at, "http-codec", new HttpServerCodec(8192, 65536, 65536));
                   ctx.pipeline().addAfter("http-codec", "http-aggregator", new Aggregator());
-                  ctx.pipeline().addAfter("http-aggregator", "v2", new V2HttpHandler(keys, member));
+                  ctx.pipeline().addAfter("http-aggregator", "v2", new V2HttpHandler(keys, member, gateway));
                 }, grpc));
               }
             });

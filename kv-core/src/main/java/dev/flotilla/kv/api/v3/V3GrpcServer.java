@@ -19,25 +19,36 @@ public final class V3GrpcServer implements AutoCloseable {
   static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
 
   private final Server server;
+  private final V3Gateway gateway;
 
-  private V3GrpcServer(Server server) {
+  private V3GrpcServer(Server server, V3Gateway gateway) {
     this.server = server;
+    this.gateway = gateway;
   }
 
   public static V3GrpcServer start(StoreMember member, long maxRequestBytes) throws IOException {
     KvService kv = new KvService(member, maxRequestBytes);
+    WatchService watch = new WatchService(member, kv);
+    LeaseService lease = new LeaseService(member, kv);
+    ClusterService cluster = new ClusterService(member, kv);
+    MaintenanceService maintenance = new MaintenanceService(member, kv);
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
         .directExecutor() // handlers never block: reads are snapshots, writes complete later
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
         .addService(kv)
-        .addService(new WatchService(member, kv))
-        .addService(new LeaseService(member, kv))
-        .addService(new ClusterService(member, kv))
-        .addService(new MaintenanceService(member, kv))
+        .addService(watch)
+        .addService(lease)
+        .addService(cluster)
+        .addService(maintenance)
         .build()
         .start();
-    return new V3GrpcServer(server);
+    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch));
+  }
+
+  /** The JSON gateway over the same services, for the HTTP/1.1 side of the client port. */
+  public V3Gateway gateway() {
+    return gateway;
   }
 
   /** Where the client port relays gRPC connections. */

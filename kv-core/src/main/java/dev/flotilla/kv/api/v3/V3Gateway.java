@@ -1,0 +1,268 @@
+package dev.flotilla.kv.api.v3;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import dev.flotilla.proto.etcd.etcdserverpb.AlarmRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.DeleteRangeRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrantRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseKeepAliveRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseKeepAliveResponse;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseLeasesRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseRevokeRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseTimeToLiveRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.MemberListRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.PutRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.RangeRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.StatusRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.WatchRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.WatchResponse;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+
+/**
+ * The gRPC-gateway JSON API that etcd 3.4 serves beside gRPC: {@code POST /v3/...} (and the
+ * {@code /v3beta/} alias) with a JSON body, answered in JSON with proto field names, 64-bit
+ * integers as strings, bytes as base64 and zero values left out; errors as
+ * {@code {"error","message","code"}}; streams as one {@code {"result":...}} line per message.
+ * It calls the same service code as gRPC.
+ */
+public final class V3Gateway {
+  private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
+  private static final JsonFormat.Printer PRINTER =
+      JsonFormat.printer().preservingProtoFieldNames().omittingInsignificantWhitespace();
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A finished unary answer. */
+  public record Answer(int status, String json) {}
+
+  /** Where a streaming answer goes: chunks after the headers, until the client leaves. */
+  public interface StreamSink {
+    void start();
+
+    void chunk(String json);
+
+    void end();
+  }
+
+  private record Route(Message prototype, BiConsumer<Message, StreamObserver<Message>> call) {}
+
+  private final Map<String, Route> routes = new HashMap<>();
+  private final WatchService watch;
+  private final LeaseService lease;
+
+  @SuppressWarnings("unchecked")
+  private static <Q extends Message, R extends Message> BiConsumer<Message, StreamObserver<Message>> adapt(
+      BiConsumer<Q, StreamObserver<R>> m) {
+    return (q, out) -> m.accept((Q) q, (StreamObserver<R>) (StreamObserver<?>) out);
+  }
+
+  V3Gateway(KvService kv, LeaseService lease, ClusterService cluster, MaintenanceService maintenance,
+      WatchService watch) {
+    this.watch = watch;
+    this.lease = lease;
+    route("/kv/range", RangeRequest.getDefaultInstance(), adapt(kv::range));
+    route("/kv/put", PutRequest.getDefaultInstance(), adapt(kv::put));
+    route("/kv/deleterange", DeleteRangeRequest.getDefaultInstance(), adapt(kv::deleteRange));
+    route("/kv/txn", TxnRequest.getDefaultInstance(), adapt(kv::txn));
+    route("/kv/compaction", CompactionRequest.getDefaultInstance(), adapt(kv::compact));
+    route("/lease/grant", LeaseGrantRequest.getDefaultInstance(), adapt(lease::leaseGrant));
+    route("/lease/revoke", LeaseRevokeRequest.getDefaultInstance(), adapt(lease::leaseRevoke));
+    route("/kv/lease/revoke", LeaseRevokeRequest.getDefaultInstance(), adapt(lease::leaseRevoke));
+    route("/lease/timetolive", LeaseTimeToLiveRequest.getDefaultInstance(), adapt(lease::leaseTimeToLive));
+    route("/kv/lease/timetolive", LeaseTimeToLiveRequest.getDefaultInstance(), adapt(lease::leaseTimeToLive));
+    route("/lease/leases", LeaseLeasesRequest.getDefaultInstance(), adapt(lease::leaseLeases));
+    route("/kv/lease/leases", LeaseLeasesRequest.getDefaultInstance(), adapt(lease::leaseLeases));
+    route("/cluster/member/list", MemberListRequest.getDefaultInstance(), adapt(cluster::memberList));
+    route("/maintenance/status", StatusRequest.getDefaultInstance(), adapt(maintenance::status));
+    route("/maintenance/alarm", AlarmRequest.getDefaultInstance(), adapt(maintenance::alarm));
+  }
+
+  private void route(String path, Message prototype, BiConsumer<Message, StreamObserver<Message>> call) {
+    routes.put(path, new Route(prototype, call));
+  }
+
+  /** The route under /v3 or /v3beta, or null when the path is not the gateway's. */
+  public static String routeOf(String path) {
+    if (path.startsWith("/v3/")) {
+      return path.substring(3);
+    }
+    if (path.startsWith("/v3beta/")) {
+      return path.substring(7);
+    }
+    return null;
+  }
+
+  public boolean isStream(String route) {
+    return route.equals("/watch") || route.equals("/lease/keepalive");
+  }
+
+  /** A unary call: completes with the JSON answer (or the gateway's JSON error). */
+  public CompletableFuture<Answer> unary(String route, String body) {
+    CompletableFuture<Answer> f = new CompletableFuture<>();
+    Route r = routes.get(route);
+    if (r == null) {
+      f.complete(new Answer(404, "{\"error\":\"Not Found\",\"message\":\"Not Found\",\"code\":5}"));
+      return f;
+    }
+    Message req;
+    try {
+      req = parse(r.prototype, body);
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      f.complete(error(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException()));
+      return f;
+    }
+    r.call.accept(req, new StreamObserver<>() {
+      @Override
+      public void onNext(Message m) {
+        f.complete(new Answer(200, print(m)));
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        f.complete(error(t));
+      }
+
+      @Override
+      public void onCompleted() {
+        // the answer came with onNext
+      }
+    });
+    return f;
+  }
+
+  /**
+   * A streaming call: every JSON object in the body is one request; answers stream until the
+   * client goes away. Returns what to call when it does.
+   */
+  public Runnable stream(String route, String body, StreamSink sink) {
+    List<JsonNode> requests;
+    try {
+      requests = splitJson(body);
+    } catch (IOException e) {
+      sink.start();
+      sink.chunk("{\"error\":" + errorJson(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException()) + "}");
+      sink.end();
+      return () -> { };
+    }
+    sink.start();
+    if (route.equals("/watch")) {
+      StreamObserver<WatchRequest> in = watch.watch(resultSink(sink));
+      for (JsonNode n : requests) {
+        try {
+          in.onNext((WatchRequest) parse(WatchRequest.getDefaultInstance(), n.toString()));
+        } catch (InvalidProtocolBufferException e) {
+          sink.chunk("{\"error\":" + errorJson(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException()) + "}");
+        }
+      }
+      return () -> in.onError(Status.CANCELLED.asRuntimeException());
+    }
+    StreamObserver<LeaseKeepAliveRequest> in = lease.leaseKeepAlive(this.<LeaseKeepAliveResponse>resultSink(sink));
+    for (JsonNode n : requests) {
+      try {
+        in.onNext((LeaseKeepAliveRequest) parse(LeaseKeepAliveRequest.getDefaultInstance(), n.toString()));
+      } catch (InvalidProtocolBufferException e) {
+        sink.chunk("{\"error\":" + errorJson(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException()) + "}");
+      }
+    }
+    in.onCompleted();
+    return () -> { };
+  }
+
+  private <T extends Message> StreamObserver<T> resultSink(StreamSink sink) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T m) {
+        sink.chunk("{\"result\":" + print(m) + "}");
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        sink.chunk("{\"error\":" + errorJson(t) + "}");
+        sink.end();
+      }
+
+      @Override
+      public void onCompleted() {
+        sink.end();
+      }
+    };
+  }
+
+  static List<JsonNode> splitJson(String body) throws IOException {
+    List<JsonNode> out = new ArrayList<>();
+    if (body == null || body.isBlank()) {
+      return out;
+    }
+    try (JsonParser p = new JsonFactory().createParser(body)) {
+      var it = JSON.readValues(p, JsonNode.class);
+      while (it.hasNextValue()) {
+        out.add(it.nextValue());
+      }
+    }
+    return out;
+  }
+
+  private static Message parse(Message prototype, String body) throws InvalidProtocolBufferException {
+    Message.Builder b = prototype.newBuilderForType();
+    if (body != null && !body.isBlank()) {
+      PARSER.merge(body, b);
+    }
+    return b.build();
+  }
+
+  static String print(Message m) {
+    try {
+      return PRINTER.print(m);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cannot print " + m.getDescriptorForType().getName(), e);
+    }
+  }
+
+  static Answer error(Throwable t) {
+    Status s = t instanceof StatusRuntimeException e ? e.getStatus() : Status.fromThrowable(t);
+    return new Answer(httpStatus(s.getCode()), errorJson(t));
+  }
+
+  static String errorJson(Throwable t) {
+    Status s = t instanceof StatusRuntimeException e ? e.getStatus() : Status.fromThrowable(t);
+    String msg = s.getDescription() == null ? s.getCode().name() : s.getDescription();
+    var node = JSON.createObjectNode();
+    node.put("error", msg);
+    node.put("message", msg);
+    node.put("code", s.getCode().value());
+    return node.toString();
+  }
+
+  /** grpc-gateway's mapping of gRPC codes to HTTP statuses. */
+  static int httpStatus(Status.Code c) {
+    return switch (c) {
+      case OK -> 200;
+      case CANCELLED -> 408;
+      case INVALID_ARGUMENT, OUT_OF_RANGE, FAILED_PRECONDITION -> 400;
+      case DEADLINE_EXCEEDED -> 504;
+      case NOT_FOUND -> 404;
+      case ALREADY_EXISTS, ABORTED -> 409;
+      case PERMISSION_DENIED -> 403;
+      case UNAUTHENTICATED -> 401;
+      case RESOURCE_EXHAUSTED -> 429;
+      case UNIMPLEMENTED -> 501;
+      case UNAVAILABLE -> 503;
+      default -> 500;
+    };
+  }
+}
