@@ -180,8 +180,10 @@ public final class V2Applier {
     if (n.getExpireAtUnixNanos() != 0) {
       txn.removeTtl(n.getExpireAtUnixNanos(), key);
     }
-    KeyRecord.Builder b = n.toBuilder().setModRevision(next).setVersion(n.getVersion() + 1)
-        .setExpireAtUnixNanos(exp);
+    // etcd's node.Write refuses directories: a dir's own modifiedIndex stays, although the
+    // event reports the new index
+    KeyRecord.Builder b = n.toBuilder().setModRevision(n.getDir() ? n.getModRevision() : next)
+        .setVersion(n.getVersion() + 1).setExpireAtUnixNanos(exp);
     if (!n.getDir()) {
       b.setValue(V2Tree.valueBytes(value));
     }

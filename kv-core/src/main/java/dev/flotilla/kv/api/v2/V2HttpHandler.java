@@ -67,7 +67,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     Exchange ex = new Exchange(ctx, req.method().name(), HttpUtil.isKeepAlive(req));
     if (req.decoderResult().isFailure()) {
-      ex.text(HttpResponseStatus.BAD_REQUEST, "400 Bad Request", true);
+      ex.goBadRequest();
       return;
     }
     String uri = req.uri();
@@ -78,7 +78,11 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     try {
       path = new QueryStringDecoder(rawPath, StandardCharsets.ISO_8859_1, true).path();
     } catch (IllegalArgumentException e) {
-      ex.text(HttpResponseStatus.BAD_REQUEST, "400 Bad Request", true);
+      ex.goBadRequest(); // Go's server refuses the request line before any handler sees it
+      return;
+    }
+    if (ex.method.equals("OPTIONS")) {
+      ex.preflight(); // etcd's CORS handler answers every OPTIONS itself
       return;
     }
     String clean = muxCleanPath(path);
@@ -92,29 +96,34 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         keysRequest(ex, req, path.substring(KEYS.length()), rawQuery);
       } else if (path.equals("/version")) {
         ex.endpoint = "version";
-        if (ex.allow("GET", "HEAD")) {
-          ex.json("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}");
+        if (ex.allow("GET")) {
+          ex.body(HttpResponseStatus.OK, "application/json",
+              "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}");
         }
       } else if (path.equals("/health")) {
         ex.endpoint = "health";
-        if (ex.allow("GET", "HEAD")) {
-          ex.json("{\"health\":\"true\"}");
+        if (ex.allow("GET")) {
+          ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", "{\"health\":\"true\"}");
         }
-      } else if (path.equals("/v2/members") || path.equals("/v2/members/")) {
+      } else if (path.equals("/v2/members") || path.startsWith("/v2/members/")) {
         ex.endpoint = "members";
-        if (ex.allow("GET", "HEAD")) {
-          ex.json(membersJson());
-        }
+        membersRequest(ex, path);
       } else if (path.equals("/v2/machines")) {
         ex.endpoint = "machines";
         if (ex.allow("GET", "HEAD")) {
-          ex.text(HttpResponseStatus.OK, String.join(", ",
-              member.clientUrls().stream().map(URI::toString).toList()), false);
+          ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", String.join(", ",
+              member.clientUrls().stream().map(URI::toString).toList()));
         }
       } else if (path.equals("/v2/stats/self")) {
         ex.endpoint = "stats";
         if (ex.allow("GET")) {
-          ex.json(selfStatsJson());
+          ex.body(HttpResponseStatus.OK, "application/json", selfStatsJson());
+        }
+      } else if (path.equals("/v2/stats/leader")) {
+        ex.endpoint = "stats";
+        if (ex.allow("GET")) {
+          ex.body(HttpResponseStatus.OK, "application/json",
+              "{\"leader\":\"" + MemberIdentity.hex(member.identity().memberId()) + "\",\"followers\":{}}");
         }
       } else if (gateway != null && V3Gateway.routeOf(path) != null) {
         ex.endpoint = "v3-gateway";
@@ -132,6 +141,32 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     } catch (RuntimeException e) {
       log.error("request {} {} failed: {}", req.method(), uri, e.toString(), e);
       ex.error(new V2Error(V2ErrorCode.RAFT_INTERNAL, e.toString(), 0));
+    }
+  }
+
+  /** etcd's v2 members API, one member: list, leader; changes need replication. */
+  private void membersRequest(Exchange ex, String path) {
+    String rest = path.substring("/v2/members".length());
+    if (!ex.allow("GET", "POST", "DELETE", "PUT")) {
+      return;
+    }
+    if (rest.isEmpty() || rest.equals("/")) {
+      switch (ex.method) {
+        case "GET" -> ex.membersBody(HttpResponseStatus.OK, membersJson() + "\n");
+        case "DELETE" -> ex.membersNoAllow(); // etcd: DELETE needs a member id, 405 without Allow
+        default -> ex.membersBody(HttpResponseStatus.INTERNAL_SERVER_ERROR,
+            "{\"message\":\"membership changes need replication, which this kvd does not run yet\"}");
+      }
+      return;
+    }
+    String id = rest.substring(1);
+    if (ex.method.equals("GET") && id.equals("leader")) {
+      ex.membersBody(HttpResponseStatus.OK, memberJson().toString() + "\n");
+    } else if (ex.method.equals("GET")) {
+      ex.membersBody(HttpResponseStatus.NOT_FOUND, "{\"message\":\"Not found\"}");
+    } else {
+      ex.membersBody(HttpResponseStatus.INTERNAL_SERVER_ERROR,
+          "{\"message\":\"membership changes need replication, which this kvd does not run yet\"}");
     }
   }
 
@@ -153,6 +188,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         head.headers().set("Content-Type", "application/json")
             .set("Date", HttpDate.now())
             .set("Transfer-Encoding", HttpHeaderValues.CHUNKED);
+        cors(head.headers());
         ctx.writeAndFlush(head);
         member.metrics().request("v3-gateway", ex.method, 200, System.nanoTime() - ex.start);
       }
@@ -242,6 +278,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         .set("X-Raft-Term", member.log().term())
         .set("Date", HttpDate.now())
         .set("Transfer-Encoding", HttpHeaderValues.CHUNKED);
+    cors(head.headers());
     ctx.writeAndFlush(head);
     member.metrics().request("watch", ex.method, 200, System.nanoTime() - ex.start);
     ctx.channel().closeFuture().addListener(f -> w.cancel());
@@ -343,11 +380,41 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       send(resp, false);
     }
 
-    void json(String json) {
-      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-          Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
-      resp.headers().set("Content-Type", "application/json");
+    /** A body exactly as given (etcd's non-keys endpoints write no trailing newline). */
+    void body(HttpResponseStatus status, String contentType, String body) {
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+          Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+      resp.headers().set("Content-Type", contentType);
       send(resp, false);
+    }
+
+    void membersBody(HttpResponseStatus status, String body) {
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+          Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+      resp.headers().set("Content-Type", "application/json").set("X-Etcd-Cluster-Id", clusterId);
+      send(resp, false);
+    }
+
+    void membersNoAllow() {
+      FullHttpResponse resp = textResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, "Method Not Allowed");
+      resp.headers().set("X-Etcd-Cluster-Id", clusterId);
+      send(resp, false);
+    }
+
+    /** CORS preflight: 200, no body, no Content-Type. */
+    void preflight() {
+      send(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), false);
+    }
+
+    /** Go's own answer to a request it cannot parse: no CORS headers, connection closed. */
+    void goBadRequest() {
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.BAD_REQUEST, Unpooled.copiedBuffer("400 Bad Request", StandardCharsets.UTF_8));
+      resp.headers().set("Content-Type", "text/plain; charset=utf-8")
+          .set("Content-Length", resp.content().readableBytes())
+          .set("Connection", "close");
+      member.metrics().request(endpoint, method, 400, System.nanoTime() - start);
+      ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
     }
 
     void text(HttpResponseStatus status, String text, boolean close) {
@@ -369,6 +436,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     void send(FullHttpResponse resp, boolean close) {
       HttpHeaders h = resp.headers();
+      cors(h);
       h.set("Content-Length", resp.content().readableBytes());
       h.set("Date", HttpDate.now());
       if (head) {
@@ -382,6 +450,13 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
       }
     }
+  }
+
+  /** etcd wraps every handler in CORS headers allowing any origin. */
+  static void cors(HttpHeaders h) {
+    h.set("Access-Control-Allow-Origin", "*")
+        .set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
+        .set("Access-Control-Allow-Headers", "accept, content-type, authorization");
   }
 
   private void redirect(Exchange ex, String clean, String rawQuery) {

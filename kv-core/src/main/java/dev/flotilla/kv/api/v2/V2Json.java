@@ -22,7 +22,11 @@ import java.time.format.DateTimeFormatter;
  * same omitted empty fields, HTML-sensitive characters escaped, a trailing newline.
  */
 final class V2Json {
-  private static final JsonFactory FACTORY = new JsonFactory().setCharacterEscapes(new GoEscapes());
+  private static final JsonFactory FACTORY = JsonFactory.builder()
+      // astral characters as raw UTF-8, never as escaped surrogate pairs (as Go writes them)
+      .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
+      .build()
+      .setCharacterEscapes(new GoEscapes());
   private static final DateTimeFormatter SECONDS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
 
@@ -41,9 +45,6 @@ final class V2Json {
           g.writeFieldName("prevNode");
           writeNode(g, e.prevNode());
         }
-      }
-      if (e.refresh()) {
-        g.writeBooleanField("refresh", true);
       }
       g.writeEndObject();
       g.writeRaw('\n');
@@ -117,7 +118,10 @@ final class V2Json {
     return sb.append('Z').toString();
   }
 
-  /** Go's encoding/json escapes <, >, & and U+2028/U+2029 (as lowercase \\u00xx). */
+  /**
+   * Go's encoding/json escapes <, >, & and U+2028/U+2029 (lowercase hex), and writes invalid
+   * UTF-8 as \\ufffd.
+   */
   private static final class GoEscapes extends CharacterEscapes {
     private final int[] table;
 
@@ -141,6 +145,8 @@ final class V2Json {
         case '&' -> new SerializedString("\\u0026");
         case 0x2028 -> new SerializedString("\\u2028");
         case 0x2029 -> new SerializedString("\\u2029");
+        // bytes that were not UTF-8 became U+FFFD; Go writes those as this escape
+        case 0xFFFD -> new SerializedString("\\ufffd");
         default -> null;
       };
     }

@@ -95,11 +95,15 @@ record V2KeyRequest(
     return b.build();
   }
 
-  /** now + ttl seconds, saturating instead of overflowing for absurd TTLs. */
+  /** 2000-01-01T00:00:00Z: etcd treats expiry instants before it as "no TTL". */
+  static final long MIN_EXPIRE_NANOS = 946_684_800L * 1_000_000_000L;
+
+  /**
+   * now + ttl seconds with Go's int64 arithmetic, overflow included, as etcd computes it
+   * ({@code time.Duration(ttl) * time.Second}); an instant before 2000 means no TTL (0).
+   */
   static long expireAt(long nowNanos, long ttlSeconds) {
-    if (ttlSeconds < 0 || ttlSeconds > (Long.MAX_VALUE - nowNanos) / 1_000_000_000L) {
-      return Long.MAX_VALUE;
-    }
-    return nowNanos + ttlSeconds * 1_000_000_000L;
+    long exp = nowNanos + ttlSeconds * 1_000_000_000L;
+    return exp < MIN_EXPIRE_NANOS ? 0 : exp;
   }
 }
