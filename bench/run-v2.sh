@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# etcd v2 keys API throughput: real etcd against kvd, same load generator, same machine.
+#
+#   bench/run-v2.sh [--only etcd|kvd] [--rounds N] [--duration 10s] [--warmup 2s]
+#                   [--connections 64] [--keys 1000] [--value-size 256] [--workloads put,get,qget]
+#                   [--wait-quiet 30] [--retries 2] [--out DIR]
+#
+# Starts a single-node etcd (--enable-v2=true) and a single-node kvd on free 127.0.0.1 ports with
+# temporary data dirs, runs each workload on each system in alternation (etcd put, kvd put,
+# etcd get, kvd get, ...; all of that --rounds times), prints a markdown table, and kills both
+# servers on exit. On a shared machine each run first waits up to --wait-quiet seconds for a calm
+# CPU, and a run during which other processes used over 0.2 cores is redone, up to --retries times.
+# Build first: (cd "$(git rev-parse --show-toplevel)" && mvn -q -DskipTests package)
+# Env: ETCD (default: etcd on PATH), KVD (default: bin/kvd of this repo).
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH")"
+ETCD=${ETCD:-etcd}
+KVD=${KVD:-$ROOT/bin/kvd}
+
+systems=(etcd kvd)
+rounds=1
+duration=10s
+warmup=2s
+connections=64
+keys=1000
+value_size=256
+workloads=put,get,qget
+wait_quiet=30
+retries=2
+out=""
+
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+die() { echo "run-v2.sh: $*" >&2; exit 2; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --only) [[ "${2:-}" == etcd || "${2:-}" == kvd ]] || die "--only takes etcd or kvd, got '${2:-}'"
+            systems=("$2"); shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --keys) keys=$2; shift 2 ;;
+    --value-size) value_size=$2; shift 2 ;;
+    --workloads) workloads=$2; shift 2 ;;
+    --wait-quiet) wait_quiet=$2; shift 2 ;;
+    --retries) retries=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$1'" ;;
+  esac
+done
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, got '$rounds'"
+[[ "$wait_quiet" =~ ^[0-9]+$ ]] || die "--wait-quiet must be seconds (0 = do not wait), got '$wait_quiet'"
+[[ "$retries" =~ ^[0-9]+$ ]] || die "--retries must be a count, got '$retries'"
+IFS=, read -r -a workload_list <<< "$workloads"
+for w in "${workload_list[@]}"; do
+  [[ "$w" == put || "$w" == get || "$w" == qget ]] || die "unknown workload '$w'; use put, get, qget"
+done
+
+[[ -f "$BENCH/target/bench.jar" ]] \
+  || die "$BENCH/target/bench.jar is missing; build with: (cd $ROOT && mvn -q -DskipTests package)"
+for s in "${systems[@]}"; do
+  case "$s" in
+    etcd) command -v "$ETCD" > /dev/null || die "etcd not found (ETCD=$ETCD); install etcd-server or set ETCD" ;;
+    kvd) [[ -x "$KVD" ]] || die "kvd launcher $KVD is missing; use --only etcd until kvd exists" ;;
+  esac
+done
+command -v curl > /dev/null || die "curl is needed to wait for the servers; apt-get install curl"
+
+work=${out:-$(mktemp -d /tmp/flotilla-v2bench.XXXXXX)}
+mkdir -p "$work"
+results="$work/results.jsonl"
+: > "$results"
+
+declare -A pid port
+load_pid=""
+cleanup() {
+  local s
+  [[ -z "$load_pid" ]] || kill "$load_pid" 2> /dev/null || true
+  for s in "${!pid[@]}"; do
+    kill "${pid[$s]}" 2> /dev/null || true
+  done
+  for s in "${!pid[@]}"; do
+    # give each server 5 s to stop, then force it
+    for _ in $(seq 50); do kill -0 "${pid[$s]}" 2> /dev/null || break; sleep 0.1; done
+    kill -9 "${pid[$s]}" 2> /dev/null || true
+  done
+  rm -rf "$work/data-etcd" "$work/data-kvd"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Sets FREE_PORT to a random port that nothing on this machine uses (listening or connected) and
+# that this script has not handed out before.
+taken=" "
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 40000))
+    [[ "$taken" == *" $p "* ]] && continue
+    if command -v ss > /dev/null; then
+      [[ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]] || continue
+    elif (exec 3<> "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then
+      continue
+    fi
+    taken+="$p "
+    FREE_PORT=$p
+    return
+  done
+  die "found no free port on 127.0.0.1"
+}
+
+# etcd and kvd take the same flags; both get a fresh data dir and their own ports.
+start_server() {
+  local s=$1 bin client peer
+  case "$s" in etcd) bin=$ETCD ;; kvd) bin=$KVD ;; esac
+  free_port; client=$FREE_PORT
+  free_port; peer=$FREE_PORT
+  mkdir -p "$work/data-$s"
+  local args=(--name "bench-$s" --data-dir "$work/data-$s"
+    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client"
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer"
+    --initial-cluster "bench-$s=http://127.0.0.1:$peer")
+  [[ "$s" == etcd ]] && args+=(--enable-v2=true --log-level warn)
+  "$bin" "${args[@]}" > "$work/$s.log" 2>&1 &
+  pid[$s]=$!
+  port[$s]=$client
+  # Ready when it answers HTTP on the v2 keys root, and the answer comes from our process, not
+  # from something else that grabbed the port first.
+  local deadline=$((SECONDS + 60)) code
+  while :; do
+    kill -0 "${pid[$s]}" 2> /dev/null || { tail -20 "$work/$s.log" >&2; die "$s exited during start-up (log above, full: $work/$s.log)"; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$client/v2/keys/" || true)
+    [[ "$code" != 000 ]] && break
+    ((SECONDS < deadline)) || die "$s did not answer on 127.0.0.1:$client within 60 s (log: $work/$s.log)"
+    sleep 0.2
+  done
+  if command -v ss > /dev/null && ! ss -Hltnp "sport = :$client" | grep -q "pid=${pid[$s]},"; then
+    die "127.0.0.1:$client answers, but not from $s (pid ${pid[$s]}); another process took the port"
+  fi
+  echo "started $s pid ${pid[$s]} on http://127.0.0.1:$client (peer $peer), log $work/$s.log"
+}
+
+# Share of the machine's CPU used during one second (with the servers idle: other load).
+busy_percent() {
+  local a b
+  read -r -a a < /proc/stat
+  sleep 1
+  read -r -a b < /proc/stat
+  local total=0 idle i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  idle=$((b[4] - a[4] + b[5] - a[5]))
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+# Waits up to --wait-quiet seconds for two seconds in a row with under 10% CPU in use.
+wait_for_quiet() {
+  local calm=0 end=$((SECONDS + wait_quiet))
+  while ((SECONDS < end)); do
+    if (($(busy_percent) < 10)); then
+      calm=$((calm + 1))
+      ((calm < 2)) || return 0
+    else
+      calm=0
+    fi
+  done
+  return 1
+}
+
+echo "# v2 bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(java -version 2>&1 | head -1)"
+for s in "${systems[@]}"; do
+  case "$s" in
+    etcd) echo "etcd: $("$ETCD" --version | head -1)" ;;
+    kvd) echo "kvd: $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)" ;;
+  esac
+done
+echo "load: --connections $connections --duration $duration --warmup $warmup --keys $keys --value-size $value_size, rounds $rounds"
+
+busy=$(busy_percent)
+if ((busy > 20)); then
+  echo "WARNING: other processes use ${busy}% of the CPU before the run; the numbers will be noisy" >&2
+fi
+
+for s in "${systems[@]}"; do start_server "$s"; done
+
+status=0
+for ((round = 1; round <= rounds; round++)); do
+  for w in "${workload_list[@]}"; do
+    for s in "${systems[@]}"; do
+      for ((attempt = 0; ; attempt++)); do
+        kill -0 "${pid[$s]}" 2> /dev/null || die "$s (pid ${pid[$s]}) has died (log: $work/$s.log)"
+        if ((wait_quiet > 0)) && ! wait_for_quiet; then
+          echo "$s $w: the machine stayed busy for ${wait_quiet}s; running anyway" >&2
+        fi
+        log="$work/run-$round-$s-$w.out"
+        rc=0
+        # in the background and waited for, so that a signal reaches the traps at once
+        "$BENCH/run-load.sh" --url "http://127.0.0.1:${port[$s]}" --label "$s" --server-pid "${pid[$s]}" \
+          --workload "$w" --connections "$connections" --duration "$duration" --warmup "$warmup" \
+          --keys "$keys" --value-size "$value_size" > "$log" 2> "$log.err" &
+        load_pid=$!
+        wait "$load_pid" || rc=$?
+        load_pid=""
+        other=$(grep -o '"other":[-0-9.]*' "$log" | cut -d: -f2 || true)
+        if ((attempt < retries)) && awk -v o="${other:--1}" 'BEGIN { exit !(o > 0.2) }'; then
+          echo "$s $w: other processes used $other cores during the run; running it again" >&2
+          continue
+        fi
+        break
+      done
+      if [[ $rc -eq 0 || $rc -eq 3 ]]; then
+        grep -m1 ' req/s ' "$log" || true
+        grep '^{' "$log" >> "$results"
+        if [[ $rc -eq 3 && $status -eq 0 ]]; then status=3; fi
+      else
+        why=$(grep -v '^[0-9:. ]*\(WARN\|INFO\|DEBUG\)' "$log.err" | head -1 | tr -d '"\\' || true)
+        echo "$s $w: could not run (exit $rc): $why" >&2
+        printf '{"system":"%s","workload":"%s","failed":"exit %s: %s"}\n' "$s" "$w" "$rc" "$why" >> "$results"
+        status=1
+      fi
+    done
+  done
+done
+
+echo
+BENCH_MAIN=dev.flotilla.bench.ResultsTable "$BENCH/run-load.sh" "$results" | tee "$work/table.md"
+echo
+echo "raw results: $results"
+[[ $status -eq 0 ]] || echo "NOTE: some runs had errors, non-2xx responses or could not run (errors column)" >&2
+exit $status
