@@ -180,9 +180,9 @@ public final class MvccStore implements AutoCloseable {
     return revision;
   }
 
-  /** Starts the changes of the command at log {@code index}; apply thread only. */
-  public WriteTxn begin(long index) {
-    return new WriteTxn(this, index, revision);
+  /** Starts a group of commands; apply thread only. */
+  public WriteTxn begin() {
+    return new WriteTxn(this, revision);
   }
 
   void committed(long index, long newRevision) {

@@ -11,13 +11,19 @@ import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatchWithIndex;
 
 /**
- * The changes of one log command. Reads see the command's own earlier writes (a write batch
- * with index over the DB), and {@link #commit()} writes everything, the new revision and the
- * applied index in one atomic batch. Used by the apply thread only.
+ * The changes of a group of log commands, applied one after the other into one write batch:
+ * reads see the earlier writes of the group (a write batch with index over the DB), a failed
+ * command is rolled back to its save point, and {@link #commit()} writes everything, the new
+ * revision and the last applied index in one atomic batch, so a whole group of commands costs
+ * one RocksDB write. Used by the apply thread only.
  */
 public final class WriteTxn implements KvView, AutoCloseable {
   private final MvccStore store;
-  private final long index;
+  private long index;
+  private long lastIndex;
+  private long commandRevision;
+  private int commandSub;
+  private int commandChanges;
   private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
   private final ReadOptions readOptions = new ReadOptions();
   private long revision;
@@ -29,10 +35,47 @@ public final class WriteTxn implements KvView, AutoCloseable {
     return changes;
   }
 
-  WriteTxn(MvccStore store, long index, long revision) {
+  WriteTxn(MvccStore store, long revision) {
     this.store = store;
-    this.index = index;
     this.revision = revision;
+  }
+
+  /** Starts the changes of the command at log {@code index}. */
+  public void startCommand(long index) {
+    batch.setSavePoint();
+    this.index = index;
+    this.commandRevision = revision;
+    this.commandSub = sub;
+    this.commandChanges = changes.size();
+    this.writeRevisionOpen = false;
+  }
+
+  /** Keeps the command's changes. */
+  public void endCommand() {
+    try {
+      batch.popSavePoint();
+    } catch (RocksDBException e) {
+      throw new StoreException("ending the command at " + index + " failed", e);
+    }
+    lastIndex = index;
+  }
+
+  /** Drops the command's changes: it failed, but it still takes its place in the log. */
+  public void abortCommand() {
+    try {
+      batch.rollbackToSavePoint();
+    } catch (RocksDBException e) {
+      throw new StoreException("rolling back the command at " + index + " failed", e);
+    }
+    revision = commandRevision;
+    sub = commandSub;
+    changes.subList(commandChanges, changes.size()).clear();
+    lastIndex = index;
+  }
+
+  /** The changes of the current command only. */
+  public java.util.List<ChangeRecord> commandChanges() {
+    return changes.subList(commandChanges, changes.size());
   }
 
   @Override
@@ -245,13 +288,13 @@ public final class WriteTxn implements KvView, AutoCloseable {
     return ByteBuffer.allocate(8 + key.length).putLong(id).put(key).array();
   }
 
-  /** Writes the command's changes with the new revision and the applied index, atomically. */
+  /** Writes the group's changes with the new revision and the last applied index, atomically. */
   public void commit() {
     try {
       batch.put(store.meta, MvccStore.bytes("revision"), MvccStore.longBytes(revision));
-      batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(index));
+      batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(lastIndex));
       store.db().write(store.writeOptions, batch);
-      store.committed(index, revision);
+      store.committed(lastIndex, revision);
     } catch (RocksDBException e) {
       throw new StoreException("commit of log index " + index + " failed", e);
     }

@@ -78,61 +78,91 @@ public final class StoreStateMachine {
     return store.appliedIndex();
   }
 
+  /** One log entry to apply. */
+  public record Entry(long index, byte[] data) {}
+
   public ApplyOutcome apply(long index, byte[] data) {
-    if (index <= store.appliedIndex()) {
-      return new ApplyOutcome.Done(index); // already in the store (replay after a crash)
-    }
-    StoreCommand cmd;
-    try {
-      cmd = StoreCommand.parseFrom(data);
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("log entry " + index + " is not a store command", e);
-    }
-    List<V2Change> changes = new ArrayList<>();
-    ApplyOutcome outcome;
-    List<dev.flotilla.proto.store.ChangeRecord> mvccChanges = List.of();
-    try (WriteTxn txn = store.begin(index)) {
-      switch (cmd.getCmdCase()) {
-        case V2_WRITE -> {
-          ApplyOutcome o;
-          try {
-            V2Change c = V2Applier.apply(txn, cmd.getV2Write());
-            changes.add(c);
-            o = new ApplyOutcome.V2Done(index, c.event());
-          } catch (V2Error e) {
-            o = new ApplyOutcome.V2Failed(index, e);
+    return applyBatch(List.of(new Entry(index, data))).get(0);
+  }
+
+  /**
+   * Applies entries in log order as one group: one RocksDB write for all of them, then the
+   * watchers hear of every change, then the outcomes go back (one per entry, in order).
+   */
+  public List<ApplyOutcome> applyBatch(List<Entry> entries) {
+    List<ApplyOutcome> outcomes = new ArrayList<>(entries.size());
+    List<V2Change> v2changes = new ArrayList<>();
+    List<Long> compactions = new ArrayList<>();
+    List<dev.flotilla.proto.store.ChangeRecord> mvccChanges;
+    pendingCompactRevision = store.compactRevision();
+    try (WriteTxn txn = store.begin()) {
+      for (Entry e : entries) {
+        if (e.index() <= store.appliedIndex()) {
+          outcomes.add(new ApplyOutcome.Done(e.index())); // already in the store (replay)
+          continue;
+        }
+        StoreCommand cmd;
+        try {
+          cmd = StoreCommand.parseFrom(e.data());
+        } catch (InvalidProtocolBufferException ex) {
+          throw new IllegalStateException("log entry " + e.index() + " is not a store command", ex);
+        }
+        txn.startCommand(e.index());
+        ApplyOutcome outcome = applyOne(e.index(), txn, cmd, v2changes);
+        if (outcome instanceof ApplyOutcome.V2Failed || outcome instanceof ApplyOutcome.V3Failed) {
+          txn.abortCommand(); // the failed command still takes its place in the log
+        } else {
+          txn.endCommand();
+          if (cmd.getCmdCase() == StoreCommand.CmdCase.V3_COMPACTION) {
+            compactions.add(cmd.getV3Compaction().getRevision());
+            pendingCompactRevision = cmd.getV3Compaction().getRevision();
           }
-          outcome = o;
         }
-        case V2_EXPIRE -> {
-          changes.addAll(V2Applier.expire(txn, cmd.getV2Expire()));
-          outcome = new ApplyOutcome.Done(index);
-        }
-        case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION, V3_LEASE_GRANT, V3_LEASE_REVOKE,
-            V3_LEASE_CHECKPOINT -> outcome = applyV3(index, txn, cmd);
-        default -> outcome = new ApplyOutcome.Done(index);
+        outcomes.add(outcome);
       }
-      if (outcome instanceof ApplyOutcome.V2Failed || outcome instanceof ApplyOutcome.V3Failed) {
-        try (WriteTxn empty = store.begin(index)) {
-          empty.commit(); // the failed command still takes its place in the log
-        }
-      } else {
-        for (Long evicted : hub.evictedBy(changes.size())) {
-          txn.deleteV2Event(evicted);
-        }
-        for (V2Change c : changes) {
-          txn.putV2Event(c.event().index(), encode(c.event()));
-        }
-        txn.commit();
-        mvccChanges = txn.changes();
+      for (Long evicted : hub.evictedBy(v2changes.size())) {
+        txn.deleteV2Event(evicted);
       }
+      for (V2Change c : v2changes) {
+        txn.putV2Event(c.event().index(), encode(c.event()));
+      }
+      txn.commit();
+      mvccChanges = List.copyOf(txn.changes());
     }
-    if (cmd.getCmdCase() == StoreCommand.CmdCase.V3_COMPACTION && outcome instanceof ApplyOutcome.V3Done) {
-      store.compact(cmd.getV3Compaction().getRevision());
+    for (long rev : compactions) {
+      store.compact(rev);
     }
-    hub.publish(changes, store.revision());
+    hub.publish(v2changes, store.revision());
     v3Watchers.publish(mvccChanges, store.revision());
-    return outcome;
+    return outcomes;
+  }
+
+  /** The compact revision as the commands of the current group see it. */
+  private long pendingCompactRevision;
+
+  private ApplyOutcome applyOne(long index, WriteTxn txn, StoreCommand cmd, List<V2Change> v2changes) {
+    switch (cmd.getCmdCase()) {
+      case V2_WRITE -> {
+        try {
+          V2Change c = V2Applier.apply(txn, cmd.getV2Write());
+          v2changes.add(c);
+          return new ApplyOutcome.V2Done(index, c.event());
+        } catch (V2Error e) {
+          return new ApplyOutcome.V2Failed(index, e);
+        }
+      }
+      case V2_EXPIRE -> {
+        v2changes.addAll(V2Applier.expire(txn, cmd.getV2Expire()));
+        return new ApplyOutcome.Done(index);
+      }
+      case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION, V3_LEASE_GRANT, V3_LEASE_REVOKE,
+          V3_LEASE_CHECKPOINT -> {
+        return applyV3(index, txn, cmd);
+      }
+      default -> {
+        return new ApplyOutcome.Done(index);
+      }
+    }
   }
 
   private ApplyOutcome applyV3(long index, WriteTxn txn, StoreCommand cmd) {
@@ -140,7 +170,7 @@ public final class StoreStateMachine {
       com.google.protobuf.Message resp = switch (cmd.getCmdCase()) {
         case V3_PUT -> V3Kv.put(txn, cmd.getV3Put());
         case V3_DELETE_RANGE -> V3Kv.deleteRange(txn, cmd.getV3DeleteRange());
-        case V3_TXN -> V3Kv.txn(txn, cmd.getV3Txn(), store.compactRevision());
+        case V3_TXN -> V3Kv.txn(txn, cmd.getV3Txn(), pendingCompactRevision);
         case V3_COMPACTION -> compaction(txn, cmd.getV3Compaction());
         case V3_LEASE_GRANT -> lessor.grant(txn, cmd.getV3LeaseGrant(), nowNanos());
         case V3_LEASE_REVOKE -> lessor.revoke(txn, cmd.getV3LeaseRevoke());
@@ -157,7 +187,7 @@ public final class StoreStateMachine {
     if (r.getRevision() > txn.revision()) {
       throw V3Error.futureRevision();
     }
-    if (r.getRevision() <= store.compactRevision()) {
+    if (r.getRevision() <= pendingCompactRevision) {
       throw V3Error.compacted();
     }
     return CompactionResponse.newBuilder()

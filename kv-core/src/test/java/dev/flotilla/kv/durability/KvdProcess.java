@@ -35,6 +35,8 @@ final class KvdProcess implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"),
+        // kvd's own logging (the test classpath's logback-test.xml would hide the ready line)
+        "-Dlogback.configurationFile=logback.xml",
         "dev.flotilla.kv.Kvd",
         "--data-dir", dataDir.toString(),
         "--listen-client-urls", "http://127.0.0.1:0"));

@@ -143,6 +143,28 @@ class V3KvTest {
   }
 
   @Test
+  void aFailedCommandInAGroupIsRolledBackAloneAndKeepsItsIndex() throws Exception {
+    StoreCommand ok1 = StoreCommand.newBuilder().setV3Put(PutRequest.newBuilder().setKey(b("g1")).setValue(b("1"))).build();
+    // a txn whose first put succeeds and whose second put names a lease that does not exist
+    StoreCommand bad = StoreCommand.newBuilder().setV3Txn(TxnRequest.newBuilder()
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("half")).setValue(b("x"))))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("half2")).setLease(42)))).build();
+    StoreCommand ok2 = StoreCommand.newBuilder().setV3Put(PutRequest.newBuilder().setKey(b("g2")).setValue(b("2"))).build();
+    var outcomes = machine.applyBatch(List.of(
+        new StoreStateMachine.Entry(1, ok1.toByteArray()),
+        new StoreStateMachine.Entry(2, bad.toByteArray()),
+        new StoreStateMachine.Entry(3, ok2.toByteArray())));
+    index = 3;
+    assertThat(outcomes.get(0)).isInstanceOf(ApplyOutcome.V3Done.class);
+    assertThat(((ApplyOutcome.V3Failed) outcomes.get(1)).error().getMessage()).isEqualTo("etcdserver: requested lease not found");
+    assertThat(((PutResponse) ((ApplyOutcome.V3Done) outcomes.get(2)).response()).getHeader().getRevision()).isEqualTo(2);
+    assertThat(store.appliedIndex()).isEqualTo(3);
+    assertThat(store.revision()).isEqualTo(2);
+    assertThat(range(RangeRequest.newBuilder().setKey(b("half")).build()).getCount()).isZero();
+    assertThat(keys(range(RangeRequest.newBuilder().setKey(b("g")).setRangeEnd(b("h")).build()))).containsExactly("g1", "g2");
+  }
+
+  @Test
   void compactionRemovesOldVersionsAndRefusesReadsBelowIt() throws Exception {
     put("x", "1");
     put("x", "2");
