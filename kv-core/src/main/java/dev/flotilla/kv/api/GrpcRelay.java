@@ -59,12 +59,17 @@ final class GrpcRelay extends ChannelInboundHandlerAdapter {
       pending.add(msg);
       return;
     }
-    backend.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
+    forward(msg, backend, ctx.channel());
+  }
+
+  /** Writes to {@code to}; reads more from {@code from} only once the write drained. */
+  static void forward(Object msg, Channel to, Channel from) {
+    to.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
       if (f.isSuccess()) {
-        ctx.channel().read();
+        from.read();
       } else {
-        f.channel().close();
-        ctx.channel().close();
+        to.close();
+        from.close();
       }
     });
   }
@@ -98,14 +103,7 @@ final class GrpcRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      front.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-        if (f.isSuccess()) {
-          ctx.channel().read();
-        } else {
-          f.channel().close();
-          ctx.channel().close();
-        }
-      });
+      forward(msg, front, ctx.channel());
     }
 
     @Override

@@ -155,8 +155,8 @@ public final class V2Applier {
     return rewrite(txn, n, clean, value, exp, V2Event.UPDATE, refresh, now);
   }
 
-  private static V2Change compareAndSwap(WriteTxn txn, V2Write w) throws V2Error {
-    String clean = V2Path.clean(w.getPath());
+  /** The file a compare-and-swap/delete acts on, once its prevValue/prevIndex test passed. */
+  private static KeyRecord comparedFile(WriteTxn txn, V2Write w, String clean) throws V2Error {
     long curr = txn.revision();
     if (clean.equals("/")) {
       throw new V2Error(V2ErrorCode.ROOT_READ_ONLY, "/", curr);
@@ -166,6 +166,12 @@ public final class V2Applier {
       throw new V2Error(V2ErrorCode.NOT_FILE, clean, curr);
     }
     compare(n, w.getPrevValue(), w.getPrevIndex(), curr);
+    return n;
+  }
+
+  private static V2Change compareAndSwap(WriteTxn txn, V2Write w) throws V2Error {
+    String clean = V2Path.clean(w.getPath());
+    KeyRecord n = comparedFile(txn, w, clean);
     String value = w.getRefresh() ? V2Tree.value(n) : w.getValue();
     return rewrite(txn, n, clean, value, w.getExpireAtUnixNanos(), V2Event.COMPARE_AND_SWAP,
         w.getRefresh(), w.getNowUnixNanos());
@@ -244,15 +250,7 @@ public final class V2Applier {
 
   private static V2Change compareAndDelete(WriteTxn txn, V2Write w) throws V2Error {
     String clean = V2Path.clean(w.getPath());
-    long curr = txn.revision();
-    if (clean.equals("/")) {
-      throw new V2Error(V2ErrorCode.ROOT_READ_ONLY, "/", curr);
-    }
-    KeyRecord n = V2Tree.lookup(txn::get, clean, curr);
-    if (n.getDir()) {
-      throw new V2Error(V2ErrorCode.NOT_FILE, clean, curr);
-    }
-    compare(n, w.getPrevValue(), w.getPrevIndex(), curr);
+    KeyRecord n = comparedFile(txn, w, clean);
     long next = txn.nextRevision();
     List<String> removed = removeSubtree(txn, n, clean);
     V2Node node = new V2Node(clean, null, false, 0, 0, next, n.getCreateRevision(), null);
