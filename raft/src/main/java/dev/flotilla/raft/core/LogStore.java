@@ -12,12 +12,10 @@ import java.util.List;
  * {@code lastIndex() == firstIndex() - 1}.
  *
  * <p>Implementations: {@link MemLogStore} (tests, simulation; its contents stand for "what reached
- * the disk"). A WAL-backed one ({@code WalLogStore}, not written yet) keeps a {@code MemLogStore}
- * as its read cache and writes through {@link dev.flotilla.raft.wal.Wal}: {@code append} →
- * {@code Wal.append}, {@code setHardState} → {@code Wal.saveHardState}, {@code applySnapshot} →
- * snapshot store + {@code Wal.saveSnapshotMarker}, {@code sync} → {@code Wal.sync} (one fsync for
- * the whole Ready), {@code compact} → {@code Wal.releaseBefore}; at open it replays the WAL into the
- * cache.
+ * the disk") and {@code dev.flotilla.raft.storage.WalLogStore}, which keeps a {@code MemLogStore}
+ * as its read cache and writes through {@link dev.flotilla.raft.wal.Wal} (entries, hard state,
+ * snapshot markers; one fsync per {@link #sync()}) and a checksummed snapshot store, and replays
+ * them at open. Its javadoc states the caller's side of the group-commit contract.
  */
 public interface LogStore {
 

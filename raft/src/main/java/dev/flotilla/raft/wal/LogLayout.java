@@ -89,6 +89,11 @@ final class LogLayout {
     return max;
   }
 
+  /** Kills every entry: a snapshot replaced the whole log. */
+  void clear() {
+    runs.clear();
+  }
+
   /** Forgets the runs of a deleted segment. */
   void dropSegment(long sequence) {
     runs.removeIf(run -> run.sequence() == sequence);

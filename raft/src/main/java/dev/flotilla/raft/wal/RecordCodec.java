@@ -12,6 +12,7 @@ import java.util.zip.CRC32C;
  *   ENTRY      0x02  long index, long term, data bytes (the rest of the payload)
  *   HARD_STATE 0x03  long term, long vote, long commit
  *   SNAPSHOT   0x04  long index, long term
+ *   RESET      0x05  long index, long term   (a snapshot marker that replaces the whole log)
  * </pre>
  *
  * Type bytes start at 1 and payloads are never empty, so zero-filled space never reads as a record.
@@ -28,6 +29,7 @@ final class RecordCodec {
   static final byte ENTRY = 0x02;
   static final byte HARD_STATE = 0x03;
   static final byte SNAPSHOT = 0x04;
+  static final byte RESET = 0x05;
 
   private final CRC32C crc = new CRC32C();
 
@@ -58,7 +60,7 @@ final class RecordCodec {
     } else if (record instanceof HardState hs) {
       dst.put(HARD_STATE).putLong(hs.term()).putLong(hs.vote()).putLong(hs.commit());
     } else if (record instanceof SnapshotMarker s) {
-      dst.put(SNAPSHOT).putLong(s.index()).putLong(s.term());
+      dst.put(s.replacesLog() ? RESET : SNAPSHOT).putLong(s.index()).putLong(s.term());
     } else if (record instanceof SegmentHeader h) {
       dst.put(HEADER).putInt(h.magic()).putInt(h.version()).putLong(h.sequence()).putLong(h.firstIndex());
     }
@@ -97,9 +99,9 @@ final class RecordCodec {
         requireExactly("hard state", bodyBytes, 24);
         return new HardState(body.getLong(), body.getLong(), body.getLong());
       }
-      case SNAPSHOT -> {
+      case SNAPSHOT, RESET -> {
         requireExactly("snapshot marker", bodyBytes, 16);
-        return new SnapshotMarker(body.getLong(), body.getLong());
+        return new SnapshotMarker(body.getLong(), body.getLong(), type == RESET);
       }
       case HEADER -> {
         requireExactly("segment header", bodyBytes, 24);
@@ -111,7 +113,7 @@ final class RecordCodec {
 
   /** Cheap pre-check used when hunting for a record boundary: could this payload decode at all? */
   static boolean plausibleType(byte type) {
-    return type >= HEADER && type <= SNAPSHOT;
+    return type >= HEADER && type <= RESET;
   }
 
   private static void requireExactly(String what, int bodyBytes, int expected) {

@@ -143,6 +143,27 @@ public final class Wal implements Closeable {
     snapshot = marker;
   }
 
+  /**
+   * Buffers a marker for a snapshot that replaces the whole log: a follower installing its
+   * leader's snapshot. Every entry in the log dies with it, including any past {@code index} (they
+   * belong to a history the snapshot contradicts; keeping them until the next append overwrote them
+   * would let a crash in between resurrect them). New entries start at {@code index + 1}; segments
+   * left with no live entries go at the next {@link #releaseBefore}.
+   *
+   * @throws IllegalArgumentException if {@code index} is below the last marker's
+   */
+  public void resetToSnapshot(long index, long term) throws IOException {
+    checkWritable();
+    if (snapshot != null && index < snapshot.index()) {
+      throw new IllegalArgumentException("snapshot index " + index + " is below the last snapshot marker's "
+          + snapshot.index());
+    }
+    SnapshotMarker marker = new SnapshotMarker(index, term, true);
+    appendRecord(marker);
+    snapshot = marker;
+    layout.clear();
+  }
+
   private void appendRecord(WalRecord record) throws IOException {
     try {
       if (writer == null) {
@@ -267,7 +288,8 @@ public final class Wal implements Closeable {
         writer.append(hardState);
       }
       if (snapshot != null) {
-        writer.append(snapshot);
+        // Rewritten as a plain marker: a reset here would kill the entries written since the original.
+        writer.append(new SnapshotMarker(snapshot.index(), snapshot.term()));
       }
       writer.sync();
       // Oldest first: a crash part-way leaves a shorter prefix missing, which recovery accepts.

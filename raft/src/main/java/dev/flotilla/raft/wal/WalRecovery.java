@@ -132,6 +132,9 @@ final class WalRecovery {
       hardState = state;
     } else if (record instanceof SnapshotMarker marker) {
       snapshot = marker;
+      if (marker.replacesLog()) {
+        layout.clear();
+      }
     } else {
       throw new WalCorruptionException(segment.path(), ok.offset(), "segment header in the middle of a segment");
     }

@@ -1,10 +1,12 @@
 package dev.flotilla.raft.wal;
 
 import static dev.flotilla.raft.wal.WalFixtures.entries;
+import static dev.flotilla.raft.wal.WalFixtures.entry;
 import static dev.flotilla.raft.wal.WalFixtures.replayAll;
 import static dev.flotilla.raft.wal.WalFixtures.replayFrom;
 import static dev.flotilla.raft.wal.WalFixtures.segmentFiles;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -111,6 +113,39 @@ class WalReleaseTest {
     try (Wal wal = Wal.open(dir, WalOptions.defaults().withSegmentBytes(1))) {
       assertThat(wal.lastSnapshot()).isEqualTo(new SnapshotMarker(5, 1));
       assertThat(replayAll(wal)).isEqualTo(entries(6, 6, 1, 10));
+    }
+  }
+
+  @Test
+  void aResetKillsTheWholeLogAtOnceAndItsSegmentsAreReleasedLater() throws IOException {
+    try (Wal wal = Wal.open(dir, SMALL_SEGMENTS)) {
+      wal.append(entries(1, 150, 1, 100));
+      wal.sync();
+      // a leader's snapshot at 100 contradicts our log: 101..150 must not come back after a crash
+      wal.resetToSnapshot(100, 2);
+      wal.saveHardState(new HardState(2, 0, 100));
+      wal.sync();
+      assertThat(wal.lastIndex()).isZero();
+      assertThat(replayAll(wal)).isEmpty();
+    }
+    try (Wal wal = Wal.open(dir, SMALL_SEGMENTS)) {
+      assertThat(wal.lastSnapshot()).isEqualTo(new SnapshotMarker(100, 2, true));
+      assertThat(wal.lastIndex()).isZero();
+      assertThat(replayAll(wal)).isEmpty();
+      assertThatThrownBy(() -> wal.append(List.of(entry(100, 2, 1))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("covered by the snapshot at index 100");
+      wal.append(entries(101, 120, 2, 100));
+      wal.sync();
+      int before = segmentFiles(dir).size();
+      wal.releaseBefore(101);
+      assertThat(segmentFiles(dir)).hasSizeLessThan(before);
+      assertThat(replayAll(wal)).isEqualTo(entries(101, 120, 2, 100));
+    }
+    // the marker rewritten by the release is a plain one: it must not kill 101..120 on replay
+    try (Wal wal = Wal.open(dir, SMALL_SEGMENTS)) {
+      assertThat(wal.lastSnapshot().index()).isEqualTo(100);
+      assertThat(wal.hardState()).isEqualTo(new HardState(2, 0, 100));
+      assertThat(replayAll(wal)).isEqualTo(entries(101, 120, 2, 100));
     }
   }
 }

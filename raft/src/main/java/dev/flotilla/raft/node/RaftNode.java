@@ -1,0 +1,435 @@
+package dev.flotilla.raft.node;
+
+import dev.flotilla.raft.core.ConfChange;
+import dev.flotilla.raft.core.ConfState;
+import dev.flotilla.raft.core.Entry;
+import dev.flotilla.raft.core.LogStore;
+import dev.flotilla.raft.core.Message;
+import dev.flotilla.raft.core.ProposalDroppedException;
+import dev.flotilla.raft.core.RawNode;
+import dev.flotilla.raft.core.ReadState;
+import dev.flotilla.raft.core.Ready;
+import dev.flotilla.raft.core.Role;
+import dev.flotilla.raft.core.Snapshot;
+import dev.flotilla.raft.core.Status;
+import dev.flotilla.raft.transport.Transport;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thin threaded shell around a {@link RawNode}: one loop thread owns the core and the store and
+ * does, over and over, what {@link Ready} prescribes:
+ *
+ * <ol>
+ *   <li>run the queued inputs (messages from the transport, proposals, reports) and the tick timer;</li>
+ *   <li>take the Ready; persist its snapshot, entries and hard state, then <b>one</b>
+ *       {@link LogStore#sync()} for all of it;</li>
+ *   <li>send its messages (only now: they may report what was just made durable);</li>
+ *   <li>apply its committed entries to the {@link StateMachine}, answer proposals and reads;</li>
+ *   <li>advance, and take a snapshot when {@link RaftNodeOptions#snapshotEvery()} entries have been
+ *       applied since the last.</li>
+ * </ol>
+ *
+ * Group commit falls out of this: inputs that arrive while a sync is under way wait in the queue,
+ * and all of them go into the next Ready and share its sync.
+ *
+ * <p>Membership: the node removes a member from the transport's peer set when a conf change
+ * removing it is applied. Adding a member's address to the transport ({@link #transport()}) is the
+ * application's business, since only it knows the address; do it before proposing the change.
+ *
+ * <p>Public methods are thread-safe. The store is the caller's: open it before {@link #start} and
+ * close it after {@link #close}. The transport is the node's: it is built with the node's handler
+ * and closed with the node.
+ */
+public final class RaftNode implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+  /** Inputs run per round before the next Ready, so that a flood of input cannot starve the output. */
+  private static final int MAX_INPUTS_PER_ROUND = 10_000;
+
+  /** What outsiders may read without going through the loop. */
+  public record View(long id, long term, long lead, Role role, long commit, long applied) {}
+
+  private record PendingProposal(long term, CompletableFuture<Long> future) {}
+
+  private final RaftNodeOptions options;
+  private final LogStore store;
+  private final StateMachine app;
+  private final RawNode raw;
+  private final Transport transport;
+  private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private final long tickNanos;
+
+  // loop-thread state
+  private final Map<Long, PendingProposal> proposals = new HashMap<>();
+  private final Map<Long, CompletableFuture<Long>> reads = new HashMap<>();
+  private final TreeMap<Long, ArrayDeque<CompletableFuture<Long>>> readsWaitingForApply = new TreeMap<>();
+  private long nextReadId;
+  private long applied;
+  private ConfState appliedConf;
+  private volatile long syncs;
+  private volatile long readies;
+
+  private volatile View view;
+  private volatile boolean running = true;
+  private volatile Throwable failure;
+
+  private RaftNode(RaftNodeOptions options, LogStore store, StateMachine app,
+      Function<Transport.Handler, Transport> transportFactory) {
+    this.options = options;
+    this.store = store;
+    this.app = app;
+    this.tickNanos = options.tick().toNanos();
+    Snapshot snap = store.snapshot();
+    if (!snap.isEmpty()) {
+      app.restore(snap);
+    }
+    this.applied = snap.index();
+    this.appliedConf = snap.confState();
+    this.raw = new RawNode(options.raft().withApplied(snap.index()), store);
+    this.transport = Objects.requireNonNull(transportFactory.apply(new Inbound()), "transport");
+    publishView();
+    this.thread = new Thread(this::run, "raft-node-" + options.raft().id());
+  }
+
+  /**
+   * Starts a member over {@code store} (already {@code bootstrap}ped for a founding member of a new
+   * cluster, or recovered after a restart; the state machine is restored from its snapshot).
+   *
+   * @param transportFactory builds the transport given the handler it must deliver to
+   */
+  public static RaftNode start(RaftNodeOptions options, LogStore store, StateMachine app,
+      Function<Transport.Handler, Transport> transportFactory) {
+    RaftNode node = new RaftNode(options, store, app, transportFactory);
+    node.thread.start();
+    return node;
+  }
+
+  // ---- API ------------------------------------------------------------------------------------
+
+  public long id() {
+    return options.raft().id();
+  }
+
+  /**
+   * Proposes {@code data}; the future completes with the entry's index once it is applied here, or
+   * fails with {@link ProposalDroppedException} when this member is not leader (with a leader hint)
+   * or the entry was lost to a leader change. A proposal that never commits never completes: use a
+   * timeout.
+   */
+  public CompletableFuture<Long> propose(byte[] data) {
+    Objects.requireNonNull(data, "data");
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    submit(f, () -> track(raw.propose(data), f));
+    return f;
+  }
+
+  /** As {@link #propose}, for a membership change (one at a time; see {@link RawNode#proposeConfChange}). */
+  public CompletableFuture<Long> proposeConfChange(ConfChange change) {
+    Objects.requireNonNull(change, "change");
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    submit(f, () -> track(raw.proposeConfChange(change), f));
+    return f;
+  }
+
+  /**
+   * A linearizable read point: completes with an index once this member has applied up to it, after
+   * which reading the state machine here is linearizable. Fails at once when no leader is known;
+   * never completes if the request is lost on the way (use a timeout).
+   */
+  public CompletableFuture<Long> readIndex() {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    submit(f, () -> {
+      long id = ++nextReadId;
+      byte[] ctx = ByteBuffer.allocate(8).putLong(id).array();
+      raw.readIndex(ctx);
+      reads.put(id, f);
+    });
+    return f;
+  }
+
+  /** Asks for leadership to move to {@code to} (see {@link RawNode#transferLeader}). */
+  public CompletableFuture<Void> transferLeader(long to) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    submit(f, () -> {
+      raw.transferLeader(to);
+      f.complete(null);
+    });
+    return f;
+  }
+
+  /** The core's full status, taken on the loop thread. */
+  public CompletableFuture<Status> status() {
+    CompletableFuture<Status> f = new CompletableFuture<>();
+    submit(f, () -> f.complete(raw.status()));
+    return f;
+  }
+
+  /** Term, leader, role, commit and applied index as of the end of the last loop round. */
+  public View view() {
+    return view;
+  }
+
+  public Transport transport() {
+    return transport;
+  }
+
+  /** Readys handled and syncs done so far (their ratio shows group commit at work). */
+  public long[] readiesAndSyncs() {
+    return new long[] {readies, syncs};
+  }
+
+  /** Why the loop stopped, if it stopped on an error (a failed disk write, a throwing state machine). */
+  public Throwable failure() {
+    return failure;
+  }
+
+  private void submit(CompletableFuture<?> f, Runnable action) {
+    if (!running) {
+      f.completeExceptionally(stopped());
+      return;
+    }
+    inbox.add(() -> {
+      if (!running) {
+        f.completeExceptionally(stopped());
+        return;
+      }
+      try {
+        action.run();
+      } catch (RuntimeException e) {
+        f.completeExceptionally(e);
+      }
+    });
+    if (!running) {
+      drainInbox(); // the loop may have stopped after the check above: do not leave f hanging
+    }
+  }
+
+  private void drainInbox() {
+    Runnable task;
+    while ((task = inbox.poll()) != null) {
+      task.run(); // with running false, inputs only fail their futures
+    }
+  }
+
+  private void track(long index, CompletableFuture<Long> f) {
+    PendingProposal old = proposals.put(index, new PendingProposal(raw.term(), f));
+    if (old != null) {
+      old.future().completeExceptionally(new ProposalDroppedException(
+          "entry " + index + " was overwritten by a later leader's", raw.lead()));
+    }
+  }
+
+  private IllegalStateException stopped() {
+    Throwable cause = failure;
+    return cause == null
+        ? new IllegalStateException("raft node " + id() + " is stopped")
+        : new IllegalStateException("raft node " + id() + " stopped after an error: " + cause, cause);
+  }
+
+  /** The transport's way in: everything becomes a task for the loop. */
+  private final class Inbound implements Transport.Handler {
+    @Override
+    public void receive(Message message) {
+      inbox.add(() -> {
+        if (running) {
+          raw.step(message);
+        }
+      });
+    }
+
+    @Override
+    public void unreachable(long peer) {
+      inbox.add(() -> {
+        if (running) {
+          raw.reportUnreachable(peer);
+        }
+      });
+    }
+
+    @Override
+    public void snapshotStatus(long peer, boolean delivered) {
+      inbox.add(() -> {
+        if (running) {
+          raw.reportSnapshot(peer, delivered);
+        }
+      });
+    }
+  }
+
+  // ---- the loop -------------------------------------------------------------------------------
+
+  private void run() {
+    long nextTick = System.nanoTime() + tickNanos;
+    try {
+      while (running) {
+        long wait = raw.hasReady() ? 0 : Math.max(0, nextTick - System.nanoTime());
+        Runnable task = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
+        for (int n = 0; task != null; n++) {
+          runInput(task);
+          task = n + 1 < MAX_INPUTS_PER_ROUND ? inbox.poll() : null;
+        }
+        long now = System.nanoTime();
+        if (now - nextTick >= 0) {
+          raw.tick();
+          // one tick per round: after a stall, skip the missed ticks rather than fire them in a burst
+          nextTick = Math.max(nextTick + tickNanos, now + tickNanos / 2);
+        }
+        if (raw.hasReady()) {
+          handle(raw.ready());
+        }
+        publishView();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      failure = t;
+      LOG.error("raft node {}: loop stopped: {}", id(), t.toString(), t);
+    } finally {
+      running = false;
+      failAll(stopped());
+    }
+  }
+
+  private void runInput(Runnable task) {
+    try {
+      task.run();
+    } catch (IllegalArgumentException e) {
+      // a malformed message from a peer must not stop the member
+      LOG.warn("raft node {}: input refused: {}", id(), e.getMessage());
+    }
+  }
+
+  private void handle(Ready rd) {
+    readies++;
+    if (rd.snapshot() != null) {
+      store.applySnapshot(rd.snapshot());
+    }
+    store.append(rd.entries());
+    if (rd.hardState() != null) {
+      store.setHardState(rd.hardState());
+    }
+    if (rd.mustSync()) {
+      store.sync();
+      syncs++;
+    }
+    transport.send(rd.messages());
+    if (rd.snapshot() != null) {
+      restore(rd.snapshot());
+    }
+    for (Entry e : rd.committedEntries()) {
+      apply(e);
+    }
+    for (ReadState rs : rd.readStates()) {
+      CompletableFuture<Long> f = reads.remove(ByteBuffer.wrap(rs.context()).getLong());
+      if (f != null) {
+        if (applied >= rs.index()) {
+          f.complete(rs.index());
+        } else {
+          readsWaitingForApply.computeIfAbsent(rs.index(), k -> new ArrayDeque<>()).add(f);
+        }
+      }
+    }
+    raw.advance(rd);
+    maybeSnapshot();
+  }
+
+  private void restore(Snapshot snap) {
+    app.restore(snap);
+    applied = snap.index();
+    appliedConf = snap.confState();
+    // entries up to the snapshot were never applied here: their outcome is unknown to this member
+    for (Iterator<Map.Entry<Long, PendingProposal>> it = proposals.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Long, PendingProposal> p = it.next();
+      if (p.getKey() <= snap.index()) {
+        p.getValue().future().completeExceptionally(new ProposalDroppedException(
+            "entry " + p.getKey() + " was covered by a leader's snapshot; its outcome is unknown here", raw.lead()));
+        it.remove();
+      }
+    }
+    answerWaitingReads();
+  }
+
+  private void apply(Entry e) {
+    if (e.isConfChange()) {
+      ConfChange change = ConfChange.decode(e.data());
+      appliedConf = appliedConf.apply(change);
+      if (change.type() == ConfChange.Type.REMOVE && change.nodeId() != id()
+          && !appliedConf.isMember(change.nodeId())) {
+        transport.removePeer(change.nodeId());
+      }
+    }
+    app.apply(e);
+    applied = e.index();
+    PendingProposal p = proposals.remove(e.index());
+    if (p != null) {
+      if (p.term() == e.term()) {
+        p.future().complete(e.index());
+      } else {
+        p.future().completeExceptionally(new ProposalDroppedException(
+            "entry " + e.index() + " of term " + p.term() + " was lost to a leader change", raw.lead()));
+      }
+    }
+    answerWaitingReads();
+  }
+
+  private void answerWaitingReads() {
+    while (!readsWaitingForApply.isEmpty() && readsWaitingForApply.firstKey() <= applied) {
+      Map.Entry<Long, ArrayDeque<CompletableFuture<Long>>> first = readsWaitingForApply.pollFirstEntry();
+      first.getValue().forEach(f -> f.complete(first.getKey()));
+    }
+  }
+
+  private void maybeSnapshot() {
+    if (options.snapshotEvery() <= 0 || applied - store.snapshot().index() < options.snapshotEvery()) {
+      return;
+    }
+    store.createSnapshot(applied, appliedConf, app.snapshot());
+    long compactTo = applied - options.keepAfterSnapshot();
+    if (compactTo >= store.firstIndex()) {
+      store.compact(compactTo);
+    }
+    LOG.debug("raft node {}: snapshot at {}, log compacted to {}", id(), applied, compactTo);
+  }
+
+  private void publishView() {
+    view = new View(id(), raw.term(), raw.lead(), raw.role(), raw.log().committed(), applied);
+  }
+
+  private void failAll(Exception e) {
+    proposals.values().forEach(p -> p.future().completeExceptionally(e));
+    proposals.clear();
+    reads.values().forEach(f -> f.completeExceptionally(e));
+    reads.clear();
+    readsWaitingForApply.values().forEach(q -> q.forEach(f -> f.completeExceptionally(e)));
+    readsWaitingForApply.clear();
+    drainInbox();
+  }
+
+  /** Stops the loop (pending proposals and reads fail) and closes the transport; the store stays open. */
+  @Override
+  public void close() {
+    running = false;
+    inbox.add(() -> { });
+    if (Thread.currentThread() != thread) {
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    transport.close();
+  }
+}

@@ -1,0 +1,27 @@
+package dev.flotilla.raft.node;
+
+import dev.flotilla.raft.core.Entry;
+import dev.flotilla.raft.core.Snapshot;
+
+/**
+ * The application a {@link RaftNode} replicates. All calls come from the node's loop thread, one at
+ * a time, in log order; none may block for long (the loop stops meanwhile).
+ */
+public interface StateMachine {
+
+  /**
+   * Applies one committed entry: every entry, in index order, including the empty entries new
+   * leaders commit and {@link Entry.Type#CONF_CHANGE} entries (whose membership effect the node
+   * has already taken care of in Raft; the application may update its own view, e.g. peer addresses).
+   */
+  void apply(Entry entry);
+
+  /** The application's state after the last applied entry, for a snapshot at that index. */
+  byte[] snapshot();
+
+  /**
+   * Replaces the application's state with a snapshot's: at start (the snapshot the store recovered)
+   * and when a leader sends one. Entries after {@code snapshot.index()} follow through {@link #apply}.
+   */
+  void restore(Snapshot snapshot);
+}

@@ -1,0 +1,178 @@
+package dev.flotilla.raft.transport;
+
+import dev.flotilla.raft.core.Message;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link Transport} over gRPC (grpc-netty-shaded, plaintext): a {@code RaftPeer} server for what
+ * peers send here, and per peer one channel with one long-lived {@code Stream} call carrying batches
+ * of messages from this member to it (the peer opens its own stream towards us: one stream per
+ * direction), plus {@code SendSnapshot} calls that carry snapshots in chunks. See {@link PeerSender}
+ * for batching, back-pressure and reconnection, {@link PeerService} for what is refused.
+ */
+public final class GrpcTransport implements Transport {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GrpcTransport.class);
+
+  private final long self;
+  private final Server server;
+  private final Handler handler;
+  private final GrpcTransportOptions options;
+  private final PeerService service;
+  private final TransportStats.Counters counters = new TransportStats.Counters();
+  private final Map<Long, PeerSender> peers = new ConcurrentHashMap<>();
+  private final Map<Long, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  private GrpcTransport(long self, InetSocketAddress listen, Handler handler, GrpcTransportOptions options) {
+    this.self = self;
+    this.handler = handler;
+    this.options = options;
+    this.service = new PeerService(self, peers::containsKey, handler, options, counters);
+    this.server = NettyServerBuilder.forAddress(listen)
+        .addService(ServerInterceptors.intercept(service, service.identity()))
+        .maxInboundMessageSize(options.maxInboundBytes())
+        .permitKeepAliveTime(5, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .withOption(ChannelOption.SO_REUSEADDR, true)
+        .build();
+  }
+
+  /**
+   * Starts a transport for member {@code self}, listening on {@code listen} (port 0 picks a free
+   * one, see {@link #port()}), with {@code peers} (member id to {@code host:port}) as its peer set.
+   */
+  public static GrpcTransport start(long self, InetSocketAddress listen, Map<Long, String> peers, Handler handler,
+      GrpcTransportOptions options) throws IOException {
+    Objects.requireNonNull(handler, "handler");
+    Objects.requireNonNull(options, "options");
+    GrpcTransport t = new GrpcTransport(self, listen, handler, options);
+    try {
+      t.server.start();
+    } catch (IOException e) {
+      throw new IOException("member " + self + ": cannot listen for peers on " + listen + ": " + e.getMessage(), e);
+    }
+    peers.forEach(t::addPeer);
+    return t;
+  }
+
+  /** The port the peer server listens on. */
+  public int port() {
+    return server.getPort();
+  }
+
+  public long self() {
+    return self;
+  }
+
+  @Override
+  public void send(List<Message> messages) {
+    for (Message m : messages) {
+      PeerSender peer = peers.get(m.to());
+      if (peer == null) {
+        counters.messagesDropped.incrementAndGet();
+        LOG.debug("member {}: dropping {} for member {}, not a peer", self, m.getClass().getSimpleName(), m.to());
+        if (m instanceof Message.InstallSnapshot) {
+          handler.snapshotStatus(m.to(), false);
+        }
+        continue;
+      }
+      peer.enqueue(m);
+    }
+  }
+
+  @Override
+  public synchronized void addPeer(long id, String address) {
+    if (closed) {
+      throw new IllegalStateException("transport of member " + self + " is closed");
+    }
+    if (id == self) {
+      throw new IllegalArgumentException("member " + self + " cannot be its own peer");
+    }
+    PeerSender old = peers.get(id);
+    if (old != null && old.address.equals(address)) {
+      return;
+    }
+    if (old != null) {
+      dropPeer(id);
+    }
+    ManagedChannel channel = NettyChannelBuilder.forTarget(address)
+        .usePlaintext()
+        .maxInboundMessageSize(options.maxInboundBytes())
+        .keepAliveTime(10, TimeUnit.SECONDS)
+        .keepAliveTimeout(5, TimeUnit.SECONDS)
+        .build();
+    PeerSender sender = new PeerSender(self, id, address, channel, options, handler, counters);
+    channels.put(id, channel);
+    peers.put(id, sender);
+    sender.start();
+  }
+
+  @Override
+  public synchronized void removePeer(long id) {
+    if (dropPeer(id)) {
+      service.disconnect(id);
+    }
+  }
+
+  private boolean dropPeer(long id) {
+    PeerSender sender = peers.remove(id);
+    ManagedChannel channel = channels.remove(id);
+    if (sender != null) {
+      sender.close();
+    }
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    return sender != null;
+  }
+
+  @Override
+  public Set<Long> peers() {
+    return new TreeSet<>(peers.keySet());
+  }
+
+  public TransportStats stats() {
+    return counters.snapshot();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    // refuse new calls and ignore what still arrives (quietly: these are not refusals of a peer),
+    // end our own streams cleanly, then stop the server
+    service.closing();
+    server.shutdown();
+    for (long id : peers()) {
+      dropPeer(id);
+    }
+    try {
+      if (!server.awaitTermination(1, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package dev.flotilla.raft.node;
+
+import static dev.flotilla.raft.testkit.Eventually.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flotilla.raft.core.MemLogStore;
+import dev.flotilla.raft.core.ProposalDroppedException;
+import dev.flotilla.raft.core.RaftConfig;
+import dev.flotilla.raft.core.Role;
+import dev.flotilla.raft.transport.LocalTransport;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The node's API over the in-memory transport and store: no disks, no sockets. */
+class RaftNodeTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final List<Long> IDS = List.of(1L, 2L, 3L);
+
+  private final LocalTransport.Network network = new LocalTransport.Network();
+  private final Map<Long, RaftNode> nodes = new TreeMap<>();
+  private final Map<Long, ThreeNodeCluster.Recorder> apps = new TreeMap<>();
+
+  @AfterEach
+  void stop() {
+    nodes.values().forEach(RaftNode::close);
+  }
+
+  private void startAll() {
+    for (long id : IDS) {
+      ThreeNodeCluster.Recorder app = new ThreeNodeCluster.Recorder();
+      apps.put(id, app);
+      Set<Long> peers = new java.util.TreeSet<>(IDS);
+      peers.remove(id);
+      RaftConfig raft = RaftConfig.defaults(id, new Random(id)).withTicks(10, 1);
+      nodes.put(id, RaftNode.start(new RaftNodeOptions(raft, Duration.ofMillis(10), 0, 0), MemLogStore.bootstrap(IDS),
+          app, handler -> network.join(id, peers, handler)));
+    }
+  }
+
+  private RaftNode awaitLeader(Set<Long> among) {
+    RaftNode[] found = new RaftNode[1];
+    await(WAIT, "a leader among " + among, () -> {
+      for (long id : among) {
+        RaftNode n = nodes.get(id);
+        if (n.view().role() == Role.LEADER
+            && among.stream().filter(o -> nodes.get(o).view().lead() == id).count() * 2 > IDS.size()) {
+          found[0] = n;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found[0];
+  }
+
+  @Test
+  void aFollowerRefusesProposalsNamingTheLeaderAndTheLeaderCommitsThem() throws Exception {
+    startAll();
+    RaftNode leader = awaitLeader(Set.copyOf(IDS));
+    RaftNode follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    await(WAIT, "the follower to know its leader", () -> follower.view().lead() == leader.id());
+    assertThatThrownBy(() -> follower.propose("x".getBytes()).get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause().isInstanceOf(ProposalDroppedException.class)
+        .satisfies(e -> assertThat(((ProposalDroppedException) e).leaderHint()).isEqualTo(leader.id()));
+
+    List<CompletableFuture<Long>> futures = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      futures.add(leader.propose(("v" + i).getBytes(StandardCharsets.UTF_8)));
+    }
+    long last = 0;
+    for (CompletableFuture<Long> f : futures) {
+      long index = f.get(10, TimeUnit.SECONDS);
+      assertThat(index).isGreaterThan(last);
+      last = index;
+    }
+    long lastIndex = last;
+    await(WAIT, "every member to apply", () -> nodes.values().stream().allMatch(n -> n.view().applied() >= lastIndex));
+    for (ThreeNodeCluster.Recorder app : apps.values()) {
+      assertThat(app.values()).hasSize(50).startsWith("v0").endsWith("v49");
+    }
+  }
+
+  @Test
+  void readIndexCompletesOnceTheReadPointIsAppliedOnLeaderAndFollower() throws Exception {
+    startAll();
+    RaftNode leader = awaitLeader(Set.copyOf(IDS));
+    long written = leader.propose("w".getBytes()).get(10, TimeUnit.SECONDS);
+    assertThat(leader.readIndex().get(10, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(written);
+    RaftNode follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    await(WAIT, "the follower to know its leader", () -> follower.view().lead() == leader.id());
+    long read = follower.readIndex().get(10, TimeUnit.SECONDS);
+    assertThat(read).isGreaterThanOrEqualTo(written);
+    assertThat(follower.view().applied()).isGreaterThanOrEqualTo(read);
+    assertThat(apps.get(follower.id()).values()).contains("w");
+  }
+
+  @Test
+  void anIsolatedLeaderIsReplacedAndTheRestCarryOn() throws Exception {
+    startAll();
+    RaftNode first = awaitLeader(Set.copyOf(IDS));
+    network.isolate(first.id(), true);
+    Set<Long> rest = new java.util.TreeSet<>(IDS);
+    rest.remove(first.id());
+    RaftNode second = awaitLeader(rest);
+    assertThat(second.id()).isNotEqualTo(first.id());
+    assertThat(second.propose("after".getBytes()).get(10, TimeUnit.SECONDS)).isPositive();
+    network.isolate(first.id(), false);
+    long target = second.view().applied();
+    await(WAIT, "the old leader to rejoin and catch up",
+        () -> first.view().role() == Role.FOLLOWER && first.view().applied() >= target);
+    assertThat(apps.get(first.id()).values()).contains("after");
+  }
+
+  @Test
+  void aClosedNodeFailsWhatIsPendingAndRefusesMore() throws Exception {
+    startAll();
+    RaftNode leader = awaitLeader(Set.copyOf(IDS));
+    // cut the leader off so its proposal cannot commit, then stop it
+    network.isolate(leader.id(), true);
+    CompletableFuture<Long> pending = leader.propose("never".getBytes());
+    leader.close();
+    assertThatThrownBy(() -> pending.get(10, TimeUnit.SECONDS)).cause()
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("is stopped");
+    assertThatThrownBy(() -> leader.propose("late".getBytes()).get(10, TimeUnit.SECONDS)).cause()
+        .isInstanceOf(IllegalStateException.class);
+    assertThat(leader.failure()).isNull();
+  }
+}
