@@ -1,0 +1,56 @@
+package dev.flotilla.scheduler.fleet;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The options of the {@code [X-Fleet]} section, with the deprecated spellings fleet still accepted
+ * (job/job.go: the {@code X-} and {@code X-Condition} prefixes of fleet ≤ 0.8; there are none for
+ * Global and Replaces). The last two are ours.
+ */
+public enum XFleetKey {
+  MACHINE_ID("MachineID", "X-ConditionMachineID", "X-ConditionMachineBootID"),
+  MACHINE_OF("MachineOf", "X-ConditionMachineOf"),
+  MACHINE_METADATA("MachineMetadata", "X-ConditionMachineMetadata"),
+  CONFLICTS("Conflicts", "X-Conflicts"),
+  GLOBAL("Global"),
+  REPLACES("Replaces"),
+  MEMORY_RESERVATION("MemoryReservation"),
+  CPU_RESERVATION("CPUReservation");
+
+  public static final String SECTION = "X-Fleet";
+
+  private final String key;
+  private final List<String> deprecatedAliases;
+
+  XFleetKey(String key, String... deprecatedAliases) {
+    this.key = key;
+    this.deprecatedAliases = List.of(deprecatedAliases);
+  }
+
+  /** The current name, e.g. {@code MachineOf}. */
+  public String key() {
+    return key;
+  }
+
+  public List<String> deprecatedAliases() {
+    return deprecatedAliases;
+  }
+
+  /** The option a name in [X-Fleet] stands for (case-sensitive, as in systemd). */
+  public static Optional<XFleetKey> lookup(String name) {
+    for (XFleetKey k : values()) {
+      if (k.key.equals(name) || k.deprecatedAliases.contains(name)) {
+        return Optional.of(k);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** "MachineID, MachineOf, ..." for messages. */
+  public static String keyList() {
+    return Arrays.stream(values()).map(XFleetKey::key).collect(Collectors.joining(", "));
+  }
+}

@@ -1,0 +1,407 @@
+package dev.flotilla.scheduler.fleet;
+
+import dev.flotilla.scheduler.unit.InvalidUnitNameException;
+import dev.flotilla.scheduler.unit.Specifiers;
+import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitName;
+import dev.flotilla.scheduler.unit.UnitOption;
+import dev.flotilla.scheduler.unit.Words;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The {@code [X-Fleet]} section of one unit, read for that unit's name (specifiers expanded) and
+ * validated: what placement needs to know about it.
+ *
+ * <p>Reading rules (see the module README for the options themselves):
+ *
+ * <ul>
+ *   <li>values are split into words by systemd's quoting rules ({@link Words}), then each word has
+ *       {@code %n %N %p %i %%} expanded for the unit's name;</li>
+ *   <li>an empty assignment ({@code Conflicts=}) discards earlier assignments of that option,
+ *       deprecated spellings included; for single-valued options the last assignment wins;</li>
+ *   <li>anything fleet would have ignored silently (an unknown option, a malformed
+ *       {@code MachineMetadata} pair, a malformed glob, {@code Global=maybe}) is an error here.</li>
+ * </ul>
+ *
+ * @param unit the unit's full name
+ * @param machineId the machine the unit must run on
+ * @param machineOf units it must run next to (all of them, so all on one machine)
+ * @param metadata what the machine's metadata must match
+ * @param conflicts units it must never run next to (symmetric: theirs apply to it too)
+ * @param replaces units that must move away when this one is placed on their machine
+ * @param global one instance on every machine matching {@code metadata}
+ * @param reservation CPU and memory set aside for it on its machine
+ * @param warnings deprecated spellings used (the unit is accepted)
+ */
+public record XFleetOptions(
+    String unit,
+    Optional<String> machineId,
+    List<String> machineOf,
+    MetadataRequirement metadata,
+    List<Glob> conflicts,
+    List<Glob> replaces,
+    boolean global,
+    Resources reservation,
+    List<String> warnings) {
+
+  public XFleetOptions {
+    Objects.requireNonNull(unit, "unit");
+    Objects.requireNonNull(machineId, "machineId");
+    machineOf = List.copyOf(machineOf);
+    Objects.requireNonNull(metadata, "metadata");
+    conflicts = List.copyOf(conflicts);
+    replaces = List.copyOf(replaces);
+    Objects.requireNonNull(reservation, "reservation");
+    warnings = List.copyOf(warnings);
+  }
+
+  /** A unit without an [X-Fleet] section: it may go anywhere. */
+  public static XFleetOptions none(String unit) {
+    return builder(unit).build();
+  }
+
+  /**
+   * Reads and validates the [X-Fleet] section of {@code file} for the unit {@code name}.
+   *
+   * <p>For a template ({@code web@.service}) everything that does not depend on the instance is
+   * checked ({@code %i} expands to the empty string); the {@code MachineOf} names are checked when
+   * an instance is read. Throws {@link InvalidUnitException} listing every problem.
+   */
+  public static XFleetOptions parse(UnitName name, UnitFile file) {
+    return new Reader(name, file).read();
+  }
+
+  /** As {@link #parse(UnitName, UnitFile)}, validating the name first. */
+  public static XFleetOptions parse(String name, UnitFile file) {
+    UnitName unitName;
+    try {
+      unitName = UnitName.parse(name);
+    } catch (InvalidUnitNameException e) {
+      throw new InvalidUnitException(name, List.of(e.getMessage()));
+    }
+    return parse(unitName, file);
+  }
+
+  /** Whether this unit's {@code Conflicts} names {@code other} (never itself). */
+  public boolean conflictsWith(String other) {
+    return !other.equals(unit) && anyMatches(conflicts, other);
+  }
+
+  /** Whether this unit's {@code Replaces} names {@code other} (never itself). */
+  public boolean replaces(String other) {
+    return !other.equals(unit) && anyMatches(replaces, other);
+  }
+
+  public boolean hasReservation() {
+    return !reservation.isZero();
+  }
+
+  private static boolean anyMatches(List<Glob> globs, String name) {
+    for (Glob g : globs) {
+      if (g.matches(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  public static Builder builder(String unit) {
+    return new Builder(unit);
+  }
+
+  /** Builds options directly (tests, generated workloads); no cross-option validation. */
+  public static final class Builder {
+    private final String unit;
+    private String machineId;
+    private final List<String> machineOf = new ArrayList<>();
+    private final List<Map.Entry<String, String>> metadata = new ArrayList<>();
+    private final List<Glob> conflicts = new ArrayList<>();
+    private final List<Glob> replaces = new ArrayList<>();
+    private boolean global;
+    private Resources reservation = Resources.NONE;
+
+    private Builder(String unit) {
+      this.unit = unit;
+    }
+
+    public Builder machineId(String id) {
+      this.machineId = id;
+      return this;
+    }
+
+    public Builder machineOf(String... units) {
+      machineOf.addAll(List.of(units));
+      return this;
+    }
+
+    public Builder metadata(String key, String value) {
+      metadata.add(new AbstractMap.SimpleImmutableEntry<>(key, value));
+      return this;
+    }
+
+    public Builder conflicts(String... patterns) {
+      for (String p : patterns) {
+        conflicts.add(Glob.compile(p));
+      }
+      return this;
+    }
+
+    public Builder replaces(String... patterns) {
+      for (String p : patterns) {
+        replaces.add(Glob.compile(p));
+      }
+      return this;
+    }
+
+    public Builder global(boolean global) {
+      this.global = global;
+      return this;
+    }
+
+    public Builder reservation(Resources reservation) {
+      this.reservation = reservation;
+      return this;
+    }
+
+    public XFleetOptions build() {
+      return new XFleetOptions(unit, Optional.ofNullable(machineId), machineOf,
+          MetadataRequirement.of(metadata), conflicts, replaces, global, reservation, List.of());
+    }
+  }
+
+  /** One assignment as written: the spelling used and the raw value. */
+  private record Written(String name, String value) {
+    String text() {
+      return name + "=" + value;
+    }
+  }
+
+  /** One word of an assignment after quoting and specifiers. */
+  private record Word(Written from, String text) {}
+
+  private static final class Reader {
+    private final UnitName name;
+    private final UnitFile file;
+    private final List<String> problems = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
+    private final Map<XFleetKey, List<Written>> effective = new EnumMap<>(XFleetKey.class);
+
+    Reader(UnitName name, UnitFile file) {
+      this.name = name;
+      this.file = file;
+    }
+
+    XFleetOptions read() {
+      Set<String> warned = new LinkedHashSet<>();
+      for (UnitOption o : file.options(XFleetKey.SECTION)) {
+        Optional<XFleetKey> key = XFleetKey.lookup(o.name());
+        if (key.isEmpty()) {
+          problems.add("unknown option " + o.name() + "= in [X-Fleet]; the options are " + XFleetKey.keyList());
+          continue;
+        }
+        if (!key.get().key().equals(o.name()) && warned.add(o.name())) {
+          warnings.add(o.name() + "= is a deprecated spelling (fleet 0.8); write " + key.get().key() + "=");
+        }
+        List<Written> list = effective.computeIfAbsent(key.get(), k -> new ArrayList<>());
+        if (o.value().isEmpty()) {
+          list.clear();
+        } else {
+          list.add(new Written(o.name(), o.value()));
+        }
+      }
+
+      Optional<String> machineId = single(XFleetKey.MACHINE_ID).map(Word::text);
+      boolean global = single(XFleetKey.GLOBAL).map(this::parseBoolean).orElse(false);
+      long memory = single(XFleetKey.MEMORY_RESERVATION).map(w -> parse(w, Resources::parseMemory)).orElse(0L);
+      long cpu = single(XFleetKey.CPU_RESERVATION).map(w -> parse(w, Resources::parseCpu)).orElse(0L);
+      List<String> machineOf = machineOf();
+      MetadataRequirement metadata = metadata();
+      List<Glob> conflicts = globs(XFleetKey.CONFLICTS);
+      List<Glob> replaces = globs(XFleetKey.REPLACES);
+
+      if (global) {
+        for (XFleetKey other : List.of(XFleetKey.MACHINE_ID, XFleetKey.MACHINE_OF, XFleetKey.CONFLICTS,
+            XFleetKey.REPLACES, XFleetKey.MEMORY_RESERVATION, XFleetKey.CPU_RESERVATION)) {
+          if (present(other)) {
+            problems.add(lastWritten(XFleetKey.GLOBAL).text() + " cannot be combined with "
+                + lastWritten(other).name() + " (a global unit may only have MachineMetadata)");
+          }
+        }
+      }
+      refuseTogether(XFleetKey.MACHINE_ID, XFleetKey.MACHINE_OF,
+          "a unit placed next to another goes wherever that one is");
+      refuseTogether(XFleetKey.MACHINE_ID, XFleetKey.CONFLICTS, "fleet refuses this pair too");
+      refuseTogether(XFleetKey.CONFLICTS, XFleetKey.REPLACES, "fleet refuses this pair too");
+      if (!name.isTemplate()) {
+        for (String target : machineOf) {
+          for (Glob g : conflicts) {
+            if (g.matches(target)) {
+              problems.add("MachineOf=" + target + " matches Conflicts=" + g
+                  + ": the unit would have to run both next to it and away from it");
+            }
+          }
+          for (Glob g : replaces) {
+            if (g.matches(target)) {
+              problems.add("MachineOf=" + target + " matches Replaces=" + g
+                  + ": the unit would push away the unit it must run next to");
+            }
+          }
+        }
+      }
+      if (!problems.isEmpty()) {
+        throw new InvalidUnitException(name.name(), problems);
+      }
+      return new XFleetOptions(name.name(), machineId, machineOf, metadata, conflicts, replaces, global,
+          new Resources(cpu, memory), warnings);
+    }
+
+    private boolean present(XFleetKey key) {
+      return !effective.getOrDefault(key, List.of()).isEmpty();
+    }
+
+    private Written lastWritten(XFleetKey key) {
+      List<Written> list = effective.get(key);
+      return list.get(list.size() - 1);
+    }
+
+    private void refuseTogether(XFleetKey a, XFleetKey b, String why) {
+      if (present(a) && present(b)) {
+        problems.add(lastWritten(a).name() + " cannot be combined with " + lastWritten(b).name() + " (" + why + ")");
+      }
+    }
+
+    /** Words of every effective assignment of {@code key}, problems recorded. */
+    private List<Word> words(XFleetKey key) {
+      List<Word> out = new ArrayList<>();
+      for (Written w : effective.getOrDefault(key, List.of())) {
+        out.addAll(words(w));
+      }
+      return out;
+    }
+
+    private List<Word> words(Written w) {
+      List<String> split;
+      try {
+        split = Words.split(w.value());
+      } catch (IllegalArgumentException e) {
+        problems.add(w.text() + ": " + e.getMessage());
+        return List.of();
+      }
+      List<Word> out = new ArrayList<>(split.size());
+      for (String word : split) {
+        try {
+          out.add(new Word(w, Specifiers.expand(word, name)));
+        } catch (IllegalArgumentException e) {
+          problems.add(w.text() + ": " + e.getMessage());
+        }
+      }
+      return out;
+    }
+
+    /** The value of a single-valued option: every assignment must be one word; the last wins. */
+    private Optional<Word> single(XFleetKey key) {
+      Word last = null;
+      for (Written w : effective.getOrDefault(key, List.of())) {
+        int before = problems.size();
+        List<Word> ws = words(w);
+        if (problems.size() > before) {
+          continue;
+        }
+        if (ws.size() != 1 || ws.get(0).text().isEmpty()) {
+          problems.add(w.text() + ": " + key.key() + " takes exactly one value, got " + ws.size());
+          continue;
+        }
+        last = ws.get(0);
+      }
+      return Optional.ofNullable(last);
+    }
+
+    private boolean parseBoolean(Word w) {
+      switch (w.text().toLowerCase(Locale.ROOT)) {
+        case "1", "yes", "y", "true", "t", "on":
+          return true;
+        case "0", "no", "n", "false", "f", "off":
+          return false;
+        default:
+          problems.add(w.from().text() + ": not a boolean; use true or false");
+          return false;
+      }
+    }
+
+    private interface Parser {
+      long parse(String s);
+    }
+
+    private long parse(Word w, Parser parser) {
+      try {
+        return parser.parse(w.text());
+      } catch (IllegalArgumentException e) {
+        problems.add(w.from().text() + ": " + e.getMessage());
+        return 0;
+      }
+    }
+
+    private List<String> machineOf() {
+      Set<String> out = new LinkedHashSet<>();
+      for (Word w : words(XFleetKey.MACHINE_OF)) {
+        if (w.text().isEmpty()) {
+          problems.add(w.from().text() + ": empty unit name");
+          continue;
+        }
+        if (!name.isTemplate()) {
+          try {
+            UnitName target = UnitName.parse(w.text());
+            if (target.isTemplate()) {
+              problems.add(w.from().text() + ": " + target + " is a template, which is never scheduled; "
+                  + "name an instance such as " + target.prefix() + "@1." + target.type().suffix());
+              continue;
+            }
+          } catch (InvalidUnitNameException e) {
+            problems.add(w.from().text() + ": " + e.getMessage());
+            continue;
+          }
+          if (w.text().equals(name.name())) {
+            problems.add(w.from().text() + ": a unit cannot be placed next to itself");
+            continue;
+          }
+        }
+        out.add(w.text());
+      }
+      return new ArrayList<>(out);
+    }
+
+    private MetadataRequirement metadata() {
+      List<Map.Entry<String, String>> pairs = new ArrayList<>();
+      for (Word w : words(XFleetKey.MACHINE_METADATA)) {
+        int eq = w.text().indexOf('=');
+        if (eq <= 0 || eq == w.text().length() - 1) {
+          problems.add(w.from().text() + ": '" + w.text() + "' is not key=value with a non-empty key and value");
+          continue;
+        }
+        pairs.add(new AbstractMap.SimpleImmutableEntry<>(w.text().substring(0, eq), w.text().substring(eq + 1)));
+      }
+      return MetadataRequirement.of(pairs);
+    }
+
+    private List<Glob> globs(XFleetKey key) {
+      Set<Glob> out = new LinkedHashSet<>();
+      for (Word w : words(key)) {
+        try {
+          out.add(Glob.compile(w.text()));
+        } catch (IllegalArgumentException e) {
+          problems.add(w.from().text() + ": malformed pattern: " + e.getMessage());
+        }
+      }
+      return new ArrayList<>(out);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+package dev.flotilla.scheduler.registry;
+
+import java.util.List;
+
+/**
+ * Changes since a revision, polled by the engine's loop (no callbacks into the engine: its loop
+ * takes {@code now} and returns its next deadline, threads stay in the outer shell).
+ */
+public interface RegistryWatch extends AutoCloseable {
+
+  /** Events received so far and not yet taken, oldest first, at most {@code max}. */
+  List<RegistryEvent> poll(int max);
+
+  /**
+   * Whether the watch fell behind a compaction and events were lost: the engine then does a full
+   * pass from a fresh read and opens a new watch from that read's revision.
+   */
+  boolean isBroken();
+
+  @Override
+  void close();
+}
