@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  * names (20-digit indexes) likewise ({@code <seq+5>}), {@code expiration} a token once checked to
  * be RFC 3339 and about now + ttl, member ids and URLs tokens, and {@code nodes} arrays sorted by key
  * unless the request asked for {@code sorted=true} (etcd lists a directory in Go map order).
- * What is left must be equal; {@code ttl} is compared with a tolerance of 1 by {@link SessionDiff}.
+ * What is left must be equal; {@code ttl} may drift by a few seconds between servers in {@link SessionDiff}.
  */
 final class V2Normaliser {
   private static final ObjectMapper JSON = new ObjectMapper()
