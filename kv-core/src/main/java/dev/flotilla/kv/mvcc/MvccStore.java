@@ -78,7 +78,7 @@ public final class MvccStore implements AutoCloseable {
     this.leases = handles.get(7);
     this.writeOptions = new WriteOptions().setDisableWAL(true);
     this.appliedIndex = readLong(db.get(meta, META_APPLIED));
-    this.revision = readLong(db.get(meta, META_REVISION));
+    this.revision = revisionOf(db.get(meta, META_REVISION));
     this.compactRevision = readLong(db.get(meta, META_COMPACT));
   }
 
@@ -296,6 +296,14 @@ public final class MvccStore implements AutoCloseable {
 
   static byte[] bytes(String s) {
     return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The stored revision; a fresh store is at revision 1, as etcd's: the first write makes
+   * revision 2, and a response header never carries revision 0 (which JSON would leave out).
+   */
+  static long revisionOf(byte[] b) {
+    return b == null ? 1 : readLong(b);
   }
 
   static long readLong(byte[] b) {

@@ -21,7 +21,7 @@ public final class ReadView implements KvView, AutoCloseable {
     this.snapshot = snapshot;
     this.options = new ReadOptions().setSnapshot(snapshot);
     try {
-      this.revision = MvccStore.readLong(store.db().get(store.meta, options, MvccStore.bytes("revision")));
+      this.revision = MvccStore.revisionOf(store.db().get(store.meta, options, MvccStore.bytes("revision")));
     } catch (RocksDBException e) {
       close();
       throw new StoreException("read of the revision failed", e);

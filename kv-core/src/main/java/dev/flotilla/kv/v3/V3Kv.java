@@ -171,43 +171,52 @@ public final class V3Kv {
     return resp.setHeader(ResponseHeader.newBuilder().setRevision(txn.revision())).build();
   }
 
+  /**
+   * etcd's Txn: every compare, nested txns' too, is decided on the state before the txn (etcd's
+   * compareToPath), then the chosen ops run in order. Each inner response's header carries the
+   * revision as that op saw it (a range or a delete that changed nothing before any write: the
+   * old revision); a nested txn's header is empty, as etcd leaves it; the outer header has the
+   * revision after the txn.
+   */
   public static TxnResponse txn(WriteTxn txn, TxnRequest r, long compactRev) throws V3Error {
+    java.util.ArrayDeque<Boolean> path = new java.util.ArrayDeque<>();
+    comparePath(txn, r, compactRev, path);
+    TxnResponse resp = applyTxn(txn, r, compactRev, path);
+    return resp.toBuilder().setHeader(ResponseHeader.newBuilder().setRevision(txn.revision())).build();
+  }
+
+  private static void comparePath(KvView view, TxnRequest r, long compactRev, java.util.Deque<Boolean> path)
+      throws V3Error {
     boolean ok = true;
     for (Compare c : r.getCompareList()) {
-      if (!compare(txn, c, compactRev)) {
+      if (!compare(view, c, compactRev)) {
         ok = false;
         break;
       }
     }
-    TxnResponse.Builder resp = TxnResponse.newBuilder().setSucceeded(ok);
+    path.addLast(ok);
+    for (RequestOp op : ok ? r.getSuccessList() : r.getFailureList()) {
+      if (op.hasRequestTxn()) {
+        comparePath(view, op.getRequestTxn(), compactRev, path);
+      }
+    }
+  }
+
+  private static TxnResponse applyTxn(WriteTxn txn, TxnRequest r, long compactRev, java.util.Deque<Boolean> path)
+      throws V3Error {
+    boolean ok = path.removeFirst();
+    TxnResponse.Builder resp = TxnResponse.newBuilder().setSucceeded(ok)
+        .setHeader(ResponseHeader.getDefaultInstance());
     for (RequestOp op : ok ? r.getSuccessList() : r.getFailureList()) {
       resp.addResponses(switch (op.getRequestCase()) {
         case REQUEST_RANGE -> ResponseOp.newBuilder().setResponseRange(range(txn, op.getRequestRange(), compactRev)).build();
         case REQUEST_PUT -> ResponseOp.newBuilder().setResponsePut(put(txn, op.getRequestPut())).build();
         case REQUEST_DELETE_RANGE -> ResponseOp.newBuilder().setResponseDeleteRange(deleteRange(txn, op.getRequestDeleteRange())).build();
-        case REQUEST_TXN -> ResponseOp.newBuilder().setResponseTxn(txn(txn, op.getRequestTxn(), compactRev)).build();
+        case REQUEST_TXN -> ResponseOp.newBuilder().setResponseTxn(applyTxn(txn, op.getRequestTxn(), compactRev, path)).build();
         default -> throw new V3Error(V3Error.Code.INVALID_ARGUMENT, "etcdserver: empty request op in txn");
       });
     }
-    // every header carries the revision after the whole txn, as etcd reports it
-    return withRevision(resp.setHeader(ResponseHeader.newBuilder().setRevision(txn.revision())).build(),
-        txn.revision());
-  }
-
-  private static TxnResponse withRevision(TxnResponse t, long rev) {
-    TxnResponse.Builder b = t.toBuilder().setHeader(ResponseHeader.newBuilder().setRevision(rev));
-    for (int i = 0; i < b.getResponsesCount(); i++) {
-      ResponseOp op = b.getResponses(i);
-      b.setResponses(i, switch (op.getResponseCase()) {
-        case RESPONSE_PUT -> op.toBuilder().setResponsePut(op.getResponsePut().toBuilder()
-            .setHeader(ResponseHeader.newBuilder().setRevision(rev))).build();
-        case RESPONSE_DELETE_RANGE -> op.toBuilder().setResponseDeleteRange(op.getResponseDeleteRange().toBuilder()
-            .setHeader(ResponseHeader.newBuilder().setRevision(rev))).build();
-        case RESPONSE_TXN -> op.toBuilder().setResponseTxn(withRevision(op.getResponseTxn(), rev)).build();
-        default -> op;
-      });
-    }
-    return b.build();
+    return resp.build();
   }
 
   /** etcd's applyCompare: every key in the range must satisfy the comparison. */

@@ -57,8 +57,9 @@ public final class V3Lessor {
   }
 
   public LeaseGrantResponse grant(WriteTxn txn, LeaseGrantRequest r, long nowNanos) throws V3Error {
-    if (r.getID() <= 0) {
-      throw new V3Error(V3Error.Code.INVALID_ARGUMENT, "etcdserver: lease ID is not valid");
+    if (r.getID() == 0) {
+      // the API picks an id for 0 before proposing; etcd's lessor takes any other id, negative too
+      throw V3Error.leaseNotFound();
     }
     if (r.getTTL() > MAX_TTL) {
       throw new V3Error(V3Error.Code.OUT_OF_RANGE, "etcdserver: too large lease TTL");
@@ -125,6 +126,16 @@ public final class V3Lessor {
       return -1;
     }
     return (exp - nowNanos + 999_999_999L) / 1_000_000_000L;
+  }
+
+  /**
+   * The TTL that TimeToLive reports: whole seconds left, truncated as etcd's
+   * {@code int64(Remaining().Seconds())} does (a fresh 30 s lease shows 29; an expired lease whose
+   * revoke is still on its way shows 0 or less). Only meaningful when {@link #exists} holds.
+   */
+  public long timeToLive(long id, long nowNanos) {
+    Long exp = expiry.get(id);
+    return exp == null ? -1 : (exp - nowNanos) / 1_000_000_000L;
   }
 
   public long grantedTtl(long id) {

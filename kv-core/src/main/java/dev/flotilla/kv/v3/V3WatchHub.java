@@ -63,6 +63,14 @@ public final class V3WatchHub implements AutoCloseable {
     }
 
     Event toEvent(ChangeRecord c) {
+      return toEvent(c, 0);
+    }
+
+    /**
+     * The event of a change; its prev_kv only while the revision before it is not compacted
+     * (etcd reads prev_kv at modRevision - 1 when it sends, and finds nothing there then).
+     */
+    Event toEvent(ChangeRecord c, long compactRev) {
       Event.Builder e = Event.newBuilder();
       if (c.getType() == ChangeRecord.Type.PUT) {
         e.setType(Event.EventType.PUT).setKv(V3Kv.toKeyValue(c.getKv()));
@@ -70,7 +78,7 @@ public final class V3WatchHub implements AutoCloseable {
         e.setType(Event.EventType.DELETE).setKv(KeyValue.newBuilder()
             .setKey(c.getKv().getKey().substring(1)).setModRevision(c.getKv().getModRevision()));
       }
-      if (prevKv && c.hasPrevKv()) {
+      if (prevKv && c.hasPrevKv() && c.getKv().getModRevision() - 1 >= compactRev) {
         e.setPrevKv(V3Kv.toKeyValue(c.getPrevKv()));
       }
       return e.build();
@@ -84,6 +92,13 @@ public final class V3WatchHub implements AutoCloseable {
       return c.getType() == ChangeRecord.Type.PUT ? !noPut : !noDelete;
     }
   }
+
+  /**
+   * Distinct revisions in one catch-up response (etcd's watchBatchMaxRevs). Catch-up responses
+   * carry the revision the catch-up read up to in their header, as etcd's syncWatchers sends
+   * its current revision.
+   */
+  static final int MAX_BATCH_REVISIONS = 1000;
 
   private final MvccStore store;
   private final List<Watcher> watchers = new ArrayList<>();
@@ -130,18 +145,27 @@ public final class V3WatchHub implements AutoCloseable {
   private void catchUp(Watcher w, long fromRev, long toRev) {
     List<Event> batch = new ArrayList<>();
     long[] lastRev = {0};
+    int[] revs = {0};
     boolean compacted;
     try (ReadView view = store.snapshot()) {
-      compacted = fromRev < store.compactRevision();
+      long compactRev = store.compactRevision();
+      compacted = fromRev < compactRev;
       if (!compacted) {
         view.changes(fromRev, toRev, c -> {
-          if (w.wants(c)) {
+          // etcd's compaction at X keeps, of each key, its version at X, but not a delete at X:
+          // a watch from X finds no such delete in etcd's backend
+          boolean goneDelete = c.getType() == ChangeRecord.Type.DELETE && c.getKv().getModRevision() <= compactRev;
+          if (!goneDelete && w.wants(c)) {
             long rev = c.getKv().getModRevision();
-            if (rev != lastRev[0] && batch.size() >= 1000) {
-              deliver(w, new ArrayList<>(batch), lastRev[0]);
-              batch.clear();
+            if (rev != lastRev[0]) {
+              if (revs[0] == MAX_BATCH_REVISIONS) {
+                deliver(w, new ArrayList<>(batch), toRev);
+                batch.clear();
+                revs[0] = 0;
+              }
+              revs[0]++;
             }
-            batch.add(w.toEvent(c));
+            batch.add(w.toEvent(c, compactRev));
             lastRev[0] = rev;
           }
           return true;
@@ -158,7 +182,7 @@ public final class V3WatchHub implements AutoCloseable {
         return;
       }
       if (!batch.isEmpty()) {
-        w.sink.events(batch, lastRev[0]);
+        w.sink.events(batch, toRev);
       }
       if (!w.buffer.isEmpty()) {
         w.sink.events(w.buffer, w.bufferRev);

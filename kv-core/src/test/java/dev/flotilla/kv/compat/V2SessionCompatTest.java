@@ -126,15 +126,16 @@ class V2SessionCompatTest {
   }
 
   @Test
-  void diffToleratesTtlByOneAndNothingElse() {
+  void diffToleratesTtlDriftAndNothingElse() {
     V2Normaliser n = new V2Normaliser(10, java.net.URI.create("http://127.0.0.1:1"));
-    Observation a = observation("{\"action\":\"get\",\"node\":{\"key\":\"/k\",\"value\":\"v\",\"ttl\":5,"
+    Observation a = observation("{\"action\":\"get\",\"node\":{\"key\":\"/k\",\"value\":\"v\",\"ttl\":50,"
         + "\"modifiedIndex\":12,\"createdIndex\":11}}\n", "12");
-    Observation ttlOff1 = observation(a.body().replace("\"ttl\":5", "\"ttl\":4"), "12");
-    Observation ttlOff2 = observation(a.body().replace("\"ttl\":5", "\"ttl\":3"), "12");
+    long drift = SessionDiff.TTL_DRIFT_SECONDS;
+    Observation ttlOff1 = observation(a.body().replace("\"ttl\":50", "\"ttl\":" + (50 - drift)), "12");
+    Observation ttlOff2 = observation(a.body().replace("\"ttl\":50", "\"ttl\":" + (50 - drift - 1)), "12");
     Observation valueDiffers = observation(a.body().replace("\"v\"", "\"w\""), "12");
     Observation indexDiffers = observation(a.body(), "13");
-    Observation fieldOrder = observation("{\"action\":\"get\",\"node\":{\"value\":\"v\",\"key\":\"/k\",\"ttl\":5,"
+    Observation fieldOrder = observation("{\"action\":\"get\",\"node\":{\"value\":\"v\",\"key\":\"/k\",\"ttl\":50,"
         + "\"modifiedIndex\":12,\"createdIndex\":11}}\n", "12");
     Observation noNewline = observation(a.body().strip(), "12");
     assertThat(SessionDiff.compare("a", n.normalise(a), "b", n.normalise(ttlOff1))).isEmpty();

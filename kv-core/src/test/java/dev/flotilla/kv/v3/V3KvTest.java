@@ -70,13 +70,13 @@ class V3KvTest {
 
   @Test
   void putsMakeRevisionsVersionsAndPrevKvs() throws Exception {
-    assertThat(put("a", "1").getHeader().getRevision()).isEqualTo(1);
+    assertThat(put("a", "1").getHeader().getRevision()).isEqualTo(2);
     PutResponse second = put("a", "2");
-    assertThat(second.getHeader().getRevision()).isEqualTo(2);
+    assertThat(second.getHeader().getRevision()).isEqualTo(3);
     assertThat(second.getPrevKv().getValue()).isEqualTo(b("1"));
     KeyValue kv = range(RangeRequest.newBuilder().setKey(b("a")).build()).getKvs(0);
-    assertThat(kv.getCreateRevision()).isEqualTo(1);
-    assertThat(kv.getModRevision()).isEqualTo(2);
+    assertThat(kv.getCreateRevision()).isEqualTo(2);
+    assertThat(kv.getModRevision()).isEqualTo(3);
     assertThat(kv.getVersion()).isEqualTo(2);
     assertThat(kv.getValue()).isEqualTo(b("2"));
   }
@@ -86,7 +86,7 @@ class V3KvTest {
     for (String k : List.of("b", "a", "c", "d")) {
       put(k, "v" + k);
     }
-    put("a", "changed"); // rev 5
+    put("a", "changed"); // rev 6
     assertThat(keys(range(RangeRequest.newBuilder().setKey(b("a")).setRangeEnd(b("c")).build()))).containsExactly("a", "b");
     assertThat(keys(range(RangeRequest.newBuilder().setKey(b("b")).setRangeEnd(b("\0")).build()))).containsExactly("b", "c", "d");
     RangeResponse limited = range(RangeRequest.newBuilder().setKey(b("\0")).setRangeEnd(b("\0")).setLimit(2).build());
@@ -96,10 +96,10 @@ class V3KvTest {
     assertThat(keys(range(RangeRequest.newBuilder().setKey(b("a")).setRangeEnd(b("z"))
         .setSortOrder(RangeRequest.SortOrder.DESCEND).setSortTarget(RangeRequest.SortTarget.MOD).build())))
         .containsExactly("a", "d", "c", "b");
-    RangeResponse past = range(RangeRequest.newBuilder().setKey(b("a")).setRevision(1).build());
-    assertThat(past.getCount()).isZero(); // "a" was created at revision 2
-    assertThat(range(RangeRequest.newBuilder().setKey(b("a")).setRevision(4).build()).getKvs(0).getValue()).isEqualTo(b("va"));
-    assertThat(range(RangeRequest.newBuilder().setKey(b("a")).setRevision(4).build()).getHeader().getRevision()).isEqualTo(5);
+    RangeResponse past = range(RangeRequest.newBuilder().setKey(b("a")).setRevision(2).build());
+    assertThat(past.getCount()).isZero(); // "a" was created at revision 3
+    assertThat(range(RangeRequest.newBuilder().setKey(b("a")).setRevision(5).build()).getKvs(0).getValue()).isEqualTo(b("va"));
+    assertThat(range(RangeRequest.newBuilder().setKey(b("a")).setRevision(5).build()).getHeader().getRevision()).isEqualTo(6);
     var counted = range(RangeRequest.newBuilder().setKey(b("a")).setRangeEnd(b("z")).setCountOnly(true).build());
     assertThat(counted.getKvsCount()).isZero();
     assertThat(counted.getCount()).isEqualTo(4);
@@ -118,11 +118,11 @@ class V3KvTest {
     var del = (DeleteRangeResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3DeleteRange(
         DeleteRangeRequest.newBuilder().setKey(b("k")).setRangeEnd(b("l")).setPrevKv(true)).build())).response();
     assertThat(del.getDeleted()).isEqualTo(2);
-    assertThat(del.getHeader().getRevision()).isEqualTo(3);
+    assertThat(del.getHeader().getRevision()).isEqualTo(4);
     var nothing = (DeleteRangeResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3DeleteRange(
         DeleteRangeRequest.newBuilder().setKey(b("k1"))).build())).response();
     assertThat(nothing.getDeleted()).isZero();
-    assertThat(nothing.getHeader().getRevision()).isEqualTo(3);
+    assertThat(nothing.getHeader().getRevision()).isEqualTo(4);
 
     TxnRequest txn = TxnRequest.newBuilder()
         .addCompare(Compare.newBuilder().setKey(b("lock")).setTarget(Compare.CompareTarget.CREATE)
@@ -134,12 +134,12 @@ class V3KvTest {
         .build();
     var first = (TxnResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3Txn(txn).build())).response();
     assertThat(first.getSucceeded()).isTrue();
-    assertThat(first.getHeader().getRevision()).isEqualTo(4);
+    assertThat(first.getHeader().getRevision()).isEqualTo(5);
     assertThat(first.getResponses(2).getResponseRange().getKvs(0).getValue()).isEqualTo(b("me"));
     var second = (TxnResponse) ((ApplyOutcome.V3Done) apply(StoreCommand.newBuilder().setV3Txn(txn).build())).response();
     assertThat(second.getSucceeded()).isFalse();
-    assertThat(second.getHeader().getRevision()).isEqualTo(4);
-    assertThat(second.getResponses(0).getResponseRange().getKvs(0).getModRevision()).isEqualTo(4);
+    assertThat(second.getHeader().getRevision()).isEqualTo(5);
+    assertThat(second.getResponses(0).getResponseRange().getKvs(0).getModRevision()).isEqualTo(5);
   }
 
   @Test
@@ -157,9 +157,9 @@ class V3KvTest {
     index = 3;
     assertThat(outcomes.get(0)).isInstanceOf(ApplyOutcome.V3Done.class);
     assertThat(((ApplyOutcome.V3Failed) outcomes.get(1)).error().getMessage()).isEqualTo("etcdserver: requested lease not found");
-    assertThat(((PutResponse) ((ApplyOutcome.V3Done) outcomes.get(2)).response()).getHeader().getRevision()).isEqualTo(2);
+    assertThat(((PutResponse) ((ApplyOutcome.V3Done) outcomes.get(2)).response()).getHeader().getRevision()).isEqualTo(3);
     assertThat(store.appliedIndex()).isEqualTo(3);
-    assertThat(store.revision()).isEqualTo(2);
+    assertThat(store.revision()).isEqualTo(3);
     assertThat(range(RangeRequest.newBuilder().setKey(b("half")).build()).getCount()).isZero();
     assertThat(keys(range(RangeRequest.newBuilder().setKey(b("g")).setRangeEnd(b("h")).build()))).containsExactly("g1", "g2");
   }
@@ -170,18 +170,18 @@ class V3KvTest {
     put("x", "2");
     put("y", "1");
     apply(StoreCommand.newBuilder().setV3DeleteRange(DeleteRangeRequest.newBuilder().setKey(b("y"))).build());
-    put("x", "3"); // rev 5
-    var done = apply(StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(4)).build());
+    put("x", "3"); // rev 6
+    var done = apply(StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(5)).build());
     assertThat(done).isInstanceOf(ApplyOutcome.V3Done.class);
     try {
-      range(RangeRequest.newBuilder().setKey(b("x")).setRevision(3).build());
+      range(RangeRequest.newBuilder().setKey(b("x")).setRevision(4).build());
       throw new AssertionError("compacted revision readable");
     } catch (V3Error e) {
       assertThat(e.getMessage()).isEqualTo("etcdserver: mvcc: required revision has been compacted");
     }
-    assertThat(range(RangeRequest.newBuilder().setKey(b("x")).setRevision(4).build()).getKvs(0).getValue()).isEqualTo(b("2"));
-    assertThat(range(RangeRequest.newBuilder().setKey(b("y")).setRevision(4).build()).getCount()).isZero();
-    var again = apply(StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(4)).build());
+    assertThat(range(RangeRequest.newBuilder().setKey(b("x")).setRevision(5).build()).getKvs(0).getValue()).isEqualTo(b("2"));
+    assertThat(range(RangeRequest.newBuilder().setKey(b("y")).setRevision(5).build()).getCount()).isZero();
+    var again = apply(StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(5)).build());
     assertThat(((ApplyOutcome.V3Failed) again).error().getMessage()).contains("compacted");
   }
 }

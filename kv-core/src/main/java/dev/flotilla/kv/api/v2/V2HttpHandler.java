@@ -127,7 +127,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
       } else if (gateway != null && V3Gateway.routeOf(path) != null) {
         ex.endpoint = "v3-gateway";
-        if (ex.allow("POST")) {
+        if (ex.allowSilently("POST")) {
           gatewayRequest(ex, V3Gateway.routeOf(path), req.content().toString(StandardCharsets.UTF_8));
         }
       } else if (path.equals("/metrics")) {
@@ -176,7 +176,10 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       gateway.unary(route, body).whenCompleteAsync((a, err) -> {
         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
             HttpResponseStatus.valueOf(a.status()), Unpooled.copiedBuffer(a.json(), StandardCharsets.UTF_8));
-        resp.headers().set("Content-Type", "application/json");
+        resp.headers().set("Content-Type", a.contentType());
+        if (a.contentType().startsWith("text/plain")) {
+          resp.headers().set("X-Content-Type-Options", "nosniff");
+        }
         ex.send(resp, false);
       }, ctx.executor());
       return;
@@ -331,6 +334,15 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       this.method = method;
       this.keepAlive = keepAlive;
       this.head = method.equals("HEAD");
+    }
+
+    /** Like {@link #allow} but the 405 names no Allow header (grpc-gateway sends none). */
+    boolean allowSilently(String method) {
+      if (method.equals(this.method)) {
+        return true;
+      }
+      send(textResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, "Method Not Allowed"), false);
+      return false;
     }
 
     boolean allow(String... methods) {

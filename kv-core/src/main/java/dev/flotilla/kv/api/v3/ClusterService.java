@@ -29,7 +29,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     id.peerUrls().forEach(u -> m.addPeerURLs(u.toString()));
     member.clientUrls().stream().map(URI::toString).forEach(m::addClientURLs);
     out.onNext(MemberListResponse.newBuilder()
-        .setHeader(headers.header(ResponseHeader.newBuilder().setRevision(member.store().revision()).build()))
+        // etcd's cluster server fills the header without a revision
+        .setHeader(headers.header(ResponseHeader.getDefaultInstance()))
         .addMembers(m).build());
     out.onCompleted();
   }

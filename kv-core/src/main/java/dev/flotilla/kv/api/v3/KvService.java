@@ -22,8 +22,6 @@ import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.TxnResponse;
 import dev.flotilla.proto.store.StoreCommand;
 import io.grpc.stub.StreamObserver;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -73,16 +71,9 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void put(PutRequest r, StreamObserver<PutResponse> out) {
-    if (r.getKey().isEmpty()) {
-      out.onError(V3Status.of(V3Status.KEY_NOT_PROVIDED));
-      return;
-    }
-    if (r.getIgnoreValue() && !r.getValue().isEmpty()) {
-      out.onError(V3Status.of(V3Status.VALUE_PROVIDED));
-      return;
-    }
-    if (r.getIgnoreLease() && r.getLease() != 0) {
-      out.onError(V3Status.of(V3Status.LEASE_PROVIDED));
+    String bad = checkPut(r);
+    if (bad != null) {
+      out.onError(V3Status.of(bad));
       return;
     }
     propose(StoreCommand.newBuilder().setV3Put(r).build(), out,
@@ -116,10 +107,25 @@ final class KvService extends KVGrpc.KVImplBase {
         m -> ((CompactionResponse) m).toBuilder().setHeader(header(((CompactionResponse) m).getHeader())).build());
   }
 
-  /** etcd's checkTxnReqs: op count, keys present, no key written twice (puts/deletes). */
+  /** etcd's checkTxnRequest and checkIntervals: the answer to give, or null when the txn is fine. */
   static String checkTxn(TxnRequest r) {
-    if (r.getCompareCount() > MAX_TXN_OPS || r.getSuccessCount() > MAX_TXN_OPS
-        || r.getFailureCount() > MAX_TXN_OPS) {
+    String bad = checkTxn(r, MAX_TXN_OPS);
+    if (bad != null) {
+      return bad;
+    }
+    try {
+      TxnIntervals.check(r.getSuccessList());
+      TxnIntervals.check(r.getFailureList());
+    } catch (TxnIntervals.Overlap e) {
+      return V3Status.DUPLICATE_KEY;
+    }
+    return null;
+  }
+
+  /** etcd's checkTxnRequest: op counts (a nested txn gets what its parent leaves), keys present. */
+  private static String checkTxn(TxnRequest r, int maxOps) {
+    int ops = Math.max(r.getCompareCount(), Math.max(r.getSuccessCount(), r.getFailureCount()));
+    if (ops > maxOps) {
       return V3Status.TOO_MANY_OPS;
     }
     for (var c : r.getCompareList()) {
@@ -127,39 +133,32 @@ final class KvService extends KVGrpc.KVImplBase {
         return V3Status.KEY_NOT_PROVIDED;
       }
     }
-    for (var ops : java.util.List.of(r.getSuccessList(), r.getFailureList())) {
-      Set<ByteString> puts = new HashSet<>();
-      for (RequestOp op : ops) {
-        switch (op.getRequestCase()) {
-          case REQUEST_PUT -> {
-            if (op.getRequestPut().getKey().isEmpty()) {
-              return V3Status.KEY_NOT_PROVIDED;
-            }
-            if (!puts.add(op.getRequestPut().getKey())) {
-              return V3Status.DUPLICATE_KEY;
-            }
-          }
-          case REQUEST_RANGE -> {
-            if (op.getRequestRange().getKey().isEmpty()) {
-              return V3Status.KEY_NOT_PROVIDED;
-            }
-          }
-          case REQUEST_DELETE_RANGE -> {
-            if (op.getRequestDeleteRange().getKey().isEmpty()) {
-              return V3Status.KEY_NOT_PROVIDED;
-            }
-          }
-          case REQUEST_TXN -> {
-            String nested = checkTxn(op.getRequestTxn());
-            if (nested != null) {
-              return nested;
-            }
-          }
-          default -> {
-            return "etcdserver: empty request op in txn";
-          }
+    for (var list : java.util.List.of(r.getSuccessList(), r.getFailureList())) {
+      for (RequestOp op : list) {
+        String bad = switch (op.getRequestCase()) {
+          case REQUEST_PUT -> checkPut(op.getRequestPut());
+          case REQUEST_RANGE -> op.getRequestRange().getKey().isEmpty() ? V3Status.KEY_NOT_PROVIDED : null;
+          case REQUEST_DELETE_RANGE -> op.getRequestDeleteRange().getKey().isEmpty() ? V3Status.KEY_NOT_PROVIDED : null;
+          case REQUEST_TXN -> checkTxn(op.getRequestTxn(), maxOps - ops);
+          default -> "etcdserver: key not found"; // etcd's answer to an empty op
+        };
+        if (bad != null) {
+          return bad;
         }
       }
+    }
+    return null;
+  }
+
+  static String checkPut(PutRequest r) {
+    if (r.getKey().isEmpty()) {
+      return V3Status.KEY_NOT_PROVIDED;
+    }
+    if (r.getIgnoreValue() && !r.getValue().isEmpty()) {
+      return V3Status.VALUE_PROVIDED;
+    }
+    if (r.getIgnoreLease() && r.getLease() != 0) {
+      return V3Status.LEASE_PROVIDED;
     }
     return null;
   }

@@ -108,12 +108,11 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public void leaseTimeToLive(LeaseTimeToLiveRequest r, StreamObserver<LeaseTimeToLiveResponse> out) {
-    long left = lessor().remaining(r.getID(), now());
     var resp = LeaseTimeToLiveResponse.newBuilder().setHeader(header()).setID(r.getID());
-    if (left < 0) {
+    if (!lessor().exists(r.getID())) {
       resp.setTTL(-1); // etcd answers an unknown lease this way, not with an error
     } else {
-      resp.setTTL(left).setGrantedTTL(lessor().grantedTtl(r.getID()));
+      resp.setTTL(lessor().timeToLive(r.getID(), now())).setGrantedTTL(lessor().grantedTtl(r.getID()));
       if (r.getKeys()) {
         try (ReadView view = member.store().snapshot()) {
           for (byte[] k : V3Lessor.keys(view, r.getID())) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
@@ -47,8 +48,18 @@ public final class V3Gateway {
       JsonFormat.printer().preservingProtoFieldNames().omittingInsignificantWhitespace();
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** A finished unary answer. */
-  public record Answer(int status, String json) {}
+  /**
+   * A finished unary answer: HTTP status, body and its content type (JSON, except grpc-gateway's
+   * plain-text "Not Found" for a path it does not route).
+   */
+  public record Answer(int status, String json, String contentType) {
+    public Answer(int status, String json) {
+      this(status, json, "application/json");
+    }
+  }
+
+  /** grpc-gateway's answer to a path under /v3 that names no call. */
+  static final Answer NOT_FOUND = new Answer(404, "Not Found\n", "text/plain; charset=utf-8");
 
   /** Where a streaming answer goes: chunks after the headers, until the client leaves. */
   public interface StreamSink {
@@ -116,7 +127,7 @@ public final class V3Gateway {
     CompletableFuture<Answer> f = new CompletableFuture<>();
     Route r = routes.get(route);
     if (r == null) {
-      f.complete(new Answer(404, "{\"error\":\"Not Found\",\"message\":\"Not Found\",\"code\":5}"));
+      f.complete(NOT_FOUND);
       return f;
     }
     Message req;
@@ -217,12 +228,64 @@ public final class V3Gateway {
     return out;
   }
 
+  /**
+   * Reads a request as etcd's gateway does: an empty body or {@code null} is an empty request;
+   * a body Go would not read fails with Go's words ({@link GoJson}).
+   */
   private static Message parse(Message prototype, String body) throws InvalidProtocolBufferException {
     Message.Builder b = prototype.newBuilderForType();
-    if (body != null && !body.isBlank()) {
-      PARSER.merge(body, b);
+    String syntax = GoJson.syntaxError(body);
+    if (syntax != null) {
+      throw new InvalidProtocolBufferException(syntax);
     }
+    if (body == null || body.isBlank()) {
+      return b.build();
+    }
+    JsonNode tree;
+    try (JsonParser p = new JsonFactory().createParser(body)) {
+      tree = JSON.readTree(p); // the first value only, as Go's decoder reads it
+    } catch (IOException e) {
+      throw new InvalidProtocolBufferException(e.getMessage());
+    }
+    if (tree == null || tree.isNull()) {
+      return b.build();
+    }
+    String bytes = base64Error(tree, prototype.getDescriptorForType());
+    if (bytes != null) {
+      throw new InvalidProtocolBufferException(bytes);
+    }
+    PARSER.merge(tree.toString(), b);
     return b.build();
+  }
+
+  /** Go's complaint about the first bytes field (at any depth) that is not standard base64. */
+  private static String base64Error(JsonNode node, Descriptors.Descriptor type) {
+    if (!node.isObject()) {
+      return null;
+    }
+    var fields = node.fields();
+    while (fields.hasNext()) {
+      var e = fields.next();
+      Descriptors.FieldDescriptor f = type.findFieldByName(e.getKey());
+      if (f == null) {
+        f = type.getFields().stream().filter(x -> x.getJsonName().equals(e.getKey())).findFirst().orElse(null);
+      }
+      if (f == null) {
+        continue;
+      }
+      for (JsonNode v : e.getValue().isArray() ? e.getValue() : List.of(e.getValue())) {
+        String bad = null;
+        if (f.getType() == Descriptors.FieldDescriptor.Type.BYTES && v.isTextual()) {
+          bad = GoJson.base64Error(v.asText());
+        } else if (f.getType() == Descriptors.FieldDescriptor.Type.MESSAGE) {
+          bad = base64Error(v, f.getMessageType());
+        }
+        if (bad != null) {
+          return bad;
+        }
+      }
+    }
+    return null;
   }
 
   static String print(Message m) {

@@ -1,5 +1,6 @@
 package dev.flotilla.kv.api.v3;
 
+import com.google.protobuf.ByteString;
 import dev.flotilla.kv.server.StoreMember;
 import dev.flotilla.kv.v3.V3WatchHub;
 import dev.flotilla.proto.etcd.etcdserverpb.ResponseHeader;
@@ -79,8 +80,9 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         if (c.getWatchId() != 0) {
           id = c.getWatchId();
           if (watchers.containsKey(id)) {
+            // etcd answers a refused create with the invalid watch id -1
             send(WatchResponse.newBuilder().setHeader(header(member.store().revision()))
-                .setWatchId(id).setCreated(true).setCanceled(true)
+                .setWatchId(-1).setCreated(true).setCanceled(true)
                 .setCancelReason("mvcc: duplicate watch ID provided on the WatchStream").build());
             return;
           }
@@ -91,17 +93,14 @@ final class WatchService extends WatchGrpc.WatchImplBase {
           id = nextId++;
         }
       }
-      if (c.getKey().isEmpty()) {
-        send(WatchResponse.newBuilder().setHeader(header(member.store().revision()))
-            .setWatchId(id).setCreated(true).setCanceled(true)
-            .setCancelReason("etcdserver: key is not provided").build());
-        return;
-      }
+      // as etcd's watch server: an empty key is "\0", the smallest key (so "" with range_end
+      // "\0" watches every key)
+      ByteString key = c.getKey().isEmpty() ? ByteString.copyFrom(new byte[] {0}) : c.getKey();
       final long watchId = id;
       boolean noPut = c.getFiltersList().contains(WatchCreateRequest.FilterType.NOPUT);
       boolean noDelete = c.getFiltersList().contains(WatchCreateRequest.FilterType.NODELETE);
       var hub = member.machine().v3Watchers();
-      V3WatchHub.Watcher w = hub.watch(c.getKey(), c.getRangeEnd(), c.getStartRevision(), noPut, noDelete,
+      V3WatchHub.Watcher w = hub.watch(key, c.getRangeEnd(), c.getStartRevision(), noPut, noDelete,
           c.getPrevKv(), new V3WatchHub.Sink() {
             @Override
             public void events(List<Event> events, long revision) {
@@ -114,9 +113,10 @@ final class WatchService extends WatchGrpc.WatchImplBase {
               synchronized (Stream.this) {
                 watchers.remove(watchId);
               }
-              send(WatchResponse.newBuilder().setHeader(header(member.store().revision()))
-                  .setWatchId(watchId).setCanceled(true).setCompactRevision(compactRevision)
-                  .setCancelReason("etcdserver: mvcc: required revision has been compacted").build());
+              // etcd's answer: no header revision and no cancel reason, only compact_revision
+              // (clients turn that into "required revision has been compacted")
+              send(WatchResponse.newBuilder().setHeader(header(0))
+                  .setWatchId(watchId).setCanceled(true).setCompactRevision(compactRevision).build());
             }
           },
           () -> send(WatchResponse.newBuilder().setHeader(header(hub.currentRevision()))
@@ -149,10 +149,8 @@ final class WatchService extends WatchGrpc.WatchImplBase {
 
     @Override
     public void onCompleted() {
-      end();
-      synchronized (this) {
-        out.onCompleted();
-      }
+      // the client half-closed: as etcd's watch server, keep the stream and its watchers until
+      // the call itself ends (the client cancels or goes away, which arrives as onError)
     }
   }
 }

@@ -98,10 +98,16 @@ class BadInputTest {
     assertEtcdError(r, 413, 300, "etcdserver: request is too large");
     assertThat(index()).isEqualTo(before);
     assertThat(get("/v2/keys/big").statusCode()).isEqualTo(404);
-    // a body beyond what any form may be is cut off at the HTTP layer, still etcd-shaped
-    var huge = put("/big", "value=" + "a".repeat(11 << 20));
-    assertEtcdError(huge, 400, 210, "http: POST too large");
+    // a body beyond what any form may be is cut off at the HTTP layer: an etcd-shaped error,
+    // or, when the server closes while the client is still sending, a clean close
+    try {
+      var huge = put("/big", "value=" + "a".repeat(11 << 20));
+      assertEtcdError(huge, 400, 210, "http: POST too large");
+    } catch (java.io.IOException closedWhileSending) {
+      // the clean close the issue allows; the state check below is what matters
+    }
     assertThat(index()).isEqualTo(before);
+    assertThat(get("/v2/keys/big").statusCode()).isEqualTo(404);
   }
 
   @Test
