@@ -21,12 +21,19 @@ run() { echo "\$ $*"; "$@"; echo; }
 run curl -fsS "$URL/version"
 run curl -fsS -X PUT "$URL/v2/keys/flotilla/hello" -d value=world
 run curl -fsS "$URL/v2/keys/flotilla?recursive=true"
-run curl -fsS -X PUT "$URL/v2/keys/flotilla/ephemeral" -d value=soon-gone -d ttl=2
-echo "(waiting for the TTL to run out)"
-run curl -fsS "$URL/v2/keys/flotilla/ephemeral?wait=true&waitIndex=3"
+echo "\$ curl -fsS -X PUT $URL/v2/keys/flotilla/ephemeral -d value=soon-gone -d ttl=2"
+SET=$(curl -fsS -X PUT "$URL/v2/keys/flotilla/ephemeral" -d value=soon-gone -d ttl=2)
+echo "$SET"; echo
+INDEX=$(echo "$SET" | sed -n 's/.*"modifiedIndex":\([0-9]*\).*/\1/p')
+echo "(waiting for the TTL to run out: the next event after index $INDEX)"
+run curl -fsS "$URL/v2/keys/flotilla/ephemeral?wait=true&waitIndex=$((INDEX + 1))"
 run curl -fsS "$URL/v2/members"
 if command -v etcdctl >/dev/null; then
   echo "etcdctl (v2) against kvd:"
   ETCDCTL_API=2 etcdctl --endpoints "$URL" ls --recursive /flotilla
+  echo "etcdctl (v3, gRPC on the same port) against kvd:"
+  ETCDCTL_API=3 etcdctl --endpoints "$URL" put /greeting hello
+  ETCDCTL_API=3 etcdctl --endpoints "$URL" get /greeting
+  ETCDCTL_API=3 etcdctl --endpoints "$URL" endpoint status -w table
 fi
 echo "fleetd and fctl are not implemented yet; see: issues list"
