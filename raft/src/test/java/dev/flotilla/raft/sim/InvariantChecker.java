@@ -31,7 +31,10 @@ import java.util.TreeMap;
  *   <li>membership: consecutive committed configurations have overlapping majorities (never two
  *       disjoint majorities), a leader never has more than one uncommitted conf change in its log,
  *       and a member whose latest conf change is committed uses the same configuration as the
- *       committed log defines at that index.</li>
+ *       committed log defines at that index;</li>
+ *   <li>a member id removed by a committed conf change (e.g. a member whose disk was wiped) never
+ *       appears in a later committed configuration; members join and leave at any time, each
+ *       starting from an empty disk and applying from index 1 or from a leader's snapshot.</li>
  * </ul>
  */
 public final class InvariantChecker {
@@ -44,6 +47,8 @@ public final class InvariantChecker {
   private final TreeMap<Long, ConfState> configs = new TreeMap<>();
   private ConfState lastConfig = ConfState.EMPTY;
   private final java.util.Set<Long> everMember = new java.util.HashSet<>();
+  /** Ids a committed conf change took out of the membership: they must never come back. */
+  private final java.util.Set<Long> removed = new java.util.HashSet<>();
   private long configsUpTo;
   private final Map<Long, Track> tracks = new HashMap<>();
   private final Map<String, Long> readsAsked = new HashMap<>();
@@ -105,6 +110,19 @@ public final class InvariantChecker {
 
   // ---- hooks called by SimCluster -------------------------------------------------------------
 
+  /**
+   * Forgets what was known of member {@code id}'s own disk and memory (its durable commit, role):
+   * used when a new, empty disk appears under that id, so only cluster-wide invariants apply.
+   */
+  void forgetMember(long id) {
+    tracks.remove(id);
+  }
+
+  /** Whether a committed conf change removed {@code id}. */
+  public boolean wasRemoved(long id) {
+    return removed.contains(id);
+  }
+
   void onStart(SimNode n) {
     Track t = track(n);
     t.incarnation = n.incarnation;
@@ -157,6 +175,22 @@ public final class InvariantChecker {
         if (!lastConfig.voters().isEmpty() && disjointMajoritiesPossible(lastConfig, next)) {
           fail("committed conf change at " + e.index() + " goes from " + lastConfig + " to " + next
               + ": the two have disjoint majorities");
+        }
+        for (long id : lastConfig.voters()) {
+          if (!next.isMember(id)) {
+            removed.add(id);
+          }
+        }
+        for (long id : lastConfig.learners()) {
+          if (!next.isMember(id)) {
+            removed.add(id);
+          }
+        }
+        for (long id : removed) {
+          if (next.isMember(id)) {
+            fail("committed conf change at " + e.index() + " brings back member id " + id
+                + ", which an earlier committed change removed (a removed or wiped id must never rejoin)");
+          }
         }
         configs.put(e.index(), next);
         lastConfig = next;

@@ -52,6 +52,7 @@ class RaftSimulationTest {
     AtomicLong crashes = new AtomicLong();
     AtomicLong confChanges = new AtomicLong();
     AtomicLong snapshots = new AtomicLong();
+    AtomicLong wipes = new AtomicLong();
     long started = System.nanoTime();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     for (int i = 0; i < schedules; i++) {
@@ -69,6 +70,7 @@ class RaftSimulationTest {
           crashes.addAndGet(r.crashes());
           confChanges.addAndGet(r.confChanges());
           snapshots.addAndGet(r.snapshotsInstalled());
+          wipes.addAndGet(r.wipes());
         } catch (Throwable t) {
           failures.add(describe(seed, t));
         }
@@ -78,9 +80,10 @@ class RaftSimulationTest {
     assertThat(pool.awaitTermination(2, TimeUnit.HOURS)).isTrue();
     long ms = (System.nanoTime() - started) / 1_000_000;
     System.out.printf("simulation: %d schedules (seeds %d..%d) in %d ms on %d threads: %d events, %d entries committed,"
-            + " %d elections, %d reads checked, %d crashes, %d conf changes, %d snapshots installed%n",
+            + " %d elections, %d reads checked, %d crashes, %d conf changes, %d snapshots installed,"
+            + " %d disk wipes repaired by a new member%n",
         schedules, base, base + schedules - 1, ms, threads, events.get(), committed.get(), elections.get(), reads.get(),
-        crashes.get(), confChanges.get(), snapshots.get());
+        crashes.get(), confChanges.get(), snapshots.get(), wipes.get());
     assertThat(failures).as("failing schedules").isEmpty();
   }
 

@@ -21,7 +21,7 @@ public final class RandomSchedule {
 
   /** What one run did. */
   public record Result(long seed, int members, long events, long committed, long elections, long reads,
-      int crashes, int confChanges, int snapshotsInstalled) {}
+      int crashes, int confChanges, int snapshotsInstalled, int wipes) {}
 
   private static final long MS = 1_000;
 
@@ -34,6 +34,9 @@ public final class RandomSchedule {
   private int confChanges;
   private int proposals;
   private int readCount;
+  private int wipes;
+  /** The disk wipe being repaired (remove the old id, add a new member), or null. */
+  private DiskWipe wipe;
 
   public RandomSchedule(long seed, Consumer<String> tracer) {
     this.seed = seed;
@@ -73,12 +76,13 @@ public final class RandomSchedule {
       cluster.runFor((5 + rnd.nextInt(60)) * MS);
       act();
       retireRemoved();
+      driveWipe();
     }
     converge();
     cluster.fullCheck();
     return new Result(seed, members, cluster.eventsRun(), cluster.checker().maxCommittedIndex(),
         cluster.checker().elections(), cluster.checker().readsChecked(), crashes + cluster.crashesAfterPersist(),
-        confChanges, cluster.snapshotsInstalled());
+        confChanges, cluster.snapshotsInstalled(), wipes);
   }
 
   private void act() {
@@ -134,8 +138,12 @@ public final class RandomSchedule {
         cluster.transferLeader(leader, voters.get(rnd.nextInt(voters.size())));
       }
     } else if (roll < 96) {
-      if (leader != 0) {
+      if (leader != 0 && wipe == null) {
         changeMembership(leader);
+      }
+    } else if (roll < 98) {
+      if (leader != 0 && wipe == null && wipes < 2) {
+        startWipe(leader);
       }
     }
     // else: let it run
@@ -158,6 +166,109 @@ public final class RandomSchedule {
       return;
     }
     if (cluster.proposeConfChange(leader, cc) > 0) {
+      confChanges++;
+    }
+  }
+
+  /** One disk wipe under repair: the old id must be removed, then the new member added (and promoted). */
+  private static final class DiskWipe {
+    final long oldId;
+    final long newId;
+    final boolean asLearner;
+    boolean removed;
+    boolean added;
+
+    DiskWipe(long oldId, long newId, boolean asLearner) {
+      this.oldId = oldId;
+      this.newId = newId;
+      this.asLearner = asLearner;
+    }
+  }
+
+  /**
+   * A member (voter or learner, possibly the leader, possibly down) loses its disk. Only when the
+   * voters left running still form a majority of the leader's latest configuration, so that the
+   * repair can commit.
+   */
+  private void startWipe(long leader) {
+    dev.flotilla.raft.core.RawNode r = cluster.node(leader).raft();
+    ConfState cs = r.confState();
+    InvariantChecker checker = cluster.checker();
+    // only in a settled membership: the leader has committed an entry of its term and its latest conf
+    // change, so no other member's stale uncommitted change can commit later and need the lost member
+    if (r.log().term(r.log().committed()) != r.term() || r.confIndex() > r.log().committed()
+        || !cs.equals(checker.configAt(checker.maxCommittedIndex()))) {
+      return;
+    }
+    // ... and every member agrees on it. A member holding a stale uncommitted change (say {1,3}
+    // while the leader has {1,2,3}) would need the lost member to win an election, campaign for
+    // ever at rising terms, and drop the live members' lower-term vote requests unanswered: with
+    // neither pre-vote nor check-quorum that never resolves (seed 9001 before this check).
+    for (long m : cs.voters()) {
+      SimNode n = cluster.node(m);
+      if (!n.isUp() || !n.raft().confState().equals(cs)) {
+        return;
+      }
+    }
+    List<Long> candidates = new ArrayList<>(cs.voters());
+    candidates.addAll(cs.learners());
+    long victim = candidates.get(rnd.nextInt(candidates.size()));
+    int upVoters = 0;
+    for (long v : cs.voters()) {
+      if (v != victim && cluster.node(v).isUp()) {
+        upVoters++;
+      }
+    }
+    if (cs.voters().size() < 3 && cs.isVoter(victim) || upVoters < cs.voters().size() / 2 + 1) {
+      return; // the cluster cannot afford to lose it now
+    }
+    cluster.wipe(victim);
+    wipes++;
+    wipe = new DiskWipe(victim, nextId++, rnd.nextBoolean());
+  }
+
+  /**
+   * The operator's repair of a wiped member, retried through whoever leads (a change is refused
+   * while another is pending): remove the old id; once that committed, start a member with a new id
+   * and an empty disk and add it (as a learner then promoted, or directly as a voter).
+   */
+  private void driveWipe() {
+    if (wipe == null) {
+      return;
+    }
+    InvariantChecker checker = cluster.checker();
+    ConfState committed = checker.configAt(checker.maxCommittedIndex());
+    long leader = cluster.leader();
+    ConfState latest = leader == 0 ? null : cluster.node(leader).raft().confState();
+    if (!wipe.removed) {
+      if (!committed.isMember(wipe.oldId)) {
+        wipe.removed = true;
+      } else {
+        if (latest != null && latest.isMember(wipe.oldId)
+            && cluster.proposeConfChange(leader, ConfChange.remove(wipe.oldId)) > 0) {
+          confChanges++;
+        }
+        return;
+      }
+    }
+    if (!wipe.added) {
+      cluster.addNode(wipe.newId);
+      wipe.added = true;
+    }
+    if (committed.isVoter(wipe.newId)) {
+      wipe = null; // repaired
+      return;
+    }
+    if (latest == null) {
+      return;
+    }
+    ConfChange cc = null;
+    if (!latest.isMember(wipe.newId)) {
+      cc = wipe.asLearner ? ConfChange.addLearner(wipe.newId) : ConfChange.addVoter(wipe.newId);
+    } else if (latest.isLearner(wipe.newId) && committed.isLearner(wipe.newId)) {
+      cc = ConfChange.addVoter(wipe.newId);
+    }
+    if (cc != null && cluster.proposeConfChange(leader, cc) > 0) {
       confChanges++;
     }
   }
@@ -238,14 +349,18 @@ public final class RandomSchedule {
       }
       cluster.runFor(50 * MS);
       retireRemoved();
-      if (index > 0 && converged(index)) {
+      driveWipe();
+      if (wipe == null && index > 0 && converged(index)) {
         return;
       }
       if (cluster.leader() != proposedBy) {
         index = -1;
       }
     }
-    throw new InvariantViolation("liveness: no convergence within 20 s after faults stopped; " + describe());
+    throw new InvariantViolation("liveness: no convergence within 20 s after faults stopped"
+        + (wipe == null ? "" : "; wiped member " + wipe.oldId + " not yet replaced by " + wipe.newId
+            + (wipe.removed ? " (old id removed)" : " (old id still a member)"))
+        + "; " + describe());
   }
 
   /** Every running member of the committed membership has applied the marker, all at the same index. */
@@ -275,7 +390,7 @@ public final class RandomSchedule {
     for (SimNode n : cluster.nodes()) {
       sb.append("\n  member ").append(n.id);
       if (n.retired) {
-        sb.append(" retired");
+        sb.append(n.wiped ? " wiped" : " retired");
       } else if (n.raft == null) {
         sb.append(" down");
       } else {

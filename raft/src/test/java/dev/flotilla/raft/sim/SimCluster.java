@@ -166,6 +166,38 @@ public final class SimCluster {
     n.retired = true;
   }
 
+  /**
+   * The member loses its disk: it is killed and never comes back under this id (an empty disk
+   * under an old id could vote twice in a term or forget entries it helped commit). The operator
+   * then removes the id with a conf change and adds a new member with a fresh id ({@link #addNode}).
+   */
+  public void wipe(long id) {
+    SimNode n = node(id);
+    trace("wipe " + id);
+    retire(id);
+    n.wiped = true;
+  }
+
+  /**
+   * The UNSAFE procedure, for negative tests only: the member loses its disk and restarts under its
+   * old id with an empty disk. The checker forgets what it knew of that member's disk (it is a new
+   * disk), so only the cluster-wide invariants can catch what goes wrong.
+   */
+  public SimNode rejoinWithEmptyDiskUnsafe(long id) {
+    SimNode old = node(id);
+    if (old.raft != null) {
+      crash(id);
+    }
+    trace("wipe " + id + " and restart it with an empty disk under the same id (unsafe)");
+    old.retired = true;
+    old.wiped = true;
+    SimNode n = new SimNode(id, new MemLogStore());
+    nodes.put(id, n);
+    checker.forgetMember(id);
+    start(n);
+    return n;
+  }
+
   // ---- inputs ---------------------------------------------------------------------------------
 
   private void scheduleTick(SimNode n, long delay) {

@@ -20,6 +20,8 @@ public final class SimNode {
   int incarnation;
   /** Shut down for good (removed from the cluster). */
   boolean retired;
+  /** Lost its disk (then also retired: its id never comes back). */
+  boolean wiped;
 
   SimNode(long id, MemLogStore disk) {
     this.id = id;
@@ -41,6 +43,14 @@ public final class SimNode {
 
   public SimStateMachine app() {
     return app;
+  }
+
+  public boolean isRetired() {
+    return retired;
+  }
+
+  public boolean isWiped() {
+    return wiped;
   }
 
   public MemLogStore disk() {
