@@ -1,5 +1,7 @@
 package dev.flotilla.bench;
 
+import dev.flotilla.raft.storage.EntrySyncingStore;
+
 import dev.flotilla.raft.core.LogStore;
 import dev.flotilla.raft.node.RaftNode;
 import java.io.IOException;

@@ -1,10 +1,7 @@
 package dev.flotilla.raft.node;
 
-import dev.flotilla.raft.core.ConfState;
-import dev.flotilla.raft.core.Entry;
-import dev.flotilla.raft.core.HardState;
 import dev.flotilla.raft.core.LogStore;
-import dev.flotilla.raft.core.Snapshot;
+import dev.flotilla.raft.storage.EntrySyncingStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -41,7 +38,7 @@ public final class RaftThroughput {
     try {
       System.out.printf("raw fsync: %.0f synced 4 KiB writes/s%n", rawFsyncRate(dir.resolve("fsync"), Duration.ofSeconds(3)));
       run("group commit, 256 proposals in flight", dir.resolve("a"), n, 256, UnaryOperator.identity());
-      run("one fsync per entry, 256 proposals in flight", dir.resolve("b"), n / 5, 256, SyncEachEntry::new);
+      run("one fsync per entry, 256 proposals in flight", dir.resolve("b"), n / 5, 256, EntrySyncingStore::new);
       run("one proposal at a time (one entry per Ready)", dir.resolve("c"), n / 10, 1, UnaryOperator.identity());
       System.out.printf("raw fsync: %.0f synced 4 KiB writes/s%n", rawFsyncRate(dir.resolve("fsync"), Duration.ofSeconds(3)));
     } finally {
@@ -66,9 +63,9 @@ public final class RaftThroughput {
     }
   }
 
-  /** WAL syncs of all members so far: one per Ready that needed one, plus those of {@link SyncEachEntry}. */
+  /** WAL syncs of all members so far: one per Ready that needed one, plus those of {@link EntrySyncingStore}. */
   private static long fsyncs(ThreeNodeCluster cluster) {
-    long total = SyncEachEntry.SYNCS.get();
+    long total = EntrySyncingStore.SYNCS.get();
     for (long id : ThreeNodeCluster.IDS) {
       total += cluster.member(id).node.readiesAndSyncs()[1];
     }
@@ -100,79 +97,5 @@ public final class RaftThroughput {
       }
     }
     return count / ((System.nanoTime() - t0) / 1e9);
-  }
-
-  /** A store that makes every entry durable on its own: group commit switched off. */
-  static final class SyncEachEntry implements LogStore {
-    static final java.util.concurrent.atomic.AtomicLong SYNCS = new java.util.concurrent.atomic.AtomicLong();
-    private final LogStore d;
-
-    SyncEachEntry(LogStore delegate) {
-      this.d = delegate;
-    }
-
-    @Override
-    public void append(List<Entry> entries) {
-      for (Entry e : entries) {
-        d.append(List.of(e));
-        d.sync();
-        SYNCS.incrementAndGet();
-      }
-    }
-
-    @Override
-    public HardState hardState() {
-      return d.hardState();
-    }
-
-    @Override
-    public Snapshot snapshot() {
-      return d.snapshot();
-    }
-
-    @Override
-    public long firstIndex() {
-      return d.firstIndex();
-    }
-
-    @Override
-    public long lastIndex() {
-      return d.lastIndex();
-    }
-
-    @Override
-    public long term(long index) {
-      return d.term(index);
-    }
-
-    @Override
-    public List<Entry> entries(long lo, long hi, long maxBytes) {
-      return d.entries(lo, hi, maxBytes);
-    }
-
-    @Override
-    public void setHardState(HardState state) {
-      d.setHardState(state);
-    }
-
-    @Override
-    public void applySnapshot(Snapshot snapshot) {
-      d.applySnapshot(snapshot);
-    }
-
-    @Override
-    public void createSnapshot(long index, ConfState confState, byte[] data) {
-      d.createSnapshot(index, confState, data);
-    }
-
-    @Override
-    public void compact(long index) {
-      d.compact(index);
-    }
-
-    @Override
-    public void sync() {
-      d.sync();
-    }
   }
 }

@@ -1,4 +1,4 @@
-package dev.flotilla.bench;
+package dev.flotilla.raft.storage;
 
 import dev.flotilla.raft.core.ConfState;
 import dev.flotilla.raft.core.Entry;
@@ -10,16 +10,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link LogStore} that makes every entry durable on its own (append one, sync) before the next:
- * group commit switched off. The same switch as raft's {@code RaftThroughput.SyncEachEntry}.
+ * group commit switched off. Only for measuring what group commit buys (bench's
+ * RaftCommitBenchmark, raft's RaftThroughput); never use it to run a member.
  */
-final class EntrySyncingStore implements LogStore {
+public final class EntrySyncingStore implements LogStore {
 
   /** Syncs done by all instances in this JVM. */
-  static final AtomicLong SYNCS = new AtomicLong();
+  public static final AtomicLong SYNCS = new AtomicLong();
 
   private final LogStore d;
 
-  EntrySyncingStore(LogStore delegate) {
+  public EntrySyncingStore(LogStore delegate) {
     this.d = delegate;
   }
 
