@@ -27,7 +27,7 @@ public final class KvClient {
   public V2Event get(String key) throws V2Error {
     member.log().readBarrier().join();
     try (ReadView view = member.store().snapshot()) {
-      return V2Reader.get(view, V2Path.fromText(key), false, now());
+      return V2Reader.get(view, V2Path.fromText(key), false, member.nowNanos());
     }
   }
 
@@ -42,7 +42,7 @@ public final class KvClient {
   }
 
   private V2Event write(V2Write.Builder w) throws V2Error {
-    w.setNowUnixNanos(now());
+    w.setNowUnixNanos(member.nowNanos());
     byte[] cmd = StoreCommand.newBuilder().setV2Write(w).build().toByteArray();
     ApplyOutcome o;
     try {
@@ -57,10 +57,5 @@ public final class KvClient {
       throw f.error();
     }
     return ((ApplyOutcome.V2Done) o).event();
-  }
-
-  private long now() {
-    var i = member.clock().instant();
-    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
   }
 }

@@ -73,10 +73,6 @@ public final class WriteTxn implements KvView, AutoCloseable {
     lastIndex = index;
   }
 
-  /** The changes of the current command only. */
-  public java.util.List<ChangeRecord> commandChanges() {
-    return changes.subList(commandChanges, changes.size());
-  }
 
   @Override
   public void range(byte[] from, byte[] to, Predicate<KeyRecord> visitor) {

@@ -2,7 +2,6 @@ package dev.flotilla.kv.server;
 
 import dev.flotilla.proto.store.StoreCommand;
 import dev.flotilla.proto.store.V2Expire;
-import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
@@ -38,10 +37,5 @@ final class ExpiryTicker {
       return nowNanos + 10_000_000L;
     }
     return Math.min(next, nowNanos + MAX_WAIT_NANOS);
-  }
-
-  static long nowNanos(Clock clock) {
-    var i = clock.instant();
-    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
   }
 }

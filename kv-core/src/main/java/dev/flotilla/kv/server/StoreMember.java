@@ -48,9 +48,9 @@ public final class StoreMember implements AutoCloseable {
     LeaseTicker leases = new LeaseTicker(commandLog, machine.lessor());
     this.expiryThread = new Thread(() -> {
       while (running) {
-        long now = ExpiryTicker.nowNanos(clock);
+        long now = unixNanos(clock);
         long next = Math.min(ticker.poll(now), leases.poll(now));
-        LockSupport.parkNanos(Math.max(1_000_000L, next - ExpiryTicker.nowNanos(clock)));
+        LockSupport.parkNanos(Math.max(1_000_000L, next - unixNanos(clock)));
       }
     }, "expiry");
     this.expiryThread.setDaemon(true);
@@ -101,10 +101,10 @@ public final class StoreMember implements AutoCloseable {
             MemberIdentity.hex(clusterId), cfg.dataDir());
       }
       var identity = new MemberIdentity(cfg.name(), memberId, clusterId, peerUrls);
-      var machine = new StoreStateMachine(store);
+      var machine = new StoreStateMachine(store, Clock.systemUTC());
       var metrics = new StoreMetrics();
       var commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount(), metrics);
-      var member = new StoreMember(identity, store, machine, commandLog, Clock.systemUTC(), metrics);
+      var member = new StoreMember(identity, store, machine, commandLog, machine.clock(), metrics);
       member.expiryThread.start();
       return member;
     } catch (IOException | RuntimeException e) {
@@ -159,6 +159,16 @@ public final class StoreMember implements AutoCloseable {
 
   public StoreMetrics metrics() {
     return metrics;
+  }
+
+  /** The member's wall clock in Unix nanoseconds: what TTLs and leases count from. */
+  public long nowNanos() {
+    return unixNanos(clock);
+  }
+
+  public static long unixNanos(Clock clock) {
+    var i = clock.instant();
+    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
   }
 
   public Clock clock() {

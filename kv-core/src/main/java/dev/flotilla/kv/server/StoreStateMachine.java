@@ -36,10 +36,16 @@ public final class StoreStateMachine {
   private final V2WatcherHub hub = new V2WatcherHub();
   private final V3WatchHub v3Watchers;
   private final V3Lessor lessor = new V3Lessor();
-  private final java.time.Clock clock = java.time.Clock.systemUTC();
+  private final java.time.Clock clock;
 
   public StoreStateMachine(MvccStore store) {
+    this(store, java.time.Clock.systemUTC());
+  }
+
+  /** {@code clock} only places lease expiries in memory; the stored state never reads it. */
+  public StoreStateMachine(MvccStore store, java.time.Clock clock) {
     this.store = store;
+    this.clock = clock;
     this.v3Watchers = new V3WatchHub(store);
     List<V2Event> window = new ArrayList<>();
     try (ReadView view = store.snapshot()) {
@@ -54,8 +60,11 @@ public final class StoreStateMachine {
   }
 
   private long nowNanos() {
-    var i = clock.instant();
-    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    return StoreMember.unixNanos(clock);
+  }
+
+  public java.time.Clock clock() {
+    return clock;
   }
 
   public V3Lessor lessor() {

@@ -30,8 +30,7 @@ final class V2KeysService {
   }
 
   long nowNanos() {
-    var i = member.clock().instant();
-    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    return member.nowNanos();
   }
 
   /** A plain (serializable) read. */

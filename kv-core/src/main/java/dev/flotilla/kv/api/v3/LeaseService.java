@@ -39,11 +39,6 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
         | ((System.currentTimeMillis() & 0xffffffffffL) << 7));
   }
 
-  private long now() {
-    var i = member.clock().instant();
-    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
-  }
-
   private V3Lessor lessor() {
     return member.machine().lessor();
   }
@@ -86,7 +81,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     return new StreamObserver<>() {
       @Override
       public void onNext(LeaseKeepAliveRequest r) {
-        long ttl = lessor().renew(r.getID(), now());
+        long ttl = lessor().renew(r.getID(), member.nowNanos());
         synchronized (this) {
           out.onNext(LeaseKeepAliveResponse.newBuilder().setHeader(header()).setID(r.getID()).setTTL(ttl).build());
         }
@@ -112,7 +107,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     if (!lessor().exists(r.getID())) {
       resp.setTTL(-1); // etcd answers an unknown lease this way, not with an error
     } else {
-      resp.setTTL(lessor().timeToLive(r.getID(), now())).setGrantedTTL(lessor().grantedTtl(r.getID()));
+      resp.setTTL(lessor().timeToLive(r.getID(), member.nowNanos())).setGrantedTTL(lessor().grantedTtl(r.getID()));
       if (r.getKeys()) {
         try (ReadView view = member.store().snapshot()) {
           for (byte[] k : V3Lessor.keys(view, r.getID())) {
