@@ -1,4 +1,4 @@
-package dev.flotilla.kv.compat3;
+package dev.flotilla.kv.compat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,9 +16,9 @@ import java.util.function.Predicate;
  * A client process (etcdctl, python) owned by a test: started with its stdin text, drained so
  * that it never blocks, and killed with its children when it overruns or is no longer wanted.
  */
-final class ClientRun implements AutoCloseable {
+public final class ClientRun implements AutoCloseable {
   /** What the process did: exit code (-1 when it was killed), stdout, stderr. */
-  record Result(int exitCode, String stdout, String stderr, boolean killed) {
+  public record Result(int exitCode, String stdout, String stderr, boolean killed) {
   }
 
   private final List<String> command;
@@ -36,7 +36,7 @@ final class ClientRun implements AutoCloseable {
   }
 
   /** Starts {@code command}; {@code stdin} (may be null) is written and closed. */
-  static ClientRun start(List<String> command, Map<String, String> env, String stdin) {
+  public static ClientRun start(List<String> command, Map<String, String> env, String stdin) {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().putAll(env);
     Process p;
@@ -62,7 +62,7 @@ final class ClientRun implements AutoCloseable {
   }
 
   /** Runs {@code command} to its end, or kills it after {@code timeout}. */
-  static Result run(List<String> command, Map<String, String> env, String stdin, Duration timeout) {
+  public static Result run(List<String> command, Map<String, String> env, String stdin, Duration timeout) {
     try (ClientRun r = start(command, env, stdin)) {
       return r.finish(timeout, null);
     }
@@ -72,7 +72,7 @@ final class ClientRun implements AutoCloseable {
    * Waits until the process exits or, if {@code enough} is given, until its stdout satisfies it
    * (then kills it: a watch never ends by itself); kills it at {@code timeout} in any case.
    */
-  Result finish(Duration timeout, Predicate<String> enough) {
+  public Result finish(Duration timeout, Predicate<String> enough) {
     long deadline = System.nanoTime() + timeout.toNanos();
     boolean killed = false;
     try {
@@ -99,7 +99,7 @@ final class ClientRun implements AutoCloseable {
     }
   }
 
-  String stdoutSoFar() {
+  public String stdoutSoFar() {
     return out.text();
   }
 

@@ -1,14 +1,8 @@
 package dev.flotilla.kv.compat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -29,91 +23,10 @@ record ProcessRun(int exitCode, String stdout, String stderr, boolean killed) {
    */
   static ProcessRun run(List<String> command, Map<String, String> env, Duration timeout, Runnable whileRunning,
       Predicate<String> enough) {
-    ProcessBuilder pb = new ProcessBuilder(command);
-    pb.environment().putAll(env);
-    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    Process p;
-    try {
-      p = pb.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + command, e);
-    }
-    Thread hook = new Thread(() -> kill(p), "kill-" + p.pid());
-    Runtime.getRuntime().addShutdownHook(hook);
-    Collector out = new Collector(p.getInputStream());
-    Collector err = new Collector(p.getErrorStream());
-    out.start();
-    err.start();
-    boolean killed = false;
-    try {
+    try (ClientRun r = ClientRun.start(command, env, null)) {
       whileRunning.run();
-      long deadline = System.nanoTime() + timeout.toNanos();
-      if (enough != null) {
-        while (!enough.test(out.text()) && p.isAlive() && System.nanoTime() < deadline) {
-          p.waitFor(20, TimeUnit.MILLISECONDS); // poll interval; the loop re-checks the output
-        }
-        killed = p.isAlive();
-        kill(p);
-      } else if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-        killed = true;
-        kill(p);
-      }
-      out.join(5_000);
-      err.join(5_000);
-      return new ProcessRun(p.exitValue(), out.text(), err.text(), killed);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      kill(p);
-      throw new IllegalStateException("interrupted while running " + command, e);
-    } finally {
-      kill(p);
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException ignored) {
-        // shutting down: the hook runs anyway
-      }
-    }
-  }
-
-  private static void kill(Process p) {
-    p.descendants().forEach(ProcessHandle::destroyForcibly);
-    p.destroyForcibly();
-    try {
-      p.waitFor(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** Drains one output stream of the process so that it never blocks on a full pipe. */
-  private static final class Collector extends Thread {
-    private final InputStream in;
-    private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
-
-    Collector(InputStream in) {
-      this.in = in;
-      setDaemon(true);
-    }
-
-    @Override
-    public void run() {
-      byte[] chunk = new byte[4096];
-      try {
-        int n;
-        while ((n = in.read(chunk)) > 0) {
-          synchronized (buf) {
-            buf.write(chunk, 0, n);
-          }
-        }
-      } catch (IOException e) {
-        // the process was killed
-      }
-    }
-
-    String text() {
-      synchronized (buf) {
-        return buf.toString(StandardCharsets.UTF_8);
-      }
+      ClientRun.Result res = r.finish(timeout, enough);
+      return new ProcessRun(res.exitCode(), res.stdout(), res.stderr(), res.killed());
     }
   }
 }

@@ -1,5 +1,7 @@
 package dev.flotilla.kv.compat3;
 
+import dev.flotilla.kv.compat.ClientRun;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

@@ -1,5 +1,7 @@
 package dev.flotilla.kv.compat3;
 
+import dev.flotilla.kv.compat.ClientRun;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
