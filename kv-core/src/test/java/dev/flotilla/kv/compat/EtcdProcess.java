@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Assumptions;
  * The test owns the process: {@link #close()} kills it (and a JVM shutdown hook does, should the
  * test JVM end first); its output goes to {@code target/compat-logs/}.
  */
-final class EtcdProcess implements V2Target {
+public final class EtcdProcess implements V2Target {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
   private static final AtomicInteger STARTS = new AtomicInteger();
 
@@ -77,11 +77,19 @@ final class EtcdProcess implements V2Target {
    * else between our probe and etcd's bind, so a failed start is retried on new ports.
    */
   static EtcdProcess start(String name) {
+    return start(name, true, logDir());
+  }
+
+  /**
+   * Starts etcd with the v2 API on or off ({@code --enable-v2}), its log in {@code logDir};
+   * a port taken between our probe and etcd's bind means a retry on new ports.
+   */
+  public static EtcdProcess start(String name, boolean enableV2, Path logDir) {
     Path etcd = requireEtcd();
     IOException last = null;
     for (int attempt = 1; attempt <= 3; attempt++) {
       try {
-        return startOnce(etcd, name);
+        return startOnce(etcd, name, enableV2, logDir);
       } catch (IOException e) {
         last = e;
       }
@@ -89,7 +97,8 @@ final class EtcdProcess implements V2Target {
     throw new UncheckedIOException("etcd " + name + " did not start in 3 attempts", last);
   }
 
-  private static EtcdProcess startOnce(Path etcd, String name) throws IOException {
+  private static EtcdProcess startOnce(Path etcd, String name, boolean enableV2, Path logDir)
+      throws IOException {
     int clientPort = freePort();
     int peerPort = freePort();
     while (peerPort == clientPort) {
@@ -98,18 +107,19 @@ final class EtcdProcess implements V2Target {
     URI clientUrl = URI.create("http://127.0.0.1:" + clientPort);
     URI peerUrl = URI.create("http://127.0.0.1:" + peerPort);
     Path dataDir = Files.createTempDirectory("flotilla-etcd-" + name + "-");
-    Path logDir = logDir();
     Path logFile = logDir.resolve("etcd-" + name + "-"
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("HHmmss")) + "-" + STARTS.incrementAndGet() + ".log");
-    List<String> cmd = List.of(etcd.toString(),
+    List<String> cmd = new java.util.ArrayList<>(List.of(etcd.toString(),
         "--name", "default",
-        "--enable-v2=true",
         "--data-dir", dataDir.resolve("member-data").toString(),
         "--listen-client-urls", clientUrl.toString(),
         "--advertise-client-urls", clientUrl.toString(),
         "--listen-peer-urls", peerUrl.toString(),
         "--initial-advertise-peer-urls", peerUrl.toString(),
-        "--initial-cluster", "default=" + peerUrl);
+        "--initial-cluster", "default=" + peerUrl));
+    if (enableV2) {
+      cmd.add(3, "--enable-v2=true"); // after "--name default", where it always stood
+    }
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
     Files.writeString(logFile, String.join(" ", cmd) + "\n");
@@ -159,7 +169,7 @@ final class EtcdProcess implements V2Target {
         + "; log " + logFile + ":\n" + tail(logFile));
   }
 
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }
@@ -195,7 +205,7 @@ final class EtcdProcess implements V2Target {
     return clientUrl;
   }
 
-  URI peerUrl() {
+  public URI peerUrl() {
     return peerUrl;
   }
 
@@ -226,8 +236,8 @@ final class EtcdProcess implements V2Target {
     }
   }
 
-  static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
+  public static void deleteTree(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
       return;
     }
     try (Stream<Path> walk = Files.walk(dir)) {
