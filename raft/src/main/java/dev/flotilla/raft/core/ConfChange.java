@@ -23,8 +23,8 @@ public record ConfChange(Type type, long nodeId) {
 
   public ConfChange {
     Objects.requireNonNull(type, "type");
-    if (nodeId <= 0) {
-      throw new IllegalArgumentException("conf change node id must be > 0, got " + nodeId);
+    if (nodeId == 0) {
+      throw new IllegalArgumentException("conf change node id must not be 0, got " + nodeId);
     }
   }
 
@@ -42,11 +42,22 @@ public record ConfChange(Type type, long nodeId) {
 
   /** A fixed 9-byte form: type ordinal, then the node id big-endian. */
   public byte[] encode() {
-    return ByteBuffer.allocate(ENCODED_BYTES).put((byte) type.ordinal()).putLong(nodeId).array();
+    return encode(new byte[0]);
+  }
+
+  /** The 9-byte form followed by {@code context}: application bytes that travel with the change. */
+  public byte[] encode(byte[] context) {
+    return ByteBuffer.allocate(ENCODED_BYTES + context.length).put((byte) type.ordinal()).putLong(nodeId)
+        .put(context).array();
+  }
+
+  /** The application bytes an encoded change carries (empty when none). */
+  public static byte[] context(byte[] data) {
+    return java.util.Arrays.copyOfRange(data, Math.min(ENCODED_BYTES, data.length), data.length);
   }
 
   public static ConfChange decode(byte[] data) {
-    if (data.length != ENCODED_BYTES || data[0] < 0 || data[0] >= Type.values().length) {
+    if (data.length < ENCODED_BYTES || data[0] < 0 || data[0] >= Type.values().length) {
       throw new IllegalArgumentException("not an encoded conf change: " + data.length + " bytes");
     }
     ByteBuffer buf = ByteBuffer.wrap(data);

@@ -17,16 +17,16 @@ public record ConfState(SortedSet<Long> voters, SortedSet<Long> learners) {
     voters = Collections.unmodifiableSortedSet(new TreeSet<>(voters));
     learners = Collections.unmodifiableSortedSet(new TreeSet<>(learners));
     for (Long id : voters) {
-      if (id == null || id <= 0) {
-        throw new IllegalArgumentException("member ids must be > 0, got " + id);
+      if (id == null || id == 0) {
+        throw new IllegalArgumentException("member ids must not be 0 (they are unsigned 64-bit), got " + id);
       }
       if (learners.contains(id)) {
         throw new IllegalArgumentException("member " + id + " cannot be both voter and learner");
       }
     }
     for (Long id : learners) {
-      if (id == null || id <= 0) {
-        throw new IllegalArgumentException("member ids must be > 0, got " + id);
+      if (id == null || id == 0) {
+        throw new IllegalArgumentException("member ids must not be 0 (they are unsigned 64-bit), got " + id);
       }
     }
   }

@@ -39,6 +39,10 @@ final class FollowerState implements RoleState {
       if (r.lead != Raft.NONE) {
         r.send(new Message.TransferLeader(r.id, r.lead, r.term, t.transferee()));
       }
+    } else if (m instanceof Message.Propose p) {
+      if (r.lead != Raft.NONE && r.lead != p.from()) {
+        r.send(new Message.Propose(r.id, r.lead, r.term, p.data()));
+      }
     } else if (m instanceof Message.ReadIndexResponse resp) {
       r.readStates.add(new ReadState(resp.index(), resp.context()));
     }

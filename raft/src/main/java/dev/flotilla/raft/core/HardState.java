@@ -9,8 +9,8 @@ public record HardState(long term, long vote, long commit) {
   public static final HardState EMPTY = new HardState(0, 0, 0);
 
   public HardState {
-    if (term < 0 || vote < 0 || commit < 0) {
-      throw new IllegalArgumentException("hard state fields must be >= 0, got " + term + "/" + vote + "/" + commit);
+    if (term < 0 || commit < 0) { // vote is a member id: unsigned, any bit pattern
+      throw new IllegalArgumentException("hard state term and commit must be >= 0, got " + term + "/" + vote + "/" + commit);
     }
   }
 }

@@ -94,7 +94,7 @@ final class LeaderState implements RoleState {
     return last;
   }
 
-  long proposeConfChange(ConfChange cc) {
+  long proposeConfChange(ConfChange cc, byte[] context) {
     if (pendingConfIndex > log.committed) {
       throw new ProposalDroppedException("index " + pendingConfIndex + " (a membership change or this leader's"
           + " first entry) is not committed yet (commit " + log.committed + "); propose the change after it", r.id);
@@ -103,7 +103,7 @@ final class LeaderState implements RoleState {
     if (reason != null) {
       throw new IllegalArgumentException("conf change " + cc + " refused: " + reason);
     }
-    long index = propose(List.of(new Entry(0, 0, Entry.Type.CONF_CHANGE, cc.encode())));
+    long index = propose(List.of(new Entry(0, 0, Entry.Type.CONF_CHANGE, cc.encode(context))));
     pendingConfIndex = index;
     return index;
   }
@@ -241,6 +241,15 @@ final class LeaderState implements RoleState {
       }
     } else if (m instanceof Message.TransferLeader t) {
       transferLeader(t.transferee());
+    } else if (m instanceof Message.Propose p) {
+      if (r.tracker.progress.containsKey(p.from()) && leadTransferee == Raft.NONE) {
+        List<Entry> entries = new java.util.ArrayList<>(p.data().size());
+        for (byte[] d : p.data()) {
+          entries.add(Entry.normal(0, 0, d));
+        }
+        propose(entries);
+      }
+      // while transferring, forwarded proposals are dropped: their proposers time out and retry
     }
     // vote responses from the election we won, and the like: nothing to do
   }

@@ -58,4 +58,15 @@ public sealed interface Message {
   record ReadIndexRequest(long from, long to, long term, byte[] context) implements Message {}
 
   record ReadIndexResponse(long from, long to, long term, long index, byte[] context) implements Message {}
+
+  /**
+   * A follower forwarding proposals to its leader (etcd's MsgProp): the leader appends them as
+   * normal entries; anyone else passes them on to the leader it knows, or drops them. Whoever
+   * proposed learns the outcome from the applied entries, not from a reply.
+   */
+  record Propose(long from, long to, long term, List<byte[]> data) implements Message {
+    public Propose {
+      data = List.copyOf(data);
+    }
+  }
 }

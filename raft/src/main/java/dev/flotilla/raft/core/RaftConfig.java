@@ -35,8 +35,8 @@ public record RaftConfig(
   public RaftConfig {
     Objects.requireNonNull(readOnlyOption, "readOnlyOption");
     Objects.requireNonNull(random, "random");
-    if (id <= 0) {
-      throw new IllegalArgumentException("member id must be > 0, got " + id);
+    if (id == 0) {
+      throw new IllegalArgumentException("member id must not be 0 (ids are unsigned 64-bit, 0 means none), got " + id);
     }
     if (heartbeatTick <= 0 || electionTick <= heartbeatTick) {
       throw new IllegalArgumentException("need 0 < heartbeatTick < electionTick, got heartbeatTick=" + heartbeatTick

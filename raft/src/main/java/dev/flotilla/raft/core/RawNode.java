@@ -71,6 +71,33 @@ public final class RawNode {
   }
 
   /**
+   * Appends {@code data} if this member leads, or forwards it to the leader it follows (the
+   * application learns the outcome from the applied entries: tag the data to recognise it).
+   *
+   * @return the index the entry got here, or 0 when it was forwarded
+   * @throws ProposalDroppedException when no leader is known, or the leader is transferring
+   */
+  public long proposeOrForward(List<byte[]> data) {
+    if (data.isEmpty()) {
+      return 0;
+    }
+    if (raft.state instanceof LeaderState leader) {
+      List<Entry> entries = new ArrayList<>(data.size());
+      for (byte[] d : data) {
+        entries.add(Entry.normal(0, 0, d));
+      }
+      long index = leader.propose(entries);
+      raft.stepDownIfRemoved();
+      return index;
+    }
+    if (raft.role() == Role.FOLLOWER && raft.lead != Raft.NONE) {
+      raft.send(new Message.Propose(raft.id, raft.lead, raft.term, data));
+      return 0;
+    }
+    throw new ProposalDroppedException("member " + raft.id + " knows no leader to take a proposal", raft.lead);
+  }
+
+  /**
    * Proposes a membership change; it takes effect on each member once in its log. One at a time:
    * the next is refused until the previous one (and this leader's first entry) has committed.
    *
@@ -78,7 +105,16 @@ public final class RawNode {
    * @throws IllegalArgumentException when the change does not fit the current membership
    */
   public long proposeConfChange(ConfChange change) {
-    long index = leader("propose a conf change").proposeConfChange(change);
+    return proposeConfChange(change, new byte[0]);
+  }
+
+  /**
+   * As {@link #proposeConfChange(ConfChange)}, with application bytes carried in the same entry
+   * (etcd's ConfChange context: the new member's name and addresses, say); read them back from the
+   * applied entry with {@link ConfChange#context}.
+   */
+  public long proposeConfChange(ConfChange change, byte[] context) {
+    long index = leader("propose a conf change").proposeConfChange(change, context);
     raft.stepDownIfRemoved();
     return index;
   }

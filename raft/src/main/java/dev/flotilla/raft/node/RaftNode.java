@@ -77,6 +77,8 @@ public final class RaftNode implements AutoCloseable {
   private final Map<Long, CompletableFuture<Long>> reads = new HashMap<>();
   private final TreeMap<Long, ArrayDeque<CompletableFuture<Long>>> readsWaitingForApply = new TreeMap<>();
   private long nextReadId;
+  private final java.util.List<byte[]> forwardBatch = new java.util.ArrayList<>();
+  private final java.util.List<CompletableFuture<Void>> forwardFutures = new java.util.ArrayList<>();
   private long applied;
   private ConfState appliedConf;
   private volatile long syncs;
@@ -93,15 +95,40 @@ public final class RaftNode implements AutoCloseable {
     this.app = app;
     this.tickNanos = options.tick().toNanos();
     Snapshot snap = store.snapshot();
-    if (!snap.isEmpty()) {
-      app.restore(snap);
+    long durable = app.appliedIndex();
+    if (durable > store.lastIndex()) {
+      throw new IllegalStateException("the application has applied up to " + durable + " but the log ends at "
+          + store.lastIndex() + ": the log was lost or replaced");
     }
-    this.applied = snap.index();
-    this.appliedConf = snap.confState();
-    this.raw = new RawNode(options.raft().withApplied(snap.index()), store);
+    if (!snap.isEmpty() && durable < snap.index()) {
+      app.restore(snap);
+      durable = snap.index();
+    }
+    if (durable > store.hardState().commit()) {
+      // the application applied entries whose commit index was not synced yet: they were committed
+      var hs = store.hardState();
+      store.setHardState(new dev.flotilla.raft.core.HardState(hs.term(), hs.vote(), durable));
+      store.sync();
+    }
+    this.applied = Math.max(durable, snap.index());
+    this.appliedConf = confAt(store, snap, applied);
+    this.raw = new RawNode(options.raft().withApplied(applied), store);
     this.transport = Objects.requireNonNull(transportFactory.apply(new Inbound()), "transport");
     publishView();
     this.thread = new Thread(this::run, "raft-node-" + options.raft().id());
+  }
+
+  /** The membership in force after the entries up to {@code index} (the snapshot's, then conf changes). */
+  private static ConfState confAt(LogStore store, Snapshot snap, long index) {
+    ConfState conf = snap.confState();
+    if (index > snap.index()) {
+      for (Entry e : store.entries(snap.index() + 1, index + 1, Long.MAX_VALUE)) {
+        if (e.isConfChange()) {
+          conf = conf.apply(ConfChange.decode(e.data()));
+        }
+      }
+    }
+    return conf;
   }
 
   /**
@@ -136,11 +163,32 @@ public final class RaftNode implements AutoCloseable {
     return f;
   }
 
+  /**
+   * Proposes {@code data} here if this member leads, or forwards it to the leader; completes once it
+   * is handed on (appended here or sent), not when it commits: the application recognises its
+   * entries when they are applied (tag the data). Fails at once when no leader is known. Proposals
+   * queued while the loop is busy go out together, as one batch.
+   */
+  public CompletableFuture<Void> proposeOrForward(byte[] data) {
+    Objects.requireNonNull(data, "data");
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    submit(f, () -> {
+      forwardBatch.add(data);
+      forwardFutures.add(f);
+    });
+    return f;
+  }
+
   /** As {@link #propose}, for a membership change (one at a time; see {@link RawNode#proposeConfChange}). */
   public CompletableFuture<Long> proposeConfChange(ConfChange change) {
+    return proposeConfChange(change, new byte[0]);
+  }
+
+  /** As {@link #proposeConfChange(ConfChange)}, with application bytes in the same entry ({@link ConfChange#context}). */
+  public CompletableFuture<Long> proposeConfChange(ConfChange change, byte[] context) {
     Objects.requireNonNull(change, "change");
     CompletableFuture<Long> f = new CompletableFuture<>();
-    submit(f, () -> track(raw.proposeConfChange(change), f));
+    submit(f, () -> track(raw.proposeConfChange(change, context), f));
     return f;
   }
 
@@ -281,6 +329,7 @@ public final class RaftNode implements AutoCloseable {
           runInput(task);
           task = n + 1 < MAX_INPUTS_PER_ROUND ? inbox.poll() : null;
         }
+        flushForwardBatch();
         long now = System.nanoTime();
         if (now - nextTick >= 0) {
           raw.tick();
@@ -301,6 +350,20 @@ public final class RaftNode implements AutoCloseable {
       running = false;
       failAll(stopped());
     }
+  }
+
+  private void flushForwardBatch() {
+    if (forwardBatch.isEmpty()) {
+      return;
+    }
+    try {
+      raw.proposeOrForward(java.util.List.copyOf(forwardBatch));
+      forwardFutures.forEach(f -> f.complete(null));
+    } catch (RuntimeException e) {
+      forwardFutures.forEach(f -> f.completeExceptionally(e));
+    }
+    forwardBatch.clear();
+    forwardFutures.clear();
   }
 
   private void runInput(Runnable task) {
@@ -329,8 +392,11 @@ public final class RaftNode implements AutoCloseable {
     if (rd.snapshot() != null) {
       restore(rd.snapshot());
     }
-    for (Entry e : rd.committedEntries()) {
-      apply(e);
+    if (!rd.committedEntries().isEmpty()) {
+      app.applyAll(rd.committedEntries());
+      for (Entry e : rd.committedEntries()) {
+        applied(e);
+      }
     }
     for (ReadState rs : rd.readStates()) {
       CompletableFuture<Long> f = reads.remove(ByteBuffer.wrap(rs.context()).getLong());
@@ -362,7 +428,8 @@ public final class RaftNode implements AutoCloseable {
     answerWaitingReads();
   }
 
-  private void apply(Entry e) {
+  /** The node's side of an entry the application has just applied. */
+  private void applied(Entry e) {
     if (e.isConfChange()) {
       ConfChange change = ConfChange.decode(e.data());
       appliedConf = appliedConf.apply(change);
@@ -371,7 +438,6 @@ public final class RaftNode implements AutoCloseable {
         transport.removePeer(change.nodeId());
       }
     }
-    app.apply(e);
     applied = e.index();
     PendingProposal p = proposals.remove(e.index());
     if (p != null) {
@@ -413,6 +479,9 @@ public final class RaftNode implements AutoCloseable {
     proposals.clear();
     reads.values().forEach(f -> f.completeExceptionally(e));
     reads.clear();
+    forwardFutures.forEach(f -> f.completeExceptionally(e));
+    forwardFutures.clear();
+    forwardBatch.clear();
     readsWaitingForApply.values().forEach(q -> q.forEach(f -> f.completeExceptionally(e)));
     readsWaitingForApply.clear();
     drainInbox();

@@ -16,6 +16,24 @@ public interface StateMachine {
    */
   void apply(Entry entry);
 
+  /**
+   * Applies consecutive committed entries in one go (an application that writes to disk can make
+   * one write of them). By default, one {@link #apply} each.
+   */
+  default void applyAll(java.util.List<Entry> entries) {
+    entries.forEach(this::apply);
+  }
+
+  /**
+   * For an application that keeps its state durably on its own (a database with its applied index
+   * in it): the index it has applied, which may be ahead of the latest snapshot after a restart;
+   * the node then neither restores the snapshot nor re-applies entries up to it. 0 for an
+   * application that lives in memory and is rebuilt from snapshot and log.
+   */
+  default long appliedIndex() {
+    return 0;
+  }
+
   /** The application's state after the last applied entry, for a snapshot at that index. */
   byte[] snapshot();
 

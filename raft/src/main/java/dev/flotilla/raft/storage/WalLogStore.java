@@ -176,6 +176,14 @@ public final class WalLogStore implements LogStore, Closeable {
    * 1, committed; as {@link MemLogStore#bootstrap}) and syncs it. Only on an empty store.
    */
   public void bootstrap(List<Long> founders) throws IOException {
+    bootstrap(founders, id -> new byte[0]);
+  }
+
+  /**
+   * As {@link #bootstrap(List)}, each founder's entry carrying {@code context.apply(id)} (see
+   * {@link ConfChange#context}): the application's record of that member, applied like any later add.
+   */
+  public void bootstrap(List<Long> founders, java.util.function.LongFunction<byte[]> context) throws IOException {
     if (!isEmpty()) {
       throw new IllegalStateException("store " + dir + " is not empty (last index " + lastIndex() + ", hard state "
           + hardState() + "); bootstrap only a new member");
@@ -183,7 +191,7 @@ public final class WalLogStore implements LogStore, Closeable {
     List<Entry> initial = new ArrayList<>();
     long index = 1;
     for (long id : founders) {
-      initial.add(new Entry(index++, 1, Entry.Type.CONF_CHANGE, ConfChange.addVoter(id).encode()));
+      initial.add(new Entry(index++, 1, Entry.Type.CONF_CHANGE, ConfChange.addVoter(id).encode(context.apply(id))));
     }
     append(initial);
     setHardState(new HardState(1, 0, founders.size()));

@@ -40,7 +40,12 @@ public final class GrpcTransport implements Transport {
   private final Map<Long, ManagedChannel> channels = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
+  /** Where outgoing peer connections come from: the listen IP when it is a specific one, else the OS's pick. */
+  private final java.net.InetAddress sourceAddress;
+
   private GrpcTransport(long self, InetSocketAddress listen, Handler handler, GrpcTransportOptions options) {
+    this.sourceAddress = listen.getAddress() == null || listen.getAddress().isAnyLocalAddress()
+        ? null : listen.getAddress();
     this.self = self;
     this.handler = handler;
     this.options = options;
@@ -70,6 +75,14 @@ public final class GrpcTransport implements Transport {
     }
     peers.forEach(t::addPeer);
     return t;
+  }
+
+  /**
+   * Tells the transport which members were removed from the cluster for good: their calls are
+   * refused with a status that makes their transport report {@link Handler#removedFromCluster}.
+   */
+  public void removedMembers(java.util.function.LongPredicate removed) {
+    service.removed = removed;
   }
 
   /** The port the peer server listens on. */
@@ -112,7 +125,19 @@ public final class GrpcTransport implements Transport {
     if (old != null) {
       dropPeer(id);
     }
-    ManagedChannel channel = NettyChannelBuilder.forTarget(address)
+    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(address);
+    if (sourceAddress != null) {
+      // connect from our own peer IP, so that a member is one address on the network both ways
+      // (what lets tests cut links between 127.0.0.x members with firewall rules)
+      builder.localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+        @Override
+        public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote,
+            io.grpc.Attributes attrs) {
+          return new InetSocketAddress(sourceAddress, 0);
+        }
+      });
+    }
+    ManagedChannel channel = builder
         .usePlaintext()
         .maxInboundMessageSize(options.maxInboundBytes())
         .keepAliveTime(10, TimeUnit.SECONDS)

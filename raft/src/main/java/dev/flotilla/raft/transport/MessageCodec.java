@@ -76,6 +76,10 @@ public final class MessageCodec {
       b.setReadIndex(ReadIndexRequest.newBuilder().setContext(wrap(r.context())));
     } else if (m instanceof Message.ReadIndexResponse r) {
       b.setReadIndexResponse(ReadIndexResponse.newBuilder().setIndex(r.index()).setContext(wrap(r.context())));
+    } else if (m instanceof Message.Propose pr) {
+      var body = dev.flotilla.proto.raft.Propose.newBuilder();
+      pr.data().forEach(d -> body.addData(wrap(d)));
+      b.setPropose(body);
     } else {
       throw new IllegalArgumentException("no wire form for " + m.getClass().getSimpleName());
     }
@@ -115,6 +119,11 @@ public final class MessageCodec {
       case READ_INDEX -> new Message.ReadIndexRequest(from, to, term, p.getReadIndex().getContext().toByteArray());
       case READ_INDEX_RESPONSE -> new Message.ReadIndexResponse(from, to, term, p.getReadIndexResponse().getIndex(),
           p.getReadIndexResponse().getContext().toByteArray());
+      case PROPOSE -> {
+        List<byte[]> data = new ArrayList<>(p.getPropose().getDataCount());
+        p.getPropose().getDataList().forEach(d -> data.add(d.toByteArray()));
+        yield new Message.Propose(from, to, term, data);
+      }
       case BODY_NOT_SET -> throw new IllegalArgumentException("raft message from " + from + " to " + to + " has no body");
     };
   }

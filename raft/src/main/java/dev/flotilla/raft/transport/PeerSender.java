@@ -280,7 +280,10 @@ final class PeerSender {
     if (!wasCurrent || closed) {
       return;
     }
-    if (status.getCode() == Status.Code.PERMISSION_DENIED || status.getCode() == Status.Code.FAILED_PRECONDITION) {
+    if (status.getCode() == Status.Code.ABORTED) {
+      LOG.warn("member {}: member {} at {} refused our stream: {}", self, peer, address, status.getDescription());
+      handler.removedFromCluster(peer);
+    } else if (status.getCode() == Status.Code.PERMISSION_DENIED || status.getCode() == Status.Code.FAILED_PRECONDITION) {
       LOG.warn("member {}: member {} at {} refused our stream: {}", self, peer, address, status.getDescription());
     } else if (failuresLogged == 1) {
       LOG.info("member {}: stream to member {} at {} is down ({} {}); reconnecting with backoff",

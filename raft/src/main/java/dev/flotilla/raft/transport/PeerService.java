@@ -38,6 +38,8 @@ final class PeerService extends RaftPeerGrpc.RaftPeerImplBase {
 
   private final long self;
   private final LongPredicate isPeer;
+  /** Members removed from the cluster for good (the application knows; by default nobody). */
+  volatile LongPredicate removed = id -> false;
   private final Transport.Handler handler;
   private final GrpcTransportOptions options;
   private final TransportStats.Counters counters;
@@ -78,6 +80,11 @@ final class PeerService extends RaftPeerGrpc.RaftPeerImplBase {
               "this is member " + self + ", not member " + to + "; check the peer address"));
         }
         if (!isPeer.test(from)) {
+          if (removed.test(from)) {
+            // the one refusal that tells the caller to stop: it is out of the cluster for good
+            return refuse(call, Status.ABORTED.withDescription(
+                "member " + from + " was removed from the cluster (member " + self + " says so)"));
+          }
           return refuse(call, Status.PERMISSION_DENIED.withDescription(
               "member " + from + " is not in the peer set of member " + self));
         }

@@ -29,6 +29,12 @@ public interface Transport extends AutoCloseable {
 
     /** A snapshot sent to {@code peer} was handed to its Raft ({@code true}) or failed to get there. */
     void snapshotStatus(long peer, boolean delivered);
+
+    /**
+     * {@code peer} refused us because this member was removed from the cluster (the application
+     * told that peer's transport so with {@code removedMembers}): stop. Nothing by default.
+     */
+    default void removedFromCluster(long peer) {}
   }
 
   /**

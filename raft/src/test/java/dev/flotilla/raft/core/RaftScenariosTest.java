@@ -244,4 +244,43 @@ class RaftScenariosTest {
     assertThatThrownBy(() -> RoleTransitions.check(7, Role.LEADER, Role.PRE_CANDIDATE))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("member 7: illegal role transition LEADER -> PRE_CANDIDATE");
   }
+
+  @Test
+  void aFollowerForwardsProposalsToItsLeaderWhichAppendsThemInOneBatch() {
+    Lockstep ls = elected(3, c -> c);
+    long before = ls.node(1).log().lastIndex();
+    assertThat(ls.node(2).proposeOrForward(java.util.List.of(bytes("a"), bytes("b")))).isZero(); // forwarded
+    ls.flush();
+    assertThat(ls.count(Message.Propose.class)).isEqualTo(1);
+    assertThat(ls.node(1).log().lastIndex()).isEqualTo(before + 2);
+    for (long id = 1; id <= 3; id++) {
+      assertThat(ls.member(id).applied().stream().filter(e -> e.data().length == 1)
+          .map(e -> new String(e.data(), StandardCharsets.UTF_8))).containsExactly("a", "b");
+    }
+  }
+
+  @Test
+  void aForwardedProposalWithoutALeaderIsRefusedAndAStaleOneIsDropped() {
+    Lockstep ls = Lockstep.bootstrapped(3, c -> c);
+    assertThatThrownBy(() -> ls.node(2).proposeOrForward(java.util.List.of(bytes("x"))))
+        .isInstanceOf(ProposalDroppedException.class).hasMessageContaining("knows no leader");
+    ls.campaign(1);
+    long last = ls.node(1).log().lastIndex();
+    // a proposal from an older term (its sender had not heard of this leader) is dropped
+    ls.node(1).step(new Message.Propose(2, 1, ls.node(1).term() - 1, java.util.List.of(bytes("old"))));
+    ls.flush();
+    assertThat(ls.node(1).log().lastIndex()).isEqualTo(last);
+  }
+
+  @Test
+  void memberIdsAreUnsigned64BitNumbers() {
+    // etcd's member IDs use all 64 bits: a Java long shows half of them as negative
+    long big = 0x8e9e05c52164694dL;
+    ConfChange cc = ConfChange.addVoter(big);
+    assertThat(ConfChange.decode(cc.encode(bytes("ctx")))).isEqualTo(cc);
+    assertThat(ConfChange.context(cc.encode(bytes("ctx")))).isEqualTo(bytes("ctx"));
+    assertThat(ConfState.ofVoters(big, 1).isMember(big)).isTrue();
+    assertThatThrownBy(() -> ConfChange.addVoter(0)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(new HardState(3, big, 7).vote()).isEqualTo(big);
+  }
 }

@@ -47,7 +47,9 @@ class MessageCodecTest {
         new Message.TransferLeader(2, 1, 5, 3),
         new Message.ReadIndexRequest(2, 1, 5, CTX),
         new Message.ReadIndexRequest(2, 1, 5, new byte[0]),
-        new Message.ReadIndexResponse(1, 2, 5, 99, CTX));
+        new Message.ReadIndexResponse(1, 2, 5, 99, CTX),
+        new Message.Propose(2, 1, 5, List.of(CTX, new byte[0])),
+        new Message.Propose(-0x71a1fa3ade9b96b3L, 1, 5, List.of()));
   }
 
   @Test
