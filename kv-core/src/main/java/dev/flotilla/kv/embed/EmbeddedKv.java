@@ -2,13 +2,17 @@ package dev.flotilla.kv.embed;
 
 import dev.flotilla.kv.api.v2.V2HttpServer;
 import dev.flotilla.kv.api.v3.V3GrpcServer;
+import dev.flotilla.kv.client.InProcessStoreClient;
+import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.server.StoreMember;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A store member running inside this JVM, as etcd's {@code embed} package runs one inside a Go
@@ -34,6 +38,7 @@ public final class EmbeddedKv implements AutoCloseable {
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
 
   private final V3GrpcServer grpc;
+  private final List<StoreClient> storeClients = new CopyOnWriteArrayList<>();
 
   private EmbeddedKv(KvConfig config, StoreMember member, V2HttpServer http, V3GrpcServer grpc,
       List<URI> clientUrls) {
@@ -91,6 +96,17 @@ public final class EmbeddedKv implements AutoCloseable {
     return client;
   }
 
+  /**
+   * A new in-process v3 client of this member ({@link InProcessStoreClient}: the gRPC services'
+   * code path without sockets). The caller closes it; {@link #close()} closes any still open.
+   */
+  public StoreClient storeClient() {
+    StoreClient c = new InProcessStoreClient(grpc.kvService(), grpc.watchService(), grpc.leaseService(),
+        Duration.ofSeconds(10));
+    storeClients.add(c);
+    return c;
+  }
+
   public KvConfig config() {
     return config;
   }
@@ -98,6 +114,7 @@ public final class EmbeddedKv implements AutoCloseable {
   /** Stops serving, then closes the log and the store; acknowledged writes are on disk. */
   @Override
   public void close() {
+    storeClients.forEach(StoreClient::close);
     http.close();
     grpc.close();
     member.close();

@@ -1,6 +1,9 @@
 package dev.flotilla.kv.api.v3;
 
 import dev.flotilla.kv.server.StoreMember;
+import dev.flotilla.proto.etcd.etcdserverpb.KVGrpc;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrpc;
+import dev.flotilla.proto.etcd.etcdserverpb.WatchGrpc;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -20,10 +23,16 @@ public final class V3GrpcServer implements AutoCloseable {
 
   private final Server server;
   private final V3Gateway gateway;
+  private final KvService kv;
+  private final WatchService watch;
+  private final LeaseService lease;
 
-  private V3GrpcServer(Server server, V3Gateway gateway) {
+  private V3GrpcServer(Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease) {
     this.server = server;
     this.gateway = gateway;
+    this.kv = kv;
+    this.watch = watch;
+    this.lease = lease;
   }
 
   public static V3GrpcServer start(StoreMember member, long maxRequestBytes) throws IOException {
@@ -43,12 +52,28 @@ public final class V3GrpcServer implements AutoCloseable {
         .addService(maintenance)
         .build()
         .start();
-    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch));
+    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch), kv, watch, lease);
   }
 
   /** The JSON gateway over the same services, for the HTTP/1.1 side of the client port. */
   public V3Gateway gateway() {
     return gateway;
+  }
+
+  /**
+   * The KV, Watch and Lease services gRPC calls, for the in-process {@code StoreClient} to take
+   * the same path as a network request.
+   */
+  public KVGrpc.AsyncService kvService() {
+    return kv;
+  }
+
+  public WatchGrpc.AsyncService watchService() {
+    return watch;
+  }
+
+  public LeaseGrpc.AsyncService leaseService() {
+    return lease;
   }
 
   /** Where the client port relays gRPC connections. */

@@ -1,0 +1,350 @@
+package dev.flotilla.kv.client;
+
+import com.google.protobuf.ByteString;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.DeleteResponse;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.lease.NoSuchLeaseException;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.support.CloseableClient;
+import io.grpc.stub.StreamObserver;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The {@link StoreClient} of a remote store — kvd or a real etcd — over jetcd (gRPC), given the
+ * client URLs. jetcd reconnects and resumes watches after the last revision seen, and renews
+ * leases on its own schedule (about a third of the TTL).
+ */
+public final class JetcdStoreClient implements StoreClient {
+  private final Client client;
+  private final Duration timeout;
+  private final ExecutorService delivery = Executors.newCachedThreadPool(InProcessStoreClient.daemon("store-client-watch"));
+  private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private JetcdStoreClient(Client client, Duration timeout) {
+    this.client = client;
+    this.timeout = timeout;
+  }
+
+  /** A client of the store at {@code endpoints} (http://host:port), waiting up to {@code timeout} per request. */
+  public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout) {
+    if (endpoints.isEmpty()) {
+      throw new IllegalArgumentException("no store endpoints given; pass the client URLs, e.g. http://127.0.0.1:2379");
+    }
+    return new JetcdStoreClient(Client.builder().endpoints(endpoints.toArray(URI[]::new)).build(), timeout);
+  }
+
+  public static JetcdStoreClient connect(URI endpoint) {
+    return connect(List.of(endpoint), Duration.ofSeconds(10));
+  }
+
+  static ByteSequence seq(ByteString b) {
+    return ByteSequence.from(b);
+  }
+
+  static ByteString bytes(ByteSequence s) {
+    return ByteString.copyFrom(s.getBytes());
+  }
+
+  static KeyValue kv(io.etcd.jetcd.KeyValue kv) {
+    return new KeyValue(bytes(kv.getKey()), bytes(kv.getValue()), kv.getCreateRevision(), kv.getModRevision(),
+        kv.getVersion(), kv.getLease());
+  }
+
+  private static GetOption getOption(KeyRange range, long revision) {
+    var o = GetOption.builder().withRevision(revision);
+    if (!range.isSingleKey()) {
+      o.withRange(seq(range.end()));
+    }
+    return o.build();
+  }
+
+  private static PutOption putOption(long lease) {
+    return PutOption.builder().withLeaseId(lease).withPrevKV().build();
+  }
+
+  private static DeleteOption deleteOption(KeyRange range) {
+    var o = DeleteOption.builder().withPrevKV(true);
+    if (!range.isSingleKey()) {
+      o.withRange(seq(range.end()));
+    }
+    return o.build();
+  }
+
+  private static GetResult get(GetResponse r) {
+    return new GetResult(r.getHeader().getRevision(), r.getKvs().stream().map(JetcdStoreClient::kv).toList());
+  }
+
+  private static PutResult put(io.etcd.jetcd.kv.PutResponse r) {
+    return new PutResult(r.getHeader().getRevision(), r.hasPrevKv() ? Optional.of(kv(r.getPrevKv())) : Optional.empty());
+  }
+
+  private static DeleteResult delete(DeleteResponse r) {
+    return new DeleteResult(r.getHeader().getRevision(), r.getPrevKvs().stream().map(JetcdStoreClient::kv).toList());
+  }
+
+  @Override
+  public GetResult get(KeyRange range, long revision) {
+    return get(await(client.getKVClient().get(seq(range.key()), getOption(range, revision))));
+  }
+
+  @Override
+  public PutResult put(ByteString key, ByteString value, long lease) {
+    return put(await(client.getKVClient().put(seq(key), seq(value), putOption(lease))));
+  }
+
+  @Override
+  public DeleteResult delete(KeyRange range) {
+    return delete(await(client.getKVClient().delete(seq(range.key()), deleteOption(range))));
+  }
+
+  @Override
+  public TxnResult txn(Txn txn) {
+    var r = await(client.getKVClient().txn()
+        .If(txn.compares().stream().map(JetcdStoreClient::cmp).toArray(Cmp[]::new))
+        .Then(txn.success().stream().map(JetcdStoreClient::op).toArray(io.etcd.jetcd.op.Op[]::new))
+        .Else(txn.failure().stream().map(JetcdStoreClient::op).toArray(io.etcd.jetcd.op.Op[]::new))
+        .commit());
+    // jetcd hands back the answers grouped by kind; each group keeps op order, so the ops put
+    // them back in sequence
+    Iterator<GetResponse> gets = r.getGetResponses().iterator();
+    Iterator<io.etcd.jetcd.kv.PutResponse> puts = r.getPutResponses().iterator();
+    Iterator<DeleteResponse> deletes = r.getDeleteResponses().iterator();
+    List<OpResult> results = new ArrayList<>();
+    for (Op op : r.isSucceeded() ? txn.success() : txn.failure()) {
+      if (op instanceof Op.Get) {
+        results.add(get(gets.next()));
+      } else if (op instanceof Op.Put) {
+        results.add(put(puts.next()));
+      } else {
+        results.add(delete(deletes.next()));
+      }
+    }
+    return new TxnResult(r.isSucceeded(), r.getHeader().getRevision(), results);
+  }
+
+  private static Cmp cmp(Compare c) {
+    Cmp.Op op = switch (c.result()) {
+      case EQUAL -> Cmp.Op.EQUAL;
+      case NOT_EQUAL -> Cmp.Op.NOT_EQUAL;
+      case GREATER -> Cmp.Op.GREATER;
+      case LESS -> Cmp.Op.LESS;
+    };
+    CmpTarget<?> target = switch (c.target()) {
+      case VALUE -> CmpTarget.value(seq(c.value()));
+      case VERSION -> CmpTarget.version(c.number());
+      case CREATE_REVISION -> CmpTarget.createRevision(c.number());
+      case MOD_REVISION -> CmpTarget.modRevision(c.number());
+    };
+    return new Cmp(seq(c.key()), op, target);
+  }
+
+  private static io.etcd.jetcd.op.Op op(Op op) {
+    if (op instanceof Op.Get g) {
+      return io.etcd.jetcd.op.Op.get(seq(g.range().key()), getOption(g.range(), 0));
+    } else if (op instanceof Op.Put p) {
+      return io.etcd.jetcd.op.Op.put(seq(p.key()), seq(p.value()), putOption(p.lease()));
+    }
+    Op.Delete d = (Op.Delete) op;
+    return io.etcd.jetcd.op.Op.delete(seq(d.range().key()), deleteOption(d.range()));
+  }
+
+  @Override
+  public long compact(long revision) {
+    return await(client.getKVClient().compact(revision)).getHeader().getRevision();
+  }
+
+  @Override
+  public LeaseGrant grant(long ttlSeconds) {
+    var r = await(client.getLeaseClient().grant(ttlSeconds));
+    return new LeaseGrant(r.getID(), r.getTTL(), r.getHeader().getRevision());
+  }
+
+  @Override
+  public long revoke(long lease) {
+    return await(client.getLeaseClient().revoke(lease)).getHeader().getRevision();
+  }
+
+  @Override
+  public LeaseInfo timeToLive(long lease) {
+    var r = await(client.getLeaseClient().timeToLive(lease, LeaseOption.builder().withAttachedKeys().build()));
+    return new LeaseInfo(r.getID(), r.getTTL(), r.getGrantedTTL(),
+        r.getKeys().stream().map(JetcdStoreClient::bytes).toList(), r.getHeader().getRevision());
+  }
+
+  @Override
+  public WatchHandle watch(KeyRange range, long fromRevision, WatchListener listener) {
+    ensureOpen();
+    SerialListener sink = new SerialListener(listener, delivery);
+    var option = WatchOption.builder().withRevision(fromRevision);
+    if (!range.isSingleKey()) {
+      option.withRange(seq(range.end()));
+    }
+    Watch.Watcher watcher = client.getWatchClient().watch(seq(range.key()), option.build(), new Watch.Listener() {
+      @Override
+      public void onNext(io.etcd.jetcd.watch.WatchResponse r) {
+        if (r.getEvents().isEmpty()) {
+          return; // created or progress notices
+        }
+        List<WatchEvent> events = new ArrayList<>(r.getEvents().size());
+        for (var e : r.getEvents()) {
+          events.add(new WatchEvent(e.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE
+              ? WatchEvent.Type.DELETE : WatchEvent.Type.PUT, kv(e.getKeyValue())));
+        }
+        sink.events(events);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        Throwable cause = StoreException.unwrap(t);
+        if (cause instanceof CompactedException c) {
+          sink.compacted(c.getCompactedRevision());
+        } else {
+          sink.error(failure(cause));
+        }
+      }
+
+      @Override
+      public void onCompleted() {
+        sink.error(new StoreException(StoreException.Code.CLOSED, "the watch was closed"));
+      }
+    });
+    WatchHandle handle = new WatchHandle() {
+      @Override
+      public void close() {
+        if (open.remove(this)) {
+          sink.close();
+          watcher.close();
+        }
+      }
+    };
+    open.add(handle);
+    return handle;
+  }
+
+  @Override
+  public KeepAlive keepAlive(long lease) {
+    ensureOpen();
+    CompletableFuture<StoreException> lost = new CompletableFuture<>();
+    CloseableClient[] stream = new CloseableClient[1];
+    KeepAlive ka = new KeepAlive() {
+      @Override
+      public long leaseId() {
+        return lease;
+      }
+
+      @Override
+      public CompletableFuture<StoreException> lost() {
+        return lost;
+      }
+
+      @Override
+      public void close() {
+        if (open.remove(this)) {
+          stream[0].close();
+        }
+      }
+    };
+    open.add(ka);
+    stream[0] = client.getLeaseClient().keepAlive(lease, new StreamObserver<LeaseKeepAliveResponse>() {
+      @Override
+      public void onNext(LeaseKeepAliveResponse r) {
+        if (r.getTTL() <= 0) {
+          lost(new StoreException(StoreException.Code.LEASE_NOT_FOUND,
+              "etcdserver: requested lease not found (lease " + lease + " expired or was revoked)"));
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        Throwable cause = StoreException.unwrap(t);
+        lost(cause instanceof NoSuchLeaseException
+            ? new StoreException(StoreException.Code.LEASE_NOT_FOUND, "etcdserver: requested lease not found", cause)
+            : failure(cause));
+      }
+
+      @Override
+      public void onCompleted() {
+      }
+
+      private void lost(StoreException e) {
+        if (open.remove(ka)) {
+          stream[0].close();
+          lost.complete(e);
+        }
+      }
+    });
+    return ka;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (AutoCloseable c : List.copyOf(open)) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        // best effort: the client below closes every stream anyway
+      }
+    }
+    client.close();
+    delivery.shutdown();
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new StoreException(StoreException.Code.CLOSED, "the store client is closed");
+    }
+  }
+
+  private <T> T await(CompletableFuture<T> f) {
+    ensureOpen();
+    try {
+      return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      throw new StoreException(StoreException.Code.TIMEOUT, "no answer from the store within " + timeout, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(StoreException.Code.UNAVAILABLE, "interrupted while waiting for the store", e);
+    } catch (ExecutionException e) {
+      throw failure(e);
+    }
+  }
+
+  private static StoreException failure(Throwable t) {
+    Throwable cause = StoreException.unwrap(t);
+    if (cause instanceof StoreException s) {
+      return s;
+    }
+    if (cause instanceof EtcdException e) {
+      return StoreException.classify(e.getErrorCode().name(), e.getMessage(), e);
+    }
+    return InProcessStoreClient.failure(cause);
+  }
+}
