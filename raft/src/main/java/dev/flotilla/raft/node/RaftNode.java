@@ -467,11 +467,39 @@ public final class RaftNode implements AutoCloseable {
     if (compactTo >= store.firstIndex()) {
       store.compact(compactTo);
     }
-    LOG.debug("raft node {}: snapshot at {}, log compacted to {}", id(), applied, compactTo);
+    LOG.info("raft node {}: snapshot at {}, log compacted to {}", hex(id()), applied, compactTo);
   }
 
   private void publishView() {
-    view = new View(id(), raw.term(), raw.lead(), raw.role(), raw.log().committed(), applied);
+    View old = view;
+    View now = new View(id(), raw.term(), raw.lead(), raw.role(), raw.log().committed(), applied);
+    view = now;
+    if (old != null && (old.lead() != now.lead() || old.role() != now.role())) {
+      // one line per change of leadership as this member sees it
+      if (now.role() == Role.LEADER && old.role() != Role.LEADER) {
+        LOG.info("raft node {}: elected leader at term {}", hex(id()), now.term());
+      } else if (old.role() == Role.LEADER && now.role() != Role.LEADER) {
+        LOG.info("raft node {}: lost leadership at term {} (now {})", hex(id()), now.term(), now.role());
+      } else if (now.lead() != 0 && now.lead() != old.lead()) {
+        LOG.info("raft node {}: leader is {} at term {}", hex(id()), hex(now.lead()), now.term());
+      } else if (now.lead() == 0 && old.lead() != 0) {
+        LOG.info("raft node {}: lost leader {} at term {}", hex(id()), hex(old.lead()), now.term());
+      }
+      if (now.lead() != 0 && now.lead() != old.lead()) {
+        leaderChanges++;
+      }
+    }
+  }
+
+  private volatile long leaderChanges;
+
+  /** How many times this member has seen the leader change (etcd_server_leader_changes_seen_total). */
+  public long leaderChanges() {
+    return leaderChanges;
+  }
+
+  private static String hex(long id) {
+    return Long.toHexString(id);
   }
 
   private void failAll(Exception e) {

@@ -321,7 +321,9 @@ public final class WalLogStore implements LogStore, Closeable {
   @Override
   public void sync() {
     io(() -> {
+      long t0 = System.nanoTime();
       wal.sync();
+      syncListener.accept(System.nanoTime() - t0);
       if (installedSinceSync) {
         installedSinceSync = false;
         snapshots.prune(options.retainSnapshots());
@@ -329,6 +331,13 @@ public final class WalLogStore implements LogStore, Closeable {
         wal.releaseBefore(cache.snapshot().index());
       }
     });
+  }
+
+  private volatile java.util.function.LongConsumer syncListener = nanos -> { };
+
+  /** Told how long each WAL fsync took, in nanoseconds (for a latency histogram). */
+  public void onSync(java.util.function.LongConsumer listener) {
+    this.syncListener = listener;
   }
 
   public Path directory() {
