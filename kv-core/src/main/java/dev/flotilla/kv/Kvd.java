@@ -79,6 +79,25 @@ public final class Kvd implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   long snapshotCount;
 
+  @Option(names = "--heartbeat-interval",
+      defaultValue = "${env:ETCD_HEARTBEAT_INTERVAL:-100}",
+      description = "Time (in milliseconds) of a heartbeat interval (default: ${DEFAULT-VALUE}).")
+  long heartbeatInterval;
+
+  @Option(names = "--election-timeout",
+      defaultValue = "${env:ETCD_ELECTION_TIMEOUT:-1000}",
+      description = "Time (in milliseconds) for an election to timeout (default: ${DEFAULT-VALUE}).")
+  long electionTimeout;
+
+  @Option(names = "--discovery", defaultValue = "${env:ETCD_DISCOVERY}",
+      description = "Discovery URL used to bootstrap the cluster.")
+  String discovery;
+
+  @Option(names = "--discovery-fallback", defaultValue = "${env:ETCD_DISCOVERY_FALLBACK:-proxy}",
+      description = "Expected behavior ('exit' or 'proxy') when discovery services fails. "
+          + "\"proxy\" supports v2 API only (default: ${DEFAULT-VALUE}).")
+  String discoveryFallback;
+
   @Option(names = "--enable-v2", arity = "0..1", defaultValue = "true",
       description = "Accepted for etcd compatibility; the v2 API is always served.")
   boolean enableV2;
@@ -109,6 +128,10 @@ public final class Kvd implements Callable<Integer> {
         .initialClusterToken(initialClusterToken)
         .maxRequestBytes(maxRequestBytes)
         .snapshotCount(snapshotCount)
+        .heartbeatIntervalMs(heartbeatInterval)
+        .electionTimeoutMs(electionTimeout)
+        .discovery(discovery)
+        .discoveryFallback(discoveryFallback)
         .build();
     EmbeddedKv kv = EmbeddedKv.start(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
@@ -118,6 +141,10 @@ public final class Kvd implements Callable<Integer> {
       stopped.countDown();
     }, "shutdown"));
     log.info("ready to serve client requests on {}", kv.clientUrls());
+    kv.removedFromCluster().thenRunAsync(() -> {
+      log.warn("this member was removed from the cluster; exiting");
+      System.exit(0); // the shutdown hook closes the member
+    });
     stopped.await();
     return 0;
   }

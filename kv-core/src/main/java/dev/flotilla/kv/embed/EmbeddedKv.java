@@ -111,6 +111,11 @@ public final class EmbeddedKv implements AutoCloseable {
     return config;
   }
 
+  /** Completes when this member has been removed from its cluster: close it then (kvd exits). */
+  public CompletableFuture<Void> removedFromCluster() {
+    return member.removedFromCluster();
+  }
+
   /** Stops serving, then closes the log and the store; acknowledged writes are on disk. */
   @Override
   public void close() {

@@ -20,7 +20,11 @@ public record KvConfig(
     String initialClusterState,
     String initialClusterToken,
     long maxRequestBytes,
-    long snapshotCount) {
+    long snapshotCount,
+    long heartbeatIntervalMs,
+    long electionTimeoutMs,
+    String discovery,
+    String discoveryFallback) {
 
   /** etcd's default for --max-request-bytes: 1.5 MiB. */
   public static final long DEFAULT_MAX_REQUEST_BYTES = 1_572_864L;
@@ -35,9 +39,23 @@ public record KvConfig(
     if (listenClientUrls.isEmpty()) {
       throw new IllegalArgumentException("at least one listen client URL is needed");
     }
+    if (!"exit".equals(discoveryFallback) && !"proxy".equals(discoveryFallback)) {
+      throw new IllegalArgumentException("--discovery-fallback must be 'exit' or 'proxy', got '" + discoveryFallback + "'");
+    }
+    if (heartbeatIntervalMs <= 0 || electionTimeoutMs < 2 * heartbeatIntervalMs) {
+      throw new IllegalArgumentException("--election-timeout (" + electionTimeoutMs + " ms) must be at least twice"
+          + " --heartbeat-interval (" + heartbeatIntervalMs + " ms), which must be positive");
+    }
     if (maxRequestBytes <= 0) {
       throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
     }
+  }
+
+  /** The same settings with another initial cluster (the one discovery found). */
+  public KvConfig withInitialCluster(String cluster) {
+    return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+        cluster, initialClusterState, initialClusterToken, maxRequestBytes, snapshotCount, heartbeatIntervalMs,
+        electionTimeoutMs, discovery, discoveryFallback);
   }
 
   /** A one-member store on a data dir, serving clients at {@code clientUrl}. */
@@ -57,6 +75,10 @@ public record KvConfig(
     private String initialClusterToken = "etcd-cluster";
     private long maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
     private long snapshotCount = 100_000;
+    private long heartbeatIntervalMs = 100;
+    private long electionTimeoutMs = 1000;
+    private String discovery = "";
+    private String discoveryFallback = "proxy";
 
     private Builder(Path dataDir) {
       this.dataDir = dataDir;
@@ -73,11 +95,15 @@ public record KvConfig(
     public Builder initialClusterToken(String v) { this.initialClusterToken = v; return this; }
     public Builder maxRequestBytes(long v) { this.maxRequestBytes = v; return this; }
     public Builder snapshotCount(long v) { this.snapshotCount = v; return this; }
+    public Builder heartbeatIntervalMs(long v) { this.heartbeatIntervalMs = v; return this; }
+    public Builder electionTimeoutMs(long v) { this.electionTimeoutMs = v; return this; }
+    public Builder discovery(String v) { this.discovery = v == null ? "" : v; return this; }
+    public Builder discoveryFallback(String v) { this.discoveryFallback = v; return this; }
 
     public KvConfig build() {
       return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls,
           initialAdvertisePeerUrls, initialCluster, initialClusterState, initialClusterToken,
-          maxRequestBytes, snapshotCount);
+          maxRequestBytes, snapshotCount, heartbeatIntervalMs, electionTimeoutMs, discovery, discoveryFallback);
     }
   }
 }

@@ -284,6 +284,15 @@ public final class WriteTxn implements KvView, AutoCloseable {
     return ByteBuffer.allocate(8 + key.length).putLong(id).put(key).array();
   }
 
+  /** A replicated meta record (cluster membership), written with the group. */
+  public void putMeta(String key, byte[] value) {
+    try {
+      batch.put(store.meta, MvccStore.bytes(key), value);
+    } catch (RocksDBException e) {
+      throw new StoreException("write of meta " + key + " failed", e);
+    }
+  }
+
   /** Writes the group's changes with the new revision and the last applied index, atomically. */
   public void commit() {
     try {

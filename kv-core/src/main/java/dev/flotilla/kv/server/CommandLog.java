@@ -17,6 +17,16 @@ public interface CommandLog extends AutoCloseable {
 
   long term();
 
+  /** Whether this member leads: only the leader decides that TTLs and leases ran out. */
+  default boolean isLeader() {
+    return true;
+  }
+
+  /** The leader's member ID, 0 when none is known (a single node: 0, meaning itself). */
+  default long leader() {
+    return 0;
+  }
+
   @Override
   void close();
 }

@@ -102,6 +102,7 @@ public final class LocalLog implements CommandLog {
     }
     LocalLog l = new LocalLog(wal, machine, checkpointEvery, metrics);
     metrics.bind(l, machine::appliedIndex, () -> machine.store().revision(), l.incoming::size);
+    metrics.bindRaft(() -> 1);
     l.writer.start();
     l.applier.start();
     return l;

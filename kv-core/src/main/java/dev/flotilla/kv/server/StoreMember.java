@@ -2,6 +2,9 @@ package dev.flotilla.kv.server;
 
 import dev.flotilla.kv.embed.KvConfig;
 import dev.flotilla.kv.mvcc.MvccStore;
+import dev.flotilla.proto.store.MemberAttributes;
+import dev.flotilla.proto.store.MemberRecord;
+import dev.flotilla.proto.store.StoreCommand;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -12,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,69 +51,129 @@ public final class StoreMember implements AutoCloseable {
     ExpiryTicker ticker = new ExpiryTicker(commandLog, store::nextExpiry);
     LeaseTicker leases = new LeaseTicker(commandLog, machine.lessor());
     this.expiryThread = new Thread(() -> {
+      boolean leading = false;
       while (running) {
         long now = unixNanos(clock);
+        if (!commandLog.isLeader()) {
+          leading = false;
+          LockSupport.parkNanos(50_000_000L);
+          continue;
+        }
+        if (!leading) {
+          leading = true;
+          machine.lessor().promote(now); // keep-alives may have reached only the old leader
+        }
         long next = Math.min(ticker.poll(now), leases.poll(now));
-        LockSupport.parkNanos(Math.max(1_000_000L, next - unixNanos(clock)));
+        LockSupport.parkNanos(Math.max(1_000_000L, Math.min(next - unixNanos(clock), 50_000_000L)));
       }
     }, "expiry");
     this.expiryThread.setDaemon(true);
   }
 
+  /** Completes when this member applies its own removal from the cluster: it must stop then. */
+  private static final CompletableFuture<Void> NEVER = new CompletableFuture<>();
+
   public static StoreMember open(KvConfig cfg) throws IOException {
+    CompletableFuture<Void> removedFromCluster = new CompletableFuture<>();
     Path memberDir = cfg.dataDir().resolve("member");
-    boolean existing = Files.isDirectory(memberDir.resolve("wal"));
+    boolean localWal = Files.isDirectory(memberDir.resolve("wal"));
+    boolean raftDir = Files.isDirectory(memberDir.resolve("raft"));
     Files.createDirectories(memberDir);
     MvccStore store = MvccStore.open(memberDir.resolve("store"));
+    CommandLog commandLog = null;
     try {
       List<URI> peerUrls = cfg.initialAdvertisePeerUrls().isEmpty()
           ? cfg.listenPeerUrls() : cfg.initialAdvertisePeerUrls();
       long memberId;
       long clusterId;
+      boolean replicated;
+      List<MemberRecord> newClusterFounders = List.of();
       byte[] savedMember = store.getMeta("member_id");
       if (savedMember != null) {
         memberId = ByteBuffer.wrap(savedMember).getLong();
         clusterId = ByteBuffer.wrap(store.getMeta("cluster_id")).getLong();
-        log.info("resuming member {} of cluster {} from {}", MemberIdentity.hex(memberId),
-            MemberIdentity.hex(clusterId), cfg.dataDir());
+        replicated = raftDir;
+        log.info("resuming member {} of cluster {} from {} (the --initial-cluster flags are ignored)",
+            MemberIdentity.hex(memberId), MemberIdentity.hex(clusterId), cfg.dataDir());
       } else {
-        if (existing) {
-          throw new IOException("data dir " + cfg.dataDir() + " has a WAL but no store identity");
+        if (localWal || raftDir) {
+          throw new IOException("data dir " + cfg.dataDir() + " has a log but no store identity");
+        }
+        if (!cfg.discovery().isBlank()) {
+          cfg = discover(cfg, peerUrls);
         }
         Map<String, List<URI>> cluster = parseInitialCluster(cfg, peerUrls);
         if (!cluster.containsKey(cfg.name())) {
           throw new IllegalArgumentException("--initial-cluster " + cfg.initialCluster()
               + " does not include this member's name " + cfg.name());
         }
-        if (cluster.size() > 1) {
-          throw new IllegalArgumentException("--initial-cluster names " + cluster.size()
-              + " members; this kvd runs single-member clusters only until replication lands");
+        if (!"new".equals(cfg.initialClusterState()) && !"existing".equals(cfg.initialClusterState())) {
+          throw new IllegalArgumentException("--initial-cluster-state must be 'new' or 'existing', got '"
+              + cfg.initialClusterState() + "'");
         }
-        if (!"new".equals(cfg.initialClusterState())) {
-          throw new IllegalArgumentException("--initial-cluster-state " + cfg.initialClusterState()
-              + " needs an existing cluster to join; a single member starts with 'new'");
-        }
+        boolean joining = "existing".equals(cfg.initialClusterState());
+        replicated = cluster.size() > 1 || joining;
         List<Long> ids = new ArrayList<>();
-        for (List<URI> urls : cluster.values()) {
-          ids.add(MemberIdentity.memberId(urls, cfg.initialClusterToken()));
+        List<MemberRecord> founders = new ArrayList<>();
+        for (Map.Entry<String, List<URI>> m : cluster.entrySet()) {
+          long id = MemberIdentity.memberId(m.getValue(), cfg.initialClusterToken());
+          ids.add(id);
+          founders.add(MemberRecord.newBuilder().setId(id).setName(m.getKey())
+              .addAllPeerUrls(m.getValue().stream().map(URI::toString).toList()).build());
         }
         memberId = MemberIdentity.memberId(cluster.get(cfg.name()), cfg.initialClusterToken());
         clusterId = MemberIdentity.clusterId(ids);
+        if (replicated) {
+          Files.createDirectories(memberDir.resolve("raft"));
+          if (!joining) {
+            newClusterFounders = founders;
+          }
+        }
         store.putMetaDurably("member_id", ByteBuffer.allocate(8).putLong(memberId).array());
         store.putMetaDurably("cluster_id", ByteBuffer.allocate(8).putLong(clusterId).array());
-        log.info("starting new member {} of cluster {} in {}", MemberIdentity.hex(memberId),
-            MemberIdentity.hex(clusterId), cfg.dataDir());
+        store.putMetaDurably("cluster_token", cfg.initialClusterToken().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        log.info("starting new member {} of cluster {} in {} ({} members{})", MemberIdentity.hex(memberId),
+            MemberIdentity.hex(clusterId), cfg.dataDir(), cluster.size(), joining ? ", joining" : "");
       }
       var identity = new MemberIdentity(cfg.name(), memberId, clusterId, peerUrls);
       var machine = new StoreStateMachine(store, Clock.systemUTC());
       var metrics = new StoreMetrics();
-      var commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount(), metrics);
+      if (replicated) {
+        commandLog = RaftMember.start(cfg, identity, memberDir.resolve("raft"), machine, metrics,
+            newClusterFounders, () -> removedFromCluster.complete(null));
+      } else {
+        commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount(), metrics);
+      }
       var member = new StoreMember(identity, store, machine, commandLog, machine.clock(), metrics);
+      member.removed = removedFromCluster;
       member.expiryThread.start();
       return member;
     } catch (IOException | RuntimeException e) {
+      if (commandLog != null) {
+        commandLog.close();
+      }
       store.close();
       throw e;
+    }
+  }
+
+  /** Finds the initial cluster through the discovery service (new members only). */
+  private static KvConfig discover(KvConfig cfg, List<URI> peerUrls) throws IOException {
+    List<String> self = new ArrayList<>();
+    peerUrls.forEach(u -> self.add(cfg.name() + "=" + u));
+    long id = MemberIdentity.memberId(peerUrls, cfg.initialClusterToken());
+    try {
+      String cluster = new Discovery(cfg.discovery()).join(id, String.join(",", self), java.time.Duration.ofMinutes(5));
+      return cfg.withInitialCluster(cluster);
+    } catch (Discovery.DiscoveryException e) {
+      if ("proxy".equals(cfg.discoveryFallback())) {
+        throw new IOException(e.getMessage() + "; --discovery-fallback proxy: kvd has no proxy mode, so it exits"
+            + " (use --discovery-fallback exit to say so)", e);
+      }
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted during discovery", e);
     }
   }
 
@@ -132,6 +196,24 @@ public final class StoreMember implements AutoCloseable {
     return out;
   }
 
+  private CompletableFuture<Void> removed = NEVER;
+
+  /** Completes when this member has been removed from its cluster (then close it, as etcd stops). */
+  public CompletableFuture<Void> removedFromCluster() {
+    return removed;
+  }
+
+  /** The --initial-cluster-token this member was created with: new members' IDs are derived from it. */
+  public String clusterToken() {
+    byte[] t = store.getMeta("cluster_token");
+    return t == null ? "etcd-cluster" : new String(t, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The Raft log of a clustered member; null for a single-node store. */
+  public ReplicatedLog replicatedLog() {
+    return commandLog instanceof ReplicatedLog r ? r : null;
+  }
+
   public MemberIdentity identity() {
     return identity;
   }
@@ -141,8 +223,50 @@ public final class StoreMember implements AutoCloseable {
     return clientUrls;
   }
 
+  /**
+   * Sets the client URLs this member advertises; in a cluster it also publishes them (with its
+   * name) through the log, retrying until that is applied, as etcd publishes its attributes.
+   */
   public void advertiseClientUrls(List<URI> urls) {
     this.clientUrls = List.copyOf(urls);
+    if (commandLog instanceof ReplicatedLog) {
+      Thread t = new Thread(this::publishAttributes, "publish-attributes");
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  private void publishAttributes() {
+    byte[] cmd = StoreCommand.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()
+        .setId(identity.memberId()).setName(identity.name())
+        .addAllClientUrls(clientUrls.stream().map(URI::toString).toList())).build().toByteArray();
+    while (running) {
+      try {
+        commandLog.propose(cmd).get();
+        log.info("published name {} and client URLs {} to the cluster", identity.name(), clientUrls);
+        return;
+      } catch (InterruptedException e) {
+        return;
+      } catch (java.util.concurrent.ExecutionException e) {
+        LockSupport.parkNanos(200_000_000L); // no leader yet: try again
+      }
+    }
+  }
+
+  /** The cluster's members; a single-node store is its own one member. */
+  public List<MemberRecord> members() {
+    List<MemberRecord> list = machine.members().list();
+    if (!list.isEmpty()) {
+      return list;
+    }
+    return List.of(MemberRecord.newBuilder().setId(identity.memberId()).setName(identity.name())
+        .addAllPeerUrls(identity.peerUrls().stream().map(URI::toString).toList())
+        .addAllClientUrls(clientUrls.stream().map(URI::toString).toList()).build());
+  }
+
+  /** The leader's member ID, 0 when this member knows none. */
+  public long leaderId() {
+    return commandLog instanceof ReplicatedLog ? commandLog.leader() : identity.memberId();
   }
 
   public StoreStateMachine machine() {

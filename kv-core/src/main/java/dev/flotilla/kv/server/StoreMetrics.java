@@ -35,10 +35,6 @@ public final class StoreMetrics {
       .name("etcd_server_proposals_failed_total")
       .help("The total number of failed proposals seen.")
       .register(registry);
-  final Counter leaderChanges = Counter.builder()
-      .name("etcd_server_leader_changes_seen_total")
-      .help("The number of leader changes seen.")
-      .register(registry);
   private final Counter requests = Counter.builder()
       .name("flotilla_http_requests_total")
       .help("Client HTTP requests by endpoint, method and status code.")
@@ -53,8 +49,10 @@ public final class StoreMetrics {
 
   /** Registers the gauges that read the member's live state. */
   void bind(CommandLog log, LongSupplier appliedIndex, LongSupplier revision, LongSupplier pending) {
-    gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.", () -> 1);
-    gauge("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.", () -> 1);
+    gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
+        () -> log.isLeader() || log.leader() != 0 ? 1 : 0);
+    gauge("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+        () -> log.isLeader() ? 1 : 0);
     gauge("flotilla_raft_term", "The current term of this member.", log::term);
     gauge("etcd_server_proposals_committed_total", "The total number of consensus proposals committed.",
         log::committedIndex);
@@ -62,6 +60,13 @@ public final class StoreMetrics {
         appliedIndex);
     gauge("etcd_server_proposals_pending", "The current number of pending proposals to commit.", pending);
     gauge("etcd_debugging_mvcc_current_revision", "The current revision of the store.", revision);
+  }
+
+  /** Leader changes seen (a single node saw one: itself). */
+  void bindRaft(LongSupplier leaderChanges) {
+    io.prometheus.metrics.core.metrics.CounterWithCallback.builder()
+        .name("etcd_server_leader_changes_seen_total").help("The number of leader changes seen.")
+        .callback(cb -> cb.call(leaderChanges.getAsLong())).register(registry);
   }
 
   private void gauge(String name, String help, LongSupplier value) {

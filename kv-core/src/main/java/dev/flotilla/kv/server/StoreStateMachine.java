@@ -37,6 +37,7 @@ public final class StoreStateMachine {
   private final V3WatchHub v3Watchers;
   private final V3Lessor lessor = new V3Lessor();
   private final java.time.Clock clock;
+  private final ClusterMembers members;
 
   public StoreStateMachine(MvccStore store) {
     this(store, java.time.Clock.systemUTC());
@@ -47,6 +48,12 @@ public final class StoreStateMachine {
     this.store = store;
     this.clock = clock;
     this.v3Watchers = new V3WatchHub(store);
+    this.members = new ClusterMembers(store);
+    loadMemoryState();
+  }
+
+  /** The in-memory parts rebuilt from the store: the v2 event window, lease expiries, members. */
+  private void loadMemoryState() {
     List<V2Event> window = new ArrayList<>();
     try (ReadView view = store.snapshot()) {
       for (byte[] b : view.v2Events()) {
@@ -59,6 +66,34 @@ public final class StoreStateMachine {
     }
   }
 
+  /** The state a Raft snapshot carries: the whole store (after a flush, so it is durable too). */
+  public byte[] snapshotState() {
+    try {
+      store.flush();
+      var bytes = new java.io.ByteArrayOutputStream();
+      try (var out = new java.io.DataOutputStream(new java.util.zip.DeflaterOutputStream(bytes))) {
+        store.dump(out);
+      }
+      return bytes.toByteArray();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("taking a store snapshot failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Replaces the whole state with a leader's snapshot ({@link #snapshotState}). Apply thread. */
+  public void restoreState(byte[] snapshot) {
+    try (var in = new java.io.DataInputStream(new java.util.zip.InflaterInputStream(
+        new java.io.ByteArrayInputStream(snapshot)))) {
+      store.restore(in);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("restoring the store from a snapshot failed: " + e.getMessage(), e);
+    }
+    loadMemoryState();
+    members.reload(store);
+    members.announceAll();
+    v3Watchers.publish(List.of(), store.revision());
+  }
+
   private long nowNanos() {
     return StoreMember.unixNanos(clock);
   }
@@ -69,6 +104,10 @@ public final class StoreStateMachine {
 
   public V3Lessor lessor() {
     return lessor;
+  }
+
+  public ClusterMembers members() {
+    return members;
   }
 
   public MvccStore store() {
@@ -168,6 +207,18 @@ public final class StoreStateMachine {
           V3_LEASE_CHECKPOINT -> {
         return applyV3(index, txn, cmd);
       }
+      case MEMBER_ADD -> {
+        members.add(txn, cmd.getMemberAdd());
+        return new ApplyOutcome.Done(index);
+      }
+      case MEMBER_ATTRIBUTES -> {
+        members.publish(txn, cmd.getMemberAttributes());
+        return new ApplyOutcome.Done(index);
+      }
+      case MEMBER_REMOVE -> {
+        members.remove(txn, cmd.getMemberRemove());
+        return new ApplyOutcome.Done(index);
+      }
       default -> {
         return new ApplyOutcome.Done(index);
       }
@@ -183,7 +234,7 @@ public final class StoreStateMachine {
         case V3_COMPACTION -> compaction(txn, cmd.getV3Compaction());
         case V3_LEASE_GRANT -> lessor.grant(txn, cmd.getV3LeaseGrant(), nowNanos());
         case V3_LEASE_REVOKE -> lessor.revoke(txn, cmd.getV3LeaseRevoke());
-        case V3_LEASE_CHECKPOINT -> lessor.checkpoint(txn, cmd.getV3LeaseCheckpoint());
+        case V3_LEASE_CHECKPOINT -> lessor.checkpoint(txn, cmd.getV3LeaseCheckpoint(), nowNanos());
         default -> throw new IllegalStateException("not a v3 command: " + cmd.getCmdCase());
       };
       return new ApplyOutcome.V3Done(index, resp);

@@ -14,6 +14,11 @@ public final class V2EventHistory {
   private final ArrayList<V2Event> ring = new ArrayList<>();
   private int front; // position of the oldest event once the ring is full
 
+  void clear() {
+    ring.clear();
+    front = 0;
+  }
+
   void add(V2Event e) {
     if (ring.size() < CAPACITY) {
       ring.add(e);

@@ -65,6 +65,7 @@ public final class V2WatcherHub {
 
   /** Restores the window (oldest first) and the current index after a restart. */
   public synchronized void restore(List<V2Event> events, long index) {
+    history.clear();
     for (V2Event e : events) {
       history.add(e);
     }

@@ -35,11 +35,24 @@ public final class V3Lessor {
 
   /** Loads leases after a restart: each gets its checkpointed remaining TTL, or its full TTL. */
   public void recover(ReadView view, long nowNanos) {
+    expiry.clear();
+    granted.clear();
     for (byte[] b : view.leases()) {
       LeaseRecord r = parse(b);
       long ttl = r.getRemainingTtl() > 0 ? r.getRemainingTtl() : r.getTtl();
       granted.put(r.getId(), r.getTtl());
       expiry.put(r.getId(), nowNanos + ttl * 1_000_000_000L);
+    }
+  }
+
+  /**
+   * A new leader's view of lease expiry (etcd's lessor Promote): every lease gets at least its
+   * full TTL from now, since keep-alives may have gone to the old leader only.
+   */
+  public void promote(long nowNanos) {
+    for (Map.Entry<Long, Long> e : granted.entrySet()) {
+      long atLeast = nowNanos + e.getValue() * 1_000_000_000L;
+      expiry.merge(e.getKey(), atLeast, Math::max);
     }
   }
 
@@ -94,11 +107,17 @@ public final class V3Lessor {
         .setHeader(ResponseHeader.newBuilder().setRevision(txn.revision())).build();
   }
 
-  public LeaseCheckpointResponse checkpoint(WriteTxn txn, LeaseCheckpointRequest r) {
+  /**
+   * Records each lease's remaining TTL (what a restart or a new leader starts from) and sets this
+   * member's clock for it to match: a checkpoint is also how a keep-alive that reached a follower
+   * renews the lease everywhere.
+   */
+  public LeaseCheckpointResponse checkpoint(WriteTxn txn, LeaseCheckpointRequest r, long nowNanos) {
     for (var c : r.getCheckpointsList()) {
       byte[] b = txn.getLease(c.getID());
       if (b != null) {
         txn.putLease(c.getID(), parse(b).toBuilder().setRemainingTtl(c.getRemainingTTL()).build().toByteArray());
+        expiry.put(c.getID(), nowNanos + c.getRemainingTTL() * 1_000_000_000L);
       }
     }
     return LeaseCheckpointResponse.newBuilder()

@@ -3,6 +3,7 @@ package dev.flotilla.kv.api.v2;
 import dev.flotilla.kv.api.v3.V3Gateway;
 import dev.flotilla.kv.server.ApplyOutcome;
 import dev.flotilla.kv.server.MemberIdentity;
+import dev.flotilla.proto.store.MemberRecord;
 import dev.flotilla.kv.server.StoreMember;
 import dev.flotilla.kv.v2.V2Error;
 import dev.flotilla.kv.v2.V2ErrorCode;
@@ -35,6 +36,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,8 +58,11 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private final V3Gateway gateway;
 
+  private final V2MembersService membership;
+
   V2HttpHandler(V2KeysService keys, StoreMember member, V3Gateway gateway) {
     this.gateway = gateway;
+    this.membership = new V2MembersService(member);
     this.keys = keys;
     this.member = member;
     this.clusterId = MemberIdentity.hex(member.identity().clusterId());
@@ -103,16 +108,22 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       } else if (path.equals("/health")) {
         ex.endpoint = "health";
         if (ex.allow("GET")) {
-          ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", "{\"health\":\"true\"}");
+          healthRequest(ex);
+        }
+      } else if (path.equals("/new")) {
+        ex.endpoint = "discovery";
+        if (ex.allow("GET", "POST")) {
+          newDiscoveryToken(ex, req, rawQuery);
         }
       } else if (path.equals("/v2/members") || path.startsWith("/v2/members/")) {
         ex.endpoint = "members";
-        membersRequest(ex, path);
+        membersRequest(ex, path, req.content().toString(StandardCharsets.UTF_8));
       } else if (path.equals("/v2/machines")) {
         ex.endpoint = "machines";
         if (ex.allow("GET", "HEAD")) {
-          ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", String.join(", ",
-              member.clientUrls().stream().map(URI::toString).toList()));
+          List<String> urls = new java.util.ArrayList<>();
+          member.members().forEach(r -> urls.addAll(r.getClientUrlsList()));
+          ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", String.join(", ", urls));
         }
       } else if (path.equals("/v2/stats/self")) {
         ex.endpoint = "stats";
@@ -122,8 +133,11 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       } else if (path.equals("/v2/stats/leader")) {
         ex.endpoint = "stats";
         if (ex.allow("GET")) {
-          ex.body(HttpResponseStatus.OK, "application/json",
-              "{\"leader\":\"" + MemberIdentity.hex(member.identity().memberId()) + "\",\"followers\":{}}");
+          if (member.leaderId() != member.identity().memberId()) {
+            ex.body(HttpResponseStatus.FORBIDDEN, "application/json", "{\"message\":\"not current leader\"}");
+          } else {
+            ex.body(HttpResponseStatus.OK, "application/json", leaderStatsJson());
+          }
         }
       } else if (gateway != null && V3Gateway.routeOf(path) != null) {
         ex.endpoint = "v3-gateway";
@@ -144,8 +158,63 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
   }
 
+  /**
+   * etcd's /health: true when a leader is known and a quorum read goes through in time (etcd 3.4
+   * does a quorum GET); 503 with "false" otherwise.
+   */
+  private void healthRequest(Exchange ex) {
+    if (member.leaderId() == 0) {
+      ex.body(HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", "{\"health\":\"false\"}");
+      return;
+    }
+    member.log().readBarrier().orTimeout(2, java.util.concurrent.TimeUnit.SECONDS).whenComplete((v, err) ->
+        ex.ctx.executor().execute(() -> {
+          if (err == null) {
+            ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", "{\"health\":\"true\"}");
+          } else {
+            ex.body(HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", "{\"health\":\"false\"}");
+          }
+        }));
+  }
+
+  /**
+   * A discovery service as discovery.etcd.io ran one: {@code /new?size=N} (default 3) makes a
+   * token directory in this store's own v2 keyspace with {@code _config/size} set, and answers
+   * its URL, which members pass as {@code --discovery}.
+   */
+  private void newDiscoveryToken(Exchange ex, FullHttpRequest req, String rawQuery) {
+    String size = new QueryStringDecoder("?" + (rawQuery == null ? "" : rawQuery)).parameters()
+        .getOrDefault("size", List.of("3")).get(0);
+    int n;
+    try {
+      n = Integer.parseInt(size);
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 1 || n > 99) {
+      ex.body(HttpResponseStatus.BAD_REQUEST, "text/plain; charset=utf-8", "size must be a number from 1 to 99, got '"
+          + size + "'\n");
+      return;
+    }
+    byte[] raw = new byte[16];
+    new java.security.SecureRandom().nextBytes(raw);
+    String token = java.util.HexFormat.of().formatHex(raw);
+    String dir = "/_etcd/registry/" + token;
+    var write = dev.flotilla.proto.store.V2Write.newBuilder().setMethod(dev.flotilla.proto.store.V2Method.V2_PUT)
+        .setPath(dir + "/_config/size").setValue(Integer.toString(n)).setNowUnixNanos(member.nowNanos()).build();
+    String host = req.headers().get("Host", "127.0.0.1");
+    member.log().propose(dev.flotilla.proto.store.StoreCommand.newBuilder().setV2Write(write).build().toByteArray())
+        .whenComplete((o, err) -> ex.ctx.executor().execute(() -> {
+          if (err != null) {
+            ex.failure(err);
+          } else {
+            ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", "http://" + host + "/v2/keys" + dir);
+          }
+        }));
+  }
+
   /** etcd's v2 members API, one member: list, leader; changes need replication. */
-  private void membersRequest(Exchange ex, String path) {
+  private void membersRequest(Exchange ex, String path, String body) {
     String rest = path.substring("/v2/members".length());
     if (!ex.allow("GET", "POST", "DELETE", "PUT")) {
       return;
@@ -154,20 +223,39 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       switch (ex.method) {
         case "GET" -> ex.membersBody(HttpResponseStatus.OK, membersJson() + "\n");
         case "DELETE" -> ex.membersNoAllow(); // etcd: DELETE needs a member id, 405 without Allow
-        default -> ex.membersBody(HttpResponseStatus.INTERNAL_SERVER_ERROR,
-            "{\"message\":\"membership changes need replication, which this kvd does not run yet\"}");
+        case "POST" -> membershipChange(ex, "POST", "", body);
+        default -> ex.membersNoAllow(); // PUT needs a member id
       }
       return;
     }
     String id = rest.substring(1);
     if (ex.method.equals("GET") && id.equals("leader")) {
-      ex.membersBody(HttpResponseStatus.OK, memberJson().toString() + "\n");
+      MemberRecord lead = leaderRecord();
+      if (lead == null) {
+        ex.membersBody(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"message\":\"During election\"}");
+      } else {
+        ex.membersBody(HttpResponseStatus.OK, memberJson(lead).toString() + "\n");
+      }
     } else if (ex.method.equals("GET")) {
       ex.membersBody(HttpResponseStatus.NOT_FOUND, "{\"message\":\"Not found\"}");
+    } else if (ex.method.equals("POST")) {
+      ex.membersNoAllow();
     } else {
-      ex.membersBody(HttpResponseStatus.INTERNAL_SERVER_ERROR,
-          "{\"message\":\"membership changes need replication, which this kvd does not run yet\"}");
+      membershipChange(ex, ex.method, id, body);
     }
+  }
+
+  private void membershipChange(Exchange ex, String method, String id, String body) {
+    membership.change(method, id, body).whenComplete((a, err) -> ex.ctx.executor().execute(() -> {
+      if (err != null) {
+        ex.membersBody(HttpResponseStatus.INTERNAL_SERVER_ERROR,
+            JSON.createObjectNode().put("message", String.valueOf(err.getMessage())).toString());
+      } else if (a.status() == 204) {
+        ex.membersEmpty();
+      } else {
+        ex.membersBody(HttpResponseStatus.valueOf(a.status()), a.body());
+      }
+    }));
   }
 
   private void gatewayRequest(Exchange ex, String route, String body) {
@@ -407,6 +495,12 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       send(resp, false);
     }
 
+    void membersEmpty() {
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT);
+      resp.headers().set("X-Etcd-Cluster-Id", clusterId);
+      send(resp, false);
+    }
+
     void membersNoAllow() {
       FullHttpResponse resp = textResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, "Method Not Allowed");
       resp.headers().set("X-Etcd-Cluster-Id", clusterId);
@@ -495,20 +589,38 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private String membersJson() {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode members = root.putArray("members");
-    members.add(memberJson());
+    for (MemberRecord r : member.members()) {
+      members.add(memberJson(r));
+    }
     return root.toString();
   }
 
-  private ObjectNode memberJson() {
-    MemberIdentity id = member.identity();
-    ObjectNode m = JSON.createObjectNode();
-    m.put("id", MemberIdentity.hex(id.memberId()));
-    m.put("name", id.name());
-    ArrayNode peers = m.putArray("peerURLs");
-    id.peerUrls().forEach(u -> peers.add(u.toString()));
-    ArrayNode clients = m.putArray("clientURLs");
-    member.clientUrls().forEach(u -> clients.add(u.toString()));
-    return m;
+  private static ObjectNode memberJson(MemberRecord r) {
+    return V2MembersService.memberJson(r);
+  }
+
+  /** The leader's record, or null when no leader is known. */
+  private MemberRecord leaderRecord() {
+    long lead = member.leaderId();
+    for (MemberRecord r : member.members()) {
+      if (r.getId() == lead) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** etcd's leader stats: the followers, by member ID (latency and counts are not tracked yet). */
+  private String leaderStatsJson() {
+    ObjectNode s = JSON.createObjectNode();
+    s.put("leader", MemberIdentity.hex(member.identity().memberId()));
+    ObjectNode followers = s.putObject("followers");
+    for (MemberRecord r : member.members()) {
+      if (r.getId() != member.identity().memberId()) {
+        followers.putObject(MemberIdentity.hex(r.getId()));
+      }
+    }
+    return s.toString();
   }
 
   private String selfStatsJson() {
@@ -518,10 +630,11 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     ObjectNode s = JSON.createObjectNode();
     s.put("name", id.name());
     s.put("id", MemberIdentity.hex(id.memberId()));
-    s.put("state", "StateLeader");
+    boolean leading = member.leaderId() == id.memberId();
+    s.put("state", leading ? "StateLeader" : "StateFollower");
     s.put("startTime", start);
     ObjectNode leader = s.putObject("leaderInfo");
-    leader.put("leader", MemberIdentity.hex(id.memberId()));
+    leader.put("leader", member.leaderId() == 0 ? "" : MemberIdentity.hex(member.leaderId()));
     leader.put("uptime", uptime + "s");
     leader.put("startTime", start);
     s.put("recvAppendRequestCnt", 0);

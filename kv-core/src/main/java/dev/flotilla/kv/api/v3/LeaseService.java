@@ -5,6 +5,8 @@ import dev.flotilla.kv.server.ApplyOutcome;
 import dev.flotilla.kv.server.StoreMember;
 import dev.flotilla.kv.v3.V3Lessor;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrantRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseCheckpoint;
+import dev.flotilla.proto.etcd.etcdserverpb.LeaseCheckpointRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrantResponse;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrpc;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseKeepAliveRequest;
@@ -81,10 +83,29 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     return new StreamObserver<>() {
       @Override
       public void onNext(LeaseKeepAliveRequest r) {
-        long ttl = lessor().renew(r.getID(), member.nowNanos());
-        synchronized (this) {
-          out.onNext(LeaseKeepAliveResponse.newBuilder().setHeader(header()).setID(r.getID()).setTTL(ttl).build());
+        if (member.log().isLeader() || !lessor().exists(r.getID())) {
+          reply(r.getID(), lessor().renew(r.getID(), member.nowNanos()));
+          return;
         }
+        // a follower: only the leader's clock decides expiry, so the renewal goes through the log
+        // as a checkpoint of the full TTL, which every member applies to its own lease clock
+        long ttl = lessor().grantedTtl(r.getID());
+        var cp = LeaseCheckpointRequest.newBuilder().addCheckpoints(
+            LeaseCheckpoint.newBuilder().setID(r.getID()).setRemainingTTL(ttl));
+        member.log().propose(StoreCommand.newBuilder().setV3LeaseCheckpoint(cp).build().toByteArray())
+            .whenComplete((o, err) -> {
+              if (err != null) {
+                synchronized (this) {
+                  out.onError(V3Status.internal(err));
+                }
+              } else {
+                reply(r.getID(), lessor().exists(r.getID()) ? ttl : 0);
+              }
+            });
+      }
+
+      private synchronized void reply(long id, long ttl) {
+        out.onNext(LeaseKeepAliveResponse.newBuilder().setHeader(header()).setID(id).setTTL(ttl).build());
       }
 
       @Override

@@ -37,6 +37,8 @@ final class V3Status {
 
   static StatusRuntimeException internal(Throwable t) {
     Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
-    return Status.UNAVAILABLE.withDescription("etcdserver: " + cause.getMessage()).withCause(cause).asRuntimeException();
+    String msg = String.valueOf(cause.getMessage());
+    return Status.UNAVAILABLE.withDescription(msg.startsWith("etcdserver: ") ? msg : "etcdserver: " + msg)
+        .withCause(cause).asRuntimeException();
   }
 }

@@ -1,0 +1,248 @@
+package dev.flotilla.kv.server;
+
+import dev.flotilla.proto.store.StoreCommand;
+import dev.flotilla.raft.core.ConfChange;
+import dev.flotilla.raft.core.Entry;
+import dev.flotilla.raft.core.ProposalDroppedException;
+import dev.flotilla.raft.core.Role;
+import dev.flotilla.raft.core.Snapshot;
+import dev.flotilla.raft.node.RaftNode;
+import dev.flotilla.raft.node.StateMachine;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The store's commands ordered by Raft: any member takes a proposal, the leader appends it (a
+ * follower forwards it), and every member applies it to its own store. A proposal is tagged with a
+ * request ID (8 bytes in front of the command) so that the member that took it recognises it when
+ * it applies it, wherever it was appended, and answers its client with its own apply's outcome, as
+ * etcd waits on its request IDs.
+ *
+ * <p>Threads: the node's loop thread persists, sends and applies (the state machine below runs on
+ * it); clients wait on futures.
+ */
+public final class ReplicatedLog implements CommandLog {
+  private static final Logger log = LoggerFactory.getLogger(ReplicatedLog.class);
+  private static final int TAG_BYTES = 8;
+
+  private final RaftNode node;
+  private final StoreStateMachine machine;
+  private final Duration requestTimeout;
+  private final Map<Long, CompletableFuture<ApplyOutcome>> waiting = new ConcurrentHashMap<>();
+  /** Unique per process run: a random high half, a counter below. */
+  private final AtomicLong nextTag = new AtomicLong(ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_0000_0000L);
+  private final StoreMetrics metrics;
+
+  private final java.io.Closeable logStore;
+
+  private ReplicatedLog(RaftNode node, StoreStateMachine machine, Duration requestTimeout, StoreMetrics metrics,
+      java.io.Closeable logStore) {
+    this.logStore = logStore;
+    this.node = node;
+    this.machine = machine;
+    this.requestTimeout = requestTimeout;
+    this.metrics = metrics;
+  }
+
+  /**
+   * The Raft state machine over the store. Entries: normal ones carry a tag and a command (the
+   * leader's empty entry none); conf changes reach the store as member removals, so that the member
+   * list follows the Raft membership.
+   */
+  static final class Applier implements StateMachine {
+    private final StoreStateMachine machine;
+    private final StoreMetrics metrics;
+    private final Consumer<Long> onRemoved;
+    private Map<Long, CompletableFuture<ApplyOutcome>> waiting = Map.of();
+
+    Applier(StoreStateMachine machine, StoreMetrics metrics, Consumer<Long> onRemoved) {
+      this.machine = machine;
+      this.metrics = metrics;
+      this.onRemoved = onRemoved;
+    }
+
+    @Override
+    public void apply(Entry entry) {
+      applyAll(List.of(entry));
+    }
+
+    @Override
+    public void applyAll(List<Entry> entries) {
+      List<StoreStateMachine.Entry> batch = new ArrayList<>(entries.size());
+      long[] tags = new long[entries.size()];
+      List<Long> removed = new ArrayList<>();
+      for (int i = 0; i < entries.size(); i++) {
+        Entry e = entries.get(i);
+        byte[] command = new byte[0];
+        if (e.isConfChange()) {
+          ConfChange cc = ConfChange.decode(e.data());
+          if (cc.type() == ConfChange.Type.REMOVE) {
+            command = StoreCommand.newBuilder().setMemberRemove(cc.nodeId()).build().toByteArray();
+            removed.add(cc.nodeId());
+          } else {
+            command = ConfChange.context(e.data()); // the new member's record, as a member_add command
+          }
+        } else if (e.data().length >= TAG_BYTES) {
+          tags[i] = ByteBuffer.wrap(e.data()).getLong();
+          command = java.util.Arrays.copyOfRange(e.data(), TAG_BYTES, e.data().length);
+        }
+        batch.add(new StoreStateMachine.Entry(e.index(), command));
+      }
+      long t0 = System.nanoTime();
+      List<ApplyOutcome> outcomes = machine.applyBatch(batch);
+      metrics.apply.observe(StoreMetrics.seconds((System.nanoTime() - t0) / Math.max(1, batch.size())));
+      for (int i = 0; i < outcomes.size(); i++) {
+        if (tags[i] != 0) {
+          CompletableFuture<ApplyOutcome> f = waiting.remove(tags[i]);
+          if (f != null) {
+            f.complete(outcomes.get(i));
+          }
+        }
+      }
+      removed.forEach(onRemoved);
+    }
+
+    @Override
+    public byte[] snapshot() {
+      return machine.snapshotState();
+    }
+
+    @Override
+    public void restore(Snapshot snapshot) {
+      log.info("restoring the store from a snapshot at index {} ({} bytes)", snapshot.index(), snapshot.data().length);
+      machine.restoreState(snapshot.data());
+    }
+
+    @Override
+    public long appliedIndex() {
+      return machine.appliedIndex();
+    }
+  }
+
+  /** Wraps a started node; {@code applier} must be the state machine the node was started with. */
+  static ReplicatedLog over(RaftNode node, Applier applier, StoreStateMachine machine, Duration requestTimeout,
+      StoreMetrics metrics, java.io.Closeable logStore) {
+    ReplicatedLog l = new ReplicatedLog(node, machine, requestTimeout, metrics, logStore);
+    applier.waiting = l.waiting;
+    metrics.bind(l, machine::appliedIndex, () -> machine.store().revision(), l.waiting::size);
+    metrics.bindRaft(node::leaderChanges);
+    return l;
+  }
+
+  @Override
+  public CompletableFuture<ApplyOutcome> propose(byte[] command) {
+    long tag = nextTag.incrementAndGet();
+    byte[] data = ByteBuffer.allocate(TAG_BYTES + command.length).putLong(tag).put(command).array();
+    CompletableFuture<ApplyOutcome> f = new CompletableFuture<>();
+    waiting.put(tag, f);
+    node.proposeOrForward(data).whenComplete((v, err) -> {
+      if (err != null) {
+        waiting.remove(tag);
+        metrics.proposalsFailed.inc();
+        f.completeExceptionally(noLeader(err));
+      }
+    });
+    return f.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((o, err) -> {
+      if (err instanceof TimeoutException) {
+        waiting.remove(tag);
+        metrics.proposalsFailed.inc();
+      }
+    }).exceptionallyCompose(err -> CompletableFuture.failedFuture(err instanceof TimeoutException
+        ? new RequestTimeoutException("etcdserver: request timed out") : err));
+  }
+
+  private static Throwable noLeader(Throwable err) {
+    Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+        ? err.getCause() : err;
+    if (cause instanceof ProposalDroppedException) {
+      return new RequestTimeoutException("etcdserver: no leader");
+    }
+    return cause;
+  }
+
+  @Override
+  public CompletableFuture<Void> readBarrier() {
+    return node.readIndex()
+        .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .<Void>thenApply(i -> null)
+        .exceptionallyCompose(err -> CompletableFuture.failedFuture(
+            err instanceof TimeoutException ? new RequestTimeoutException("etcdserver: request timed out")
+                : noLeader(err)));
+  }
+
+  @Override
+  public long committedIndex() {
+    return node.view().commit();
+  }
+
+  @Override
+  public long term() {
+    return node.view().term();
+  }
+
+  @Override
+  public boolean isLeader() {
+    return node.view().role() == Role.LEADER;
+  }
+
+  @Override
+  public long leader() {
+    return node.view().lead();
+  }
+
+  /**
+   * Adds a member (leader only): one conf change entry that carries the member's record, so the
+   * Raft membership and the member list change at the same index. Completes once applied here.
+   */
+  public CompletableFuture<Long> addMember(dev.flotilla.proto.store.MemberRecord member) {
+    byte[] context = StoreCommand.newBuilder().setMemberAdd(member).build().toByteArray();
+    ConfChange cc = member.getLearner() ? ConfChange.addLearner(member.getId()) : ConfChange.addVoter(member.getId());
+    return node.proposeConfChange(cc, context).orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Replaces a member's peer URLs (leader or follower: a normal command). */
+  public CompletableFuture<ApplyOutcome> updateMember(dev.flotilla.proto.store.MemberRecord member) {
+    return propose(StoreCommand.newBuilder().setMemberAdd(member).build().toByteArray());
+  }
+
+  /** Removes a member (leader only); completes once applied here. */
+  public CompletableFuture<Long> removeMember(long id) {
+    return node.proposeConfChange(ConfChange.remove(id)).orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public RaftNode node() {
+    return node;
+  }
+
+  @Override
+  public void close() {
+    node.close();
+    try {
+      logStore.close();
+    } catch (java.io.IOException e) {
+      log.warn("closing the Raft log failed: {}", e.toString());
+    }
+    var stopped = new IllegalStateException("the store is closing");
+    waiting.values().forEach(f -> f.completeExceptionally(stopped));
+    waiting.clear();
+  }
+
+  /** A request that got no answer in time, or found no leader: etcd's words, HTTP 500 / gRPC Unavailable. */
+  public static final class RequestTimeoutException extends RuntimeException {
+    public RequestTimeoutException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

@@ -1,0 +1,334 @@
+package dev.flotilla.kv.cluster;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A kvd cluster of separate JVM processes on this machine, member {@code i} on its own loopback
+ * address {@code 127.0.0.(20+i)} (peers connect from their own address too), so that the test can
+ * kill -9, pause (SIGSTOP) and cut off any member. The cluster owns its processes: {@link #close}
+ * kills every one and removes any firewall rules.
+ */
+final class KvdCluster implements AutoCloseable {
+  private static final Pattern LEADER = Pattern.compile("\"leader\":\"([0-9a-f]*)\"");
+  private static final Pattern ID = Pattern.compile("\"id\":\"([0-9a-f]+)\"");
+
+  /** One member: its fixed addresses and command line, and its process while it runs. */
+  final class Member {
+    final int index;
+    final String name;
+    final String host;
+    final int clientPort;
+    final int peerPort;
+    final Path dataDir;
+    Process process;
+    boolean paused;
+    /** "new" for founders; "existing" for a member added later, with the cluster it joined. */
+    String clusterState = "new";
+    String joinCluster;
+    /** Set: the member finds its cluster through this discovery URL instead of --initial-cluster. */
+    String discovery;
+    String discoveryFallback = "exit";
+    String id;
+    int starts;
+
+    Member(int index, Path root) throws IOException {
+      this.index = index;
+      this.name = "m" + index;
+      this.host = "127.0.0." + (20 + index);
+      this.clientPort = freePort(host);
+      this.peerPort = freePort(host);
+      this.dataDir = root.resolve(name);
+    }
+
+    URI clientUrl() {
+      return URI.create("http://" + host + ":" + clientPort);
+    }
+
+    String peerUrl() {
+      return "http://" + host + ":" + peerPort;
+    }
+
+    boolean running() {
+      return process != null && process.isAlive();
+    }
+
+    Path log() {
+      return root.resolve(name + ".log." + starts);
+    }
+
+    /** Starts the member with its original command line (a restart ignores the initial flags). */
+    void start() throws IOException {
+      if (running()) {
+        throw new IllegalStateException(name + " is running");
+      }
+      starts++;
+      List<String> cmd = new ArrayList<>(List.of(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx512m",
+          "-cp", System.getProperty("java.class.path"),
+          "-Dlogback.configurationFile=logback.xml",
+          "dev.flotilla.kv.Kvd",
+          "--name", name,
+          "--data-dir", dataDir.toString(),
+          "--listen-client-urls", clientUrl().toString(),
+          "--advertise-client-urls", clientUrl().toString(),
+          "--listen-peer-urls", peerUrl(),
+          "--initial-advertise-peer-urls", peerUrl(),
+          "--initial-cluster-token", "chaos",
+          "--heartbeat-interval", "50",
+          "--election-timeout", "500",
+          "--snapshot-count", Long.toString(snapshotCount)));
+      if (discovery != null) {
+        cmd.addAll(List.of("--discovery", discovery, "--discovery-fallback", discoveryFallback));
+      } else {
+        cmd.addAll(List.of("--initial-cluster", joinCluster != null ? joinCluster : initialCluster(),
+            "--initial-cluster-state", clusterState));
+      }
+      process = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
+      paused = false;
+    }
+
+    /** SIGKILL: no shutdown hook, no flush. */
+    void kill() throws IOException, InterruptedException {
+      if (process != null && process.isAlive()) {
+        if (paused) {
+          signal("CONT");
+        }
+        process.destroyForcibly();
+        process.waitFor();
+      }
+      paused = false;
+    }
+
+    void pause() throws IOException, InterruptedException {
+      signal("STOP");
+      paused = true;
+    }
+
+    void resume() throws IOException, InterruptedException {
+      signal("CONT");
+      paused = false;
+    }
+
+    private void signal(String sig) throws IOException, InterruptedException {
+      Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start();
+      if (p.waitFor() != 0) {
+        throw new IOException("kill -" + sig + " " + process.pid() + " failed");
+      }
+    }
+
+    /** Waits until the member answers HTTP; fails with its log when it died. */
+    void awaitUp(Duration timeout) throws IOException, InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < deadline) {
+        if (!running()) {
+          throw new IOException(name + " exited with " + process.exitValue() + ":\n" + Files.readString(log()));
+        }
+        try {
+          var r = http.send(HttpRequest.newBuilder(clientUrl().resolve("/v2/stats/self"))
+              .timeout(Duration.ofMillis(500)).build(), HttpResponse.BodyHandlers.ofString());
+          if (r.statusCode() == 200) {
+            Matcher m = ID.matcher(r.body());
+            if (m.find()) {
+              id = m.group(1);
+            }
+            return;
+          }
+        } catch (IOException e) {
+          // not listening yet
+        }
+        Thread.sleep(50);
+      }
+      throw new IOException(name + " did not answer within " + timeout + ":\n" + Files.readString(log()));
+    }
+
+    /** The leader this member names, or null (down, paused, or no leader known). */
+    String leaderSeen() {
+      if (!running() || paused) {
+        return null;
+      }
+      try {
+        var r = http.send(HttpRequest.newBuilder(clientUrl().resolve("/v2/stats/self"))
+            .timeout(Duration.ofMillis(500)).build(), HttpResponse.BodyHandlers.ofString());
+        Matcher m = LEADER.matcher(r.body());
+        return r.statusCode() == 200 && m.find() && !m.group(1).isEmpty() ? m.group(1) : null;
+      } catch (IOException | InterruptedException e) {
+        return null;
+      }
+    }
+
+    @Override
+    public String toString() {
+      return name + "(" + host + ")";
+    }
+  }
+
+  private final Path root;
+  private final long snapshotCount;
+  final List<Member> members = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private final Firewall firewall;
+
+  KvdCluster(Path root, int size, long snapshotCount, Firewall firewall) throws IOException {
+    this(root, size, snapshotCount, firewall, null);
+  }
+
+  /** A cluster whose members find each other through {@code discovery} (null: by --initial-cluster). */
+  KvdCluster(Path root, int size, long snapshotCount, Firewall firewall, String discovery) throws IOException {
+    this.root = root;
+    this.snapshotCount = snapshotCount;
+    this.firewall = firewall;
+    for (int i = 1; i <= size; i++) {
+      Member m = new Member(i, root);
+      m.discovery = discovery;
+      members.add(m);
+    }
+  }
+
+  /** One more member for the same discovery URL (not started). */
+  Member newDiscoveryMember(String discovery) throws IOException {
+    Member m = new Member(members.size() + 1, root);
+    m.discovery = discovery;
+    members.add(m);
+    return m;
+  }
+
+  /** The founders (members added later are not in it). */
+  String initialCluster() {
+    List<String> parts = new ArrayList<>();
+    for (Member m : members) {
+      if (m.joinCluster == null) {
+        parts.add(m.name + "=" + m.peerUrl());
+      }
+    }
+    return String.join(",", parts);
+  }
+
+  /**
+   * A new member (not started) to join the running cluster with --initial-cluster-state existing;
+   * its --initial-cluster lists the members in {@code current} and itself, as etcd's member add prints.
+   */
+  Member newJoiner(List<Member> current) throws IOException {
+    Member m = new Member(members.size() + 1, root);
+    List<String> parts = new ArrayList<>();
+    for (Member c : current) {
+      parts.add(c.name + "=" + c.peerUrl());
+    }
+    parts.add(m.name + "=" + m.peerUrl());
+    m.joinCluster = String.join(",", parts);
+    m.clusterState = "existing";
+    members.add(m);
+    return m;
+  }
+
+  void startAll() throws IOException, InterruptedException {
+    for (Member m : members) {
+      m.start();
+    }
+    for (Member m : members) {
+      m.awaitUp(Duration.ofSeconds(60));
+    }
+  }
+
+  /** The member every running, unpaused, connected member agrees leads; null while there is none. */
+  Member leader() {
+    String agreed = null;
+    int votes = 0;
+    for (Member m : members) {
+      String l = m.leaderSeen();
+      if (l != null) {
+        if (agreed == null) {
+          agreed = l;
+        }
+        if (agreed.equals(l)) {
+          votes++;
+        }
+      }
+    }
+    if (agreed == null || votes <= members.size() / 2) {
+      return null;
+    }
+    for (Member m : members) {
+      if (agreed.equals(m.id)) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  Member awaitLeader(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      Member l = leader();
+      if (l != null) {
+        return l;
+      }
+      Thread.sleep(50);
+    }
+    return null;
+  }
+
+  /** Cuts {@code m} off from every other member (both directions), clients still reach it. */
+  void isolate(Member m) throws IOException, InterruptedException {
+    for (Member o : members) {
+      if (o != m) {
+        firewall.cut(m.host, o.host);
+      }
+    }
+  }
+
+  void heal() throws IOException, InterruptedException {
+    firewall.clear();
+  }
+
+  String logs() {
+    StringBuilder b = new StringBuilder();
+    for (Member m : members) {
+      for (int s = 1; s <= m.starts; s++) {
+        Path p = root.resolve(m.name + ".log." + s);
+        try {
+          List<String> lines = Files.readAllLines(p);
+          b.append("---- ").append(p.getFileName()).append(" (last 40 lines)\n");
+          lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> b.append(l).append('\n'));
+        } catch (IOException e) {
+          b.append("---- ").append(p).append(": ").append(e).append('\n');
+        }
+      }
+    }
+    return b.toString();
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      firewall.clear();
+    } finally {
+      for (Member m : members) {
+        m.kill();
+      }
+    }
+  }
+
+  static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+      return s.getLocalPort();
+    }
+  }
+}
