@@ -23,4 +23,13 @@ public interface ScheduleRegistry {
 
   /** Records why {@code unit} is not scheduled (shown by the CLI), or clears it with an empty reason. */
   void setUnscheduledReason(String unit, String reason);
+
+  /**
+   * Why each unscheduled unit is not scheduled, as last recorded by {@link #setUnscheduledReason}
+   * (the API shows it, the engine reads it back after a failover instead of rewriting them all).
+   * The default knows none: an implementation that stores reasons must override it.
+   */
+  default Map<String, String> unscheduledReasons() {
+    return Map.of();
+  }
 }

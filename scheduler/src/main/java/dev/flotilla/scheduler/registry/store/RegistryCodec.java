@@ -1,0 +1,89 @@
+package dev.flotilla.scheduler.registry.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import dev.flotilla.scheduler.fleet.Resources;
+import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineRecord;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitHash;
+import dev.flotilla.scheduler.unit.UnitName;
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * The registry's values in the store: JSON documents (a unit's file as its canonical text, so
+ * its hash is that of the stored text), and a schedule entry's desired state as its plain word.
+ */
+final class RegistryCodec {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private RegistryCodec() {}
+
+  record UnitDoc(String name, String desiredState, String file) {}
+
+  record MachineDoc(String id, String publicIp, Map<String, String> metadata, long cpuMillis, long memoryBytes,
+      String version) {}
+
+  record StateDoc(String unit, String machineId, String hash, String loadState, String activeState,
+      String subState) {}
+
+  static ByteString unit(UnitRecord u) {
+    return write(new UnitDoc(u.name().name(), u.desiredState().json(), u.file().serialize()));
+  }
+
+  static UnitRecord unit(ByteString value) {
+    UnitDoc d = read(value, UnitDoc.class);
+    return new UnitRecord(UnitName.parse(d.name()), UnitFile.parse(d.file()), DesiredState.fromJson(d.desiredState()));
+  }
+
+  static ByteString machine(MachineRecord m) {
+    Resources c = m.capacity() == null ? Resources.NONE : m.capacity();
+    return write(new MachineDoc(m.id(), m.publicIp(), m.metadata(), c.cpuMillis(), c.memoryBytes(), m.version()));
+  }
+
+  static MachineRecord machine(ByteString value) {
+    MachineDoc d = read(value, MachineDoc.class);
+    return new MachineRecord(d.id(), d.publicIp(), d.metadata() == null ? Map.of() : d.metadata(),
+        new Resources(d.cpuMillis(), d.memoryBytes()), d.version());
+  }
+
+  static ByteString state(UnitStateRecord s) {
+    return write(new StateDoc(s.unit(), s.machineId(), s.hash() == null ? null : s.hash().hex(), s.loadState(),
+        s.activeState(), s.subState()));
+  }
+
+  static UnitStateRecord state(ByteString value) {
+    StateDoc d = read(value, StateDoc.class);
+    return new UnitStateRecord(d.unit(), d.machineId(), d.hash() == null ? null : new UnitHash(d.hash()),
+        d.loadState(), d.activeState(), d.subState());
+  }
+
+  static ByteString desired(DesiredState s) {
+    return ByteString.copyFromUtf8(s.json());
+  }
+
+  static DesiredState desired(ByteString value) {
+    return DesiredState.fromJson(value.toStringUtf8());
+  }
+
+  private static ByteString write(Object doc) {
+    try {
+      return ByteString.copyFrom(JSON.writeValueAsBytes(doc));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode " + doc, e);
+    }
+  }
+
+  private static <T> T read(ByteString value, Class<T> type) {
+    try {
+      return JSON.readValue(value.toByteArray(), type);
+    } catch (IOException e) {
+      throw new IllegalStateException("the registry holds a " + type.getSimpleName() + " it cannot read: "
+          + value.toStringUtf8(), e);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package dev.flotilla.scheduler.registry.store;
+
+import dev.flotilla.kv.client.KeyRange;
+import dev.flotilla.kv.client.StoreClient;
+import dev.flotilla.kv.client.StoreException;
+import dev.flotilla.kv.client.WatchEvent;
+import dev.flotilla.kv.client.WatchHandle;
+import dev.flotilla.kv.client.WatchListener;
+import dev.flotilla.scheduler.registry.RegistryEvent;
+import dev.flotilla.scheduler.registry.RegistryWatch;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * A {@link RegistryWatch} over one store watch: the client's thread turns store events into
+ * registry events and queues them; the engine's (or agent's) loop takes them with
+ * {@link #poll}. A compaction past the watch, or the watch ending otherwise, breaks it.
+ */
+final class StoreRegistryWatch implements RegistryWatch, WatchListener {
+  private final Function<WatchEvent, Optional<RegistryEvent>> translate;
+  private final ArrayDeque<RegistryEvent> events = new ArrayDeque<>();
+  private WatchHandle handle;
+  private boolean broken;
+  private StoreException error;
+
+  private StoreRegistryWatch(Function<WatchEvent, Optional<RegistryEvent>> translate) {
+    this.translate = translate;
+  }
+
+  static StoreRegistryWatch open(StoreClient client, KeyRange range, long fromRevision,
+      Function<WatchEvent, Optional<RegistryEvent>> translate) {
+    StoreRegistryWatch w = new StoreRegistryWatch(translate);
+    WatchHandle h = client.watch(range, fromRevision, w);
+    synchronized (w) {
+      w.handle = h;
+    }
+    return w;
+  }
+
+  @Override
+  public void onEvents(List<WatchEvent> batch) {
+    List<RegistryEvent> out = new ArrayList<>(batch.size());
+    for (WatchEvent e : batch) {
+      translate.apply(e).ifPresent(out::add);
+    }
+    synchronized (this) {
+      if (!broken) {
+        events.addAll(out);
+      }
+    }
+  }
+
+  @Override
+  public synchronized void onCompacted(long compactRevision) {
+    broken = true;
+    events.clear();
+  }
+
+  @Override
+  public synchronized void onError(StoreException e) {
+    broken = true;
+    error = e;
+    events.clear();
+  }
+
+  @Override
+  public synchronized List<RegistryEvent> poll(int max) {
+    List<RegistryEvent> out = new ArrayList<>(Math.min(max, events.size()));
+    while (out.size() < max && !events.isEmpty()) {
+      out.add(events.poll());
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized boolean isBroken() {
+    return broken;
+  }
+
+  /** Why the watch ended, when it ended otherwise than by a compaction. */
+  synchronized Optional<StoreException> error() {
+    return Optional.ofNullable(error);
+  }
+
+  @Override
+  public void close() {
+    WatchHandle h;
+    synchronized (this) {
+      h = handle;
+      events.clear();
+    }
+    if (h != null) {
+      h.close();
+    }
+  }
+}
