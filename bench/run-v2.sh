@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # etcd v2 keys API throughput: real etcd against kvd, same load generator, same machine.
 #
-#   bench/run-v2.sh [--only etcd|kvd] [--rounds N] [--duration 10s] [--warmup 2s]
+#   bench/run-v2.sh [--only etcd|kvd] [--members 1|3|5] [--rounds N] [--duration 10s] [--warmup 2s]
 #                   [--connections 64] [--keys 1000] [--value-size 256] [--workloads put,get,qget]
 #                   [--wait-quiet 30] [--retries 2] [--out DIR]
 #
-# Starts a single-node etcd (--enable-v2=true) and a single-node kvd on free 127.0.0.1 ports with
-# temporary data dirs, runs each workload on each system in alternation (etcd put, kvd put,
+# Starts an etcd cluster (--enable-v2=true) and a kvd cluster of --members members each (default 1)
+# on free 127.0.0.1 ports with temporary data dirs; the load goes to each cluster's leader. Runs
+# each workload on each system in alternation (etcd put, kvd put,
 # etcd get, kvd get, ...; all of that --rounds times), prints a markdown table, and kills both
 # servers on exit. On a shared machine each run first waits up to --wait-quiet seconds for a calm
 # CPU, and a run during which other processes used over 0.2 cores is redone, up to --retries times.
@@ -20,6 +21,7 @@ ETCD=${ETCD:-etcd}
 KVD=${KVD:-$ROOT/bin/kvd}
 
 systems=(etcd kvd)
+members=1
 rounds=1
 duration=10s
 warmup=2s
@@ -39,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --only) [[ "${2:-}" == etcd || "${2:-}" == kvd ]] || die "--only takes etcd or kvd, got '${2:-}'"
             systems=("$2"); shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --members) members=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
@@ -52,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
+[[ "$members" =~ ^[1-9]$ ]] || die "--members must be 1 to 9, got '$members'"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, got '$rounds'"
 [[ "$wait_quiet" =~ ^[0-9]+$ ]] || die "--wait-quiet must be seconds (0 = do not wait), got '$wait_quiet'"
 [[ "$retries" =~ ^[0-9]+$ ]] || die "--retries must be a count, got '$retries'"
@@ -80,13 +84,16 @@ load_pid=""
 cleanup() {
   local s
   [[ -z "$load_pid" ]] || kill "$load_pid" 2> /dev/null || true
+  local p
   for s in "${!pid[@]}"; do
-    kill "${pid[$s]}" 2> /dev/null || true
+    for p in ${pid[$s]//,/ }; do kill "$p" 2> /dev/null || true; done
   done
   for s in "${!pid[@]}"; do
-    # give each server 5 s to stop, then force it
-    for _ in $(seq 50); do kill -0 "${pid[$s]}" 2> /dev/null || break; sleep 0.1; done
-    kill -9 "${pid[$s]}" 2> /dev/null || true
+    for p in ${pid[$s]//,/ }; do
+      # give each server 5 s to stop, then force it
+      for _ in $(seq 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
+      kill -9 "$p" 2> /dev/null || true
+    done
   done
   rm -rf "$work/data-etcd" "$work/data-kvd"
 }
@@ -113,35 +120,57 @@ free_port() {
   die "found no free port on 127.0.0.1"
 }
 
-# etcd and kvd take the same flags; both get a fresh data dir and their own ports.
+# Whether every process of system $1 runs.
+alive() {
+  local p
+  for p in ${pid[$1]//,/ }; do kill -0 "$p" 2> /dev/null || return 1; done
+}
+
+# etcd and kvd take the same flags; each member gets a fresh data dir and its own ports.
+# pid[$s] is the comma-separated list of the cluster's pids; port[$s] the leader's client port.
 start_server() {
-  local s=$1 bin client peer
+  local s=$1 bin i cluster="" code deadline
+  local -a clients peers
   case "$s" in etcd) bin=$ETCD ;; kvd) bin=$KVD ;; esac
-  free_port; client=$FREE_PORT
-  free_port; peer=$FREE_PORT
-  mkdir -p "$work/data-$s"
-  local args=(--name "bench-$s" --data-dir "$work/data-$s"
-    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client"
-    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer"
-    --initial-cluster "bench-$s=http://127.0.0.1:$peer")
-  [[ "$s" == etcd ]] && args+=(--enable-v2=true --log-level warn)
-  "$bin" "${args[@]}" > "$work/$s.log" 2>&1 &
-  pid[$s]=$!
-  port[$s]=$client
-  # Ready when it answers HTTP on the v2 keys root, and the answer comes from our process, not
-  # from something else that grabbed the port first.
-  local deadline=$((SECONDS + 60)) code
-  while :; do
-    kill -0 "${pid[$s]}" 2> /dev/null || { tail -20 "$work/$s.log" >&2; die "$s exited during start-up (log above, full: $work/$s.log)"; }
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$client/v2/keys/" || true)
-    [[ "$code" != 000 ]] && break
-    ((SECONDS < deadline)) || die "$s did not answer on 127.0.0.1:$client within 60 s (log: $work/$s.log)"
-    sleep 0.2
+  for ((i = 1; i <= members; i++)); do
+    free_port; clients[i]=$FREE_PORT
+    free_port; peers[i]=$FREE_PORT
+    cluster+="${cluster:+,}bench-$s-$i=http://127.0.0.1:${peers[i]}"
   done
-  if command -v ss > /dev/null && ! ss -Hltnp "sport = :$client" | grep -q "pid=${pid[$s]},"; then
-    die "127.0.0.1:$client answers, but not from $s (pid ${pid[$s]}); another process took the port"
+  pid[$s]=""
+  for ((i = 1; i <= members; i++)); do
+    mkdir -p "$work/data-$s/$i"
+    local args=(--name "bench-$s-$i" --data-dir "$work/data-$s/$i"
+      --listen-client-urls "http://127.0.0.1:${clients[i]}" --advertise-client-urls "http://127.0.0.1:${clients[i]}"
+      --listen-peer-urls "http://127.0.0.1:${peers[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[i]}"
+      --initial-cluster "$cluster" --initial-cluster-token "bench-$s")
+    [[ "$s" == etcd ]] && args+=(--enable-v2=true --log-level warn)
+    "$bin" "${args[@]}" > "$work/$s-$i.log" 2>&1 &
+    pid[$s]+="${pid[$s]:+,}$!"
+  done
+  # Ready when every member answers HTTP on the v2 keys root and a leader is known.
+  deadline=$((SECONDS + 60))
+  for ((i = 1; i <= members; i++)); do
+    while :; do
+      alive "$s" || { tail -20 "$work/$s-$i.log" >&2; die "$s exited during start-up (logs: $work/$s-*.log)"; }
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:${clients[i]}/v2/keys/" || true)
+      [[ "$code" != 000 ]] && break
+      ((SECONDS < deadline)) || die "$s member $i did not answer on 127.0.0.1:${clients[i]} within 60 s (log: $work/$s-$i.log)"
+      sleep 0.2
+    done
+  done
+  local leader_url=""
+  while [[ -z "$leader_url" ]]; do
+    leader_url=$(curl -s --max-time 1 "http://127.0.0.1:${clients[1]}/v2/members/leader" \
+      | grep -o '"clientURLs":\["[^"]*' | cut -d'"' -f4 || true)
+    ((SECONDS < deadline)) || die "$s elected no leader within 60 s (logs: $work/$s-*.log)"
+    [[ -n "$leader_url" ]] || sleep 0.2
+  done
+  port[$s]=${leader_url##*:}
+  if ((members == 1)) && command -v ss > /dev/null && ! ss -Hltnp "sport = :${port[$s]}" | grep -q "pid=${pid[$s]},"; then
+    die "127.0.0.1:${port[$s]} answers, but not from $s (pid ${pid[$s]}); another process took the port"
   fi
-  echo "started $s pid ${pid[$s]} on http://127.0.0.1:$client (peer $peer), log $work/$s.log"
+  echo "started $s ($members member(s), pids ${pid[$s]}); load goes to the leader at $leader_url, logs $work/$s-*.log"
 }
 
 # Share of the machine's CPU used during one second (with the servers idle: other load).
@@ -178,6 +207,7 @@ for s in "${systems[@]}"; do
     kvd) echo "kvd: $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)" ;;
   esac
 done
+echo "cluster: $members member(s) per system"
 echo "load: --connections $connections --duration $duration --warmup $warmup --keys $keys --value-size $value_size, rounds $rounds"
 
 busy=$(busy_percent)
@@ -192,7 +222,7 @@ for ((round = 1; round <= rounds; round++)); do
   for w in "${workload_list[@]}"; do
     for s in "${systems[@]}"; do
       for ((attempt = 0; ; attempt++)); do
-        kill -0 "${pid[$s]}" 2> /dev/null || die "$s (pid ${pid[$s]}) has died (log: $work/$s.log)"
+        alive "$s" || die "$s (pids ${pid[$s]}) has died (logs: $work/$s-*.log)"
         if ((wait_quiet > 0)) && ! wait_for_quiet; then
           echo "$s $w: the machine stayed busy for ${wait_quiet}s; running anyway" >&2
         fi

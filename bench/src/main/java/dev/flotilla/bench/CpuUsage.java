@@ -18,9 +18,18 @@ record CpuUsage(double generator, double server, double other) {
 
     /** CPU counters at one instant; -1 where not readable. */
     record Sample(long nanos, long selfCpuNanos, long serverTicks, long machineBusyTicks) {
-        static Sample take(long serverPid) {
-            return new Sample(System.nanoTime(), readSelfCpuNanos(), serverPid > 0 ? readProcessTicks(serverPid) : -1,
-                    readMachineBusyTicks());
+        /** With the server's processes summed (the members of a cluster on this machine). */
+        static Sample take(java.util.List<Long> serverPids) {
+            long ticks = serverPids.isEmpty() ? -1 : 0;
+            for (long pid : serverPids) {
+                long t = readProcessTicks(pid);
+                if (t < 0) {
+                    ticks = -1;
+                    break;
+                }
+                ticks += t;
+            }
+            return new Sample(System.nanoTime(), readSelfCpuNanos(), ticks, readMachineBusyTicks());
         }
     }
 

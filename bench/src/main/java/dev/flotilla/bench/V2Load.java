@@ -71,8 +71,8 @@ public final class V2Load implements Callable<Integer> {
     @Option(names = "--label", defaultValue = "server", description = "System name written in the output, e.g. etcd or kvd (default: ${DEFAULT-VALUE}).")
     private String label;
 
-    @Option(names = "--server-pid", defaultValue = "0", description = "Pid of the server on this machine, to report its CPU use (Linux).")
-    private long serverPid;
+    @Option(names = "--server-pid", split = ",", description = "Pid(s) of the server on this machine (every member of a local cluster), to report its CPU use (Linux).")
+    private java.util.List<Long> serverPid = java.util.List.of();
 
     /** The validated settings of one invocation. */
     record Settings(String system, Workload workload, String url, InetSocketAddress server, String hostHeader,

@@ -3,9 +3,11 @@ package dev.flotilla.scheduler.placement;
 import dev.flotilla.scheduler.fleet.MetadataRequirement;
 import dev.flotilla.scheduler.fleet.Resources;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -192,7 +194,9 @@ public final class Placement {
       boolean replacesOther = u.replaces(name);
       boolean replacedByOther = other.replaces(u.unit());
       if (replacesOther && !replacedByOther) {
-        if (u.machineOf().contains(name)) { // refused at submit; never push away what it must follow
+        if (u.machineOf().contains(name) || takesAlong(name, u.machineOf(), state)) {
+          // never push away what it must follow: directly (refused at submit), or because what it
+          // follows follows the displaced unit and would leave with it
           displaced.clear();
           return new Miss(Reason.CONFLICTS, slot, name, false, 0, 0);
         }
@@ -216,6 +220,26 @@ public final class Placement {
       return new Miss(Reason.RESOURCES, slot, null, false, freeCpu, freeMemory);
     }
     return null;
+  }
+
+  /** Whether one of {@code targets} follows {@code unit}, directly or through others (so moves with it). */
+  private static boolean takesAlong(String unit, List<String> targets, ClusterState state) {
+    if (targets.isEmpty()) {
+      return false;
+    }
+    ArrayDeque<String> todo = new ArrayDeque<>(state.followersOf(unit));
+    HashSet<String> seen = new HashSet<>();
+    while (!todo.isEmpty()) {
+      String f = todo.poll();
+      if (!seen.add(f)) {
+        continue;
+      }
+      if (targets.contains(f)) {
+        return true;
+      }
+      todo.addAll(state.followersOf(f));
+    }
+    return false;
   }
 
   /** The one machine MachineID or a (non-global) MachineOf unit pins the unit to, if present. */

@@ -70,6 +70,23 @@ final class Constraints {
    * Whether {@code u} could run on machine {@code id} now, moving only units it replaces; the
    * units it would move go into {@code displaced}.
    */
+  /** {@code unit} and every scheduled unit following it, directly or through others. */
+  static java.util.Set<String> leavingWith(String unit, ClusterState s) {
+    java.util.Set<String> leaving = new java.util.HashSet<>(List.of(unit));
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      for (String name : s.schedule().keySet()) {
+        XFleetOptions f = s.scheduledUnit(name).orElseThrow();
+        if (!leaving.contains(name) && f.machineOf().stream().anyMatch(leaving::contains)) {
+          leaving.add(name);
+          grew = true;
+        }
+      }
+    }
+    return leaving;
+  }
+
   static boolean feasible(XFleetOptions u, String id, ClusterState s, List<String> displaced) {
     displaced.clear();
     Machine m = s.machine(id).orElseThrow();
@@ -89,8 +106,8 @@ final class Constraints {
     for (XFleetOptions o : s.unitsOn(id)) {
       boolean mine = u.replaces(o.unit()) && !o.replaces(u.unit());
       boolean theirs = o.replaces(u.unit()) && !u.replaces(o.unit());
-      if (mine && u.machineOf().contains(o.unit())) {
-        return false;
+      if (mine && u.machineOf().stream().anyMatch(leavingWith(o.unit(), s)::contains)) {
+        return false; // what it must follow would leave with the displaced unit
       }
       if (mine) {
         displaced.add(o.unit());

@@ -297,6 +297,19 @@ class PlacementTest {
   }
 
   @Test
+  void neverDisplacesWhatItsMachineOfUnitFollows() {
+    // found by PlacementPropertyTest (Scenario seed 7674071725521204847, 12 machines, 22 units):
+    // web@15 follows u2; u11 follows web@15 and replaces u2*. Displacing u2 would take web@15
+    // along, and u11 would sit on m1 without the unit it must follow.
+    ClusterState s = ClusterState.of(List.of(machine("m1"), machine("m2")));
+    s.assign(unit("u2.socket"), "m1");
+    s.assign(b("web@15.service").machineOf("u2.socket").build(), "m1");
+    Decision d = Placement.decide(b("u11.socket").machineOf("web@15.service").replaces("u2*").build(), s);
+    assertThat(unschedulable(d).reason()).isEqualTo(Reason.CONFLICTS);
+    assertThat(unschedulable(d).message()).contains("u2.socket");
+  }
+
+  @Test
   void removingAMachineUnschedulesItsUnits() {
     ClusterState s = ClusterState.of(List.of(machine("m1"), machine("m2")));
     s.assign(unit("a.service"), "m1");

@@ -1,0 +1,413 @@
+package dev.flotilla.scheduler.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.scheduler.fleet.InvalidUnitException;
+import dev.flotilla.scheduler.fleet.XFleetOptions;
+import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineRecord;
+import dev.flotilla.scheduler.registry.MachineRegistry;
+import dev.flotilla.scheduler.registry.ScheduleRegistry;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitRegistry;
+import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.registry.UnitStateRegistry;
+import dev.flotilla.scheduler.registry.Versioned;
+import dev.flotilla.scheduler.unit.InvalidUnitNameException;
+import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitName;
+import dev.flotilla.scheduler.unit.UnitOption;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * fleet's HTTP API v1 over the registry interfaces, without the HTTP server: a request (method,
+ * URI, Content-Type headers, body) in, a status and JSON body out. {@link FleetApiServer} serves it.
+ *
+ * <p>Follows fleet's {@code api/} package: the same resources, status codes and messages where
+ * fleetctl can see them. Where it differs, on purpose: a PUT with options for an existing unit
+ * whose options differ is refused with 409 (fleet ignored the options silently); [X-Fleet] is
+ * validated fully at submit (400 naming every problem); a desired state change to a state that is
+ * not a neighbour is carried out one step at a time; a PATCH for an absent machine is 404.
+ */
+public final class FleetApi {
+  private static final Logger log = LoggerFactory.getLogger(FleetApi.class);
+
+  static final String PREFIX = "/fleet/v1";
+  private static final Pattern METADATA_PATH = Pattern.compile("^/([^/]+)/metadata/([A-Za-z0-9_.-]+)$");
+
+  private final UnitRegistry units;
+  private final ScheduleRegistry schedule;
+  private final MachineRegistry machines;
+  private final UnitStateRegistry states;
+  private final ObjectMapper json = new ObjectMapper();
+  private final byte[] discovery;
+
+  public FleetApi(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines, UnitStateRegistry states) {
+    this.units = Objects.requireNonNull(units);
+    this.schedule = Objects.requireNonNull(schedule);
+    this.machines = Objects.requireNonNull(machines);
+    this.states = Objects.requireNonNull(states);
+    try (InputStream in = FleetApi.class.getResourceAsStream("discovery.json")) {
+      this.discovery = Objects.requireNonNull(in, "discovery.json missing from the jar").readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Answers one request. {@code contentTypes}: every Content-Type header sent. */
+  public ApiResponse handle(String method, String uri, List<String> contentTypes, byte[] body) {
+    try {
+      QueryStringDecoder q = new QueryStringDecoder(uri);
+      return route(method, q.path(), q.parameters(), contentTypes, body);
+    } catch (ApiException e) {
+      return error(e.status, e.getMessage());
+    } catch (RuntimeException e) {
+      log.error("{} {} failed", method, uri, e);
+      return error(500, "");
+    }
+  }
+
+  private ApiResponse route(String method, String path, Map<String, List<String>> query, List<String> contentTypes,
+      byte[] body) {
+    if (path.equals("/")) {
+      return error(405, "");
+    }
+    if (path.equals(PREFIX)) {
+      return error(405, "");
+    }
+    if (path.equals(PREFIX + "/discovery")) {
+      if (!method.equals("GET")) {
+        return error(400, "only HTTP GET supported against this resource"); // fleet's status, not 405
+      }
+      return new ApiResponse(200, discovery);
+    }
+    if (path.equals(PREFIX + "/machines")) {
+      return switch (method) {
+        case "GET" -> ok(listMachines(query));
+        case "PATCH" -> patchMachines(body);
+        default -> error(405, "only GET and PATCH supported against this resource");
+      };
+    }
+    if (path.equals(PREFIX + "/state")) {
+      if (!method.equals("GET")) {
+        return error(405, "only GET supported against this resource");
+      }
+      return ok(listStates(query));
+    }
+    String unitsBase = PREFIX + "/units";
+    if (path.equals(unitsBase)) {
+      if (!method.equals("GET")) {
+        return error(405, "only GET supported against this resource");
+      }
+      return ok(listUnits(query));
+    }
+    if (path.startsWith(unitsBase + "/")) {
+      String item = path.substring(unitsBase.length() + 1);
+      if (item.isEmpty() || item.contains("/")) {
+        return error(404, "");
+      }
+      return switch (method) {
+        case "GET" -> ok(getUnit(item));
+        case "PUT" -> putUnit(item, contentTypes, body);
+        case "DELETE" -> deleteUnit(item);
+        default -> error(405, "only GET, PUT and DELETE supported against this resource");
+      };
+    }
+    return error(404, "");
+  }
+
+  // ---- units
+
+  private FleetJson.UnitPage listUnits(Map<String, List<String>> query) {
+    PageToken token = pageToken(query);
+    List<Versioned<UnitRecord>> all = new ArrayList<>(units.units());
+    all.sort(Comparator.comparing(v -> v.value().name().name()));
+    PageToken.Page<Versioned<UnitRecord>> page = token.slice(all);
+    View view = view();
+    List<FleetJson.Unit> out = new ArrayList<>(page.items().size());
+    for (Versioned<UnitRecord> v : page.items()) {
+      out.add(unitJson(v.value(), view));
+    }
+    return new FleetJson.UnitPage(out, page.nextPageToken());
+  }
+
+  private FleetJson.Unit getUnit(String name) {
+    Versioned<UnitRecord> v = units.unit(name).orElseThrow(() -> new ApiException(404, "unit does not exist"));
+    return unitJson(v.value(), view());
+  }
+
+  private ApiResponse deleteUnit(String name) {
+    if (units.unit(name).isEmpty() || !units.destroy(name)) {
+      return error(404, "unit does not exist");
+    }
+    return ApiResponse.empty(204);
+  }
+
+  private ApiResponse putUnit(String item, List<String> contentTypes, byte[] body) {
+    requireJson(contentTypes);
+    FleetJson.Unit su;
+    try {
+      su = json.readValue(body, FleetJson.Unit.class);
+    } catch (IOException e) {
+      throw new ApiException(400, "unable to decode body: " + firstLine(e));
+    }
+    if (su == null) {
+      throw new ApiException(400, "unable to decode body: no unit in it");
+    }
+    String name = su.name() == null || su.name().isEmpty() ? item : su.name();
+    if (!item.equals(name)) {
+      throw new ApiException(400, "name in URL \"" + item + "\" differs from unit name in request body \"" + name + "\"");
+    }
+    UnitName unitName;
+    try {
+      unitName = UnitName.parse(name);
+    } catch (InvalidUnitNameException e) {
+      throw new ApiException(400, e.getMessage());
+    }
+    DesiredState target = null;
+    if (su.desiredState() != null && !su.desiredState().isEmpty()) {
+      try {
+        target = DesiredState.fromJson(su.desiredState());
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(400, e.getMessage());
+      }
+      if (unitName.isTemplate() && target != DesiredState.INACTIVE) {
+        throw new ApiException(400, "cannot activate template \"" + name + "\"");
+      }
+    }
+    List<FleetJson.UnitOption> options = su.options() == null ? List.of() : su.options();
+    Optional<Versioned<UnitRecord>> existing = units.unit(name);
+    if (existing.isEmpty()) {
+      if (options.isEmpty()) {
+        throw new ApiException(409, "unit does not exist and options field empty");
+      }
+      UnitFile file = unitFile(options);
+      try {
+        XFleetOptions.parse(unitName, file);
+      } catch (InvalidUnitException e) {
+        throw new ApiException(400, e.getMessage());
+      }
+      if (!units.create(new UnitRecord(unitName, file, DesiredState.INACTIVE))) {
+        throw new ApiException(409, "unit " + name + " already exists");
+      }
+      if (target != null) {
+        moveTo(name, target);
+      }
+      return ApiResponse.empty(201);
+    }
+    if (!options.isEmpty()) {
+      UnitFile mine = unitFile(options);
+      UnitFile theirs = existing.get().value().file();
+      if (!mine.hash().equals(theirs.hash())) {
+        throw new ApiException(409, "unit " + name + " already exists with other options (hash "
+            + theirs.hash().shortHex() + ", request " + mine.hash().shortHex() + "): destroy it first to replace it");
+      }
+    }
+    if (target == null) {
+      throw new ApiException(409, "must provide DesiredState to update existing unit");
+    }
+    moveTo(name, target);
+    return ApiResponse.empty(204);
+  }
+
+  /** Moves the desired state one neighbouring step at a time, each step conditional. */
+  private void moveTo(String name, DesiredState target) {
+    for (int attempt = 0; attempt < 32; attempt++) {
+      Versioned<UnitRecord> v = units.unit(name).orElseThrow(() -> new ApiException(404, "unit does not exist"));
+      DesiredState now = v.value().desiredState();
+      if (now == target) {
+        return;
+      }
+      units.setDesiredState(name, now.stepToward(target), v.modRevision()); // a lost race is read again
+    }
+    throw new ApiException(409, "unit " + name + " kept changing while its desired state was set; try again");
+  }
+
+  private static UnitFile unitFile(List<FleetJson.UnitOption> options) {
+    List<UnitOption> out = new ArrayList<>(options.size());
+    for (int i = 0; i < options.size(); i++) {
+      FleetJson.UnitOption o = options.get(i);
+      try {
+        out.add(new UnitOption(o.section(), o.name(), o.value() == null ? "" : o.value()));
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(400, "options[" + i + "]: " + e.getMessage());
+      }
+    }
+    return UnitFile.of(out);
+  }
+
+  private static void requireJson(List<String> contentTypes) {
+    if (contentTypes.size() != 1) {
+      throw new ApiException(415, "expected 1 Content-Type, got " + contentTypes.size());
+    }
+    String type = contentTypes.get(0).split(";", 2)[0].strip();
+    if (!type.equals("application/json")) {
+      throw new ApiException(415, "only acceptable Content-Type is application/json");
+    }
+  }
+
+  // ---- state
+
+  private FleetJson.UnitStatePage listStates(Map<String, List<String>> query) {
+    PageToken token = pageToken(query);
+    String machineId = first(query, "machineID");
+    String unitName = first(query, "unitName");
+    List<FleetJson.UnitState> filtered = new ArrayList<>();
+    for (UnitStateRecord s : states.states()) {
+      if ((machineId.isEmpty() || machineId.equals(s.machineId())) && (unitName.isEmpty() || unitName.equals(s.unit()))) {
+        filtered.add(new FleetJson.UnitState(s.unit(), s.hash() == null ? null : s.hash().hex(), s.machineId(),
+            s.loadState(), s.activeState(), s.subState()));
+      }
+    }
+    PageToken.Page<FleetJson.UnitState> page = token.slice(filtered);
+    return new FleetJson.UnitStatePage(page.items(), page.nextPageToken());
+  }
+
+  // ---- machines
+
+  private FleetJson.MachinePage listMachines(Map<String, List<String>> query) {
+    PageToken token = pageToken(query);
+    List<MachineRecord> all = new ArrayList<>(machines.machines());
+    all.sort(Comparator.comparing(MachineRecord::id));
+    PageToken.Page<MachineRecord> page = token.slice(all);
+    List<FleetJson.Machine> out = new ArrayList<>();
+    for (MachineRecord m : page.items()) {
+      out.add(new FleetJson.Machine(m.id(), m.publicIp(), new TreeMap<>(m.metadata())));
+    }
+    return new FleetJson.MachinePage(out, page.nextPageToken());
+  }
+
+  private ApiResponse patchMachines(byte[] body) {
+    List<FleetJson.MetadataOp> ops;
+    try {
+      ops = json.readValue(body, new TypeReference<List<FleetJson.MetadataOp>>() {});
+    } catch (IOException e) {
+      throw new ApiException(400, firstLine(e));
+    }
+    if (ops == null) {
+      ops = List.of();
+    }
+    // check every operation before changing anything
+    Map<String, List<String[]>> byMachine = new LinkedHashMap<>(); // machine → [op, key, value]
+    for (FleetJson.MetadataOp op : ops) {
+      String o = op.op() == null ? "" : op.op();
+      if (!o.equals("add") && !o.equals("remove") && !o.equals("replace")) {
+        throw new ApiException(400, "invalid op: expect add, remove, or replace");
+      }
+      Matcher m = METADATA_PATH.matcher(op.path() == null ? "" : op.path());
+      if (!m.matches()) {
+        throw new ApiException(400, "machine metadata path invalid");
+      }
+      if (!o.equals("remove") && (op.value() == null || op.value().isEmpty())) {
+        throw new ApiException(400, "invalid value: add and replace require a value");
+      }
+      byMachine.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(new String[] {o, m.group(2), op.value()});
+    }
+    Map<String, MachineRecord> found = new HashMap<>();
+    for (String id : byMachine.keySet()) {
+      found.put(id, machines.machine(id).orElseThrow(() -> new ApiException(404, "machine " + id + " not found")));
+    }
+    for (Map.Entry<String, List<String[]>> e : byMachine.entrySet()) {
+      Map<String, String> md = new TreeMap<>(found.get(e.getKey()).metadata());
+      for (String[] op : e.getValue()) {
+        if (op[0].equals("remove")) {
+          md.remove(op[1]);
+        } else {
+          md.put(op[1], op[2]);
+        }
+      }
+      if (!machines.setMetadata(e.getKey(), md)) {
+        throw new ApiException(404, "machine " + e.getKey() + " not found");
+      }
+    }
+    return ApiResponse.empty(204);
+  }
+
+  // ---- helpers
+
+  /** What a unit's JSON needs besides the unit: the schedule, reported states, reasons. */
+  private record View(Map<String, String> assignments, Map<String, Map<String, UnitStateRecord>> states,
+      Map<String, String> reasons) {}
+
+  private View view() {
+    Map<String, Map<String, UnitStateRecord>> byUnit = new HashMap<>();
+    for (UnitStateRecord s : states.states()) {
+      byUnit.computeIfAbsent(s.unit(), u -> new HashMap<>()).put(s.machineId(), s);
+    }
+    return new View(schedule.assignments(), byUnit, schedule.unscheduledReasons());
+  }
+
+  private static FleetJson.Unit unitJson(UnitRecord r, View view) {
+    String name = r.name().name();
+    List<FleetJson.UnitOption> options = new ArrayList<>();
+    for (UnitOption o : r.file().options()) {
+      options.add(new FleetJson.UnitOption(o.section(), o.name(), o.value()));
+    }
+    String machine = view.assignments().get(name);
+    // fleet's rule (determineJobState): not scheduled, or not reported by its machine → inactive;
+    // reported there → loaded; active there → launched. fleetctl unload waits for "inactive".
+    String current = "inactive";
+    if (machine != null) {
+      UnitStateRecord s = view.states().getOrDefault(name, Map.of()).get(machine);
+      current = s == null ? "inactive" : "active".equals(s.activeState()) ? "launched" : "loaded";
+    }
+    return new FleetJson.Unit(name, options, r.desiredState().json(), current, machine, view.reasons().get(name));
+  }
+
+  private static PageToken pageToken(Map<String, List<String>> query) {
+    List<String> values = query.getOrDefault("nextPageToken", List.of());
+    if (values.size() > 1) {
+      throw new ApiException(400, "too many values for page token");
+    }
+    return values.isEmpty() ? PageToken.first() : PageToken.decode(values.get(0));
+  }
+
+  private static String first(Map<String, List<String>> query, String key) {
+    List<String> v = query.get(key);
+    return v == null || v.isEmpty() ? "" : v.get(0);
+  }
+
+  private ApiResponse ok(Object body) {
+    try {
+      return new ApiResponse(200, json.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write " + body.getClass().getSimpleName() + " as JSON", e);
+    }
+  }
+
+  /** fleet's error body with {@code status}. */
+  ApiResponse error(int status, String message) {
+    try {
+      return new ApiResponse(status, json.writeValueAsBytes(
+          new FleetJson.ErrorBody(new FleetJson.ErrorEntity(status, message))));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String firstLine(IOException e) {
+    String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+    if (m == null) {
+      return e.getClass().getSimpleName();
+    }
+    int nl = m.indexOf('\n');
+    return nl < 0 ? m : m.substring(0, nl);
+  }
+}

@@ -1,0 +1,593 @@
+package dev.flotilla.scheduler.engine;
+
+import dev.flotilla.scheduler.fleet.InvalidUnitException;
+import dev.flotilla.scheduler.fleet.Resources;
+import dev.flotilla.scheduler.fleet.XFleetOptions;
+import dev.flotilla.scheduler.placement.ClusterState;
+import dev.flotilla.scheduler.placement.Decision;
+import dev.flotilla.scheduler.placement.Machine;
+import dev.flotilla.scheduler.placement.Placement;
+import dev.flotilla.scheduler.placement.Planner;
+import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineRecord;
+import dev.flotilla.scheduler.registry.RegistryEvent;
+import dev.flotilla.scheduler.registry.RegistryWatch;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.Versioned;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The fleet engine: while it holds the {@link EngineLease}, it keeps the schedule true to the units
+ * and machines in the registry. Single-threaded and clock-free: {@link #reconcile(long)} takes
+ * {@code now} and returns when it wants to be called again; a thin shell ({@link EngineRunner})
+ * owns the thread.
+ *
+ * <p>What it does, driven by registry watch events and a periodic full pass (the safety net for
+ * anything a watch could miss):
+ *
+ * <ul>
+ *   <li>places units whose desired state is loaded or launched and that are not scheduled, through
+ *       {@link Planner} (feasibility, then least loaded; {@code Replaces=} carried out);</li>
+ *   <li>moves units off machines whose presence expired, and units that may no longer stay where
+ *       they are ({@link Placement#check}: metadata changed, a MachineOf unit moved...);</li>
+ *   <li>unschedules inactive and destroyed units; never schedules templates or global units
+ *       (agents run global units on every machine matching them, see {@link MachineUnits});</li>
+ *   <li>records why a unit cannot be placed ({@code setUnscheduledReason}) for the CLI.</li>
+ * </ul>
+ *
+ * <p>Its view of the registry (a {@link ClusterState} and the assignments as last read) is rebuilt
+ * from a full read on every new lease term, every safety pass and whenever the watch breaks, and
+ * kept up to date from events in between. Every schedule write is conditional on the entry's mod
+ * revision, and is made only while the lease is valid at {@code now}.
+ */
+public final class Engine implements AutoCloseable {
+
+  /**
+   * @param safetyPassNanos how often the whole registry is re-read and everything re-checked
+   * @param maxEventsPerPoll events taken from the watch per round
+   */
+  public record Config(long safetyPassNanos, int maxEventsPerPoll) {
+    public static Config defaults() {
+      return new Config(60_000_000_000L, 10_000);
+    }
+  }
+
+  /** Counters for tests and benchmarks. */
+  public record Stats(long rounds, long fullPasses, long events, long assignments, long unassignments,
+      long failedWrites, long terms) {}
+
+  /** A submitted unit as the engine sees it; {@code options} null when its [X-Fleet] is invalid. */
+  private record UnitEntry(UnitRecord record, XFleetOptions options, String invalid) {
+    boolean schedulable() {
+      return options != null && !record.name().isTemplate() && record.desiredState() != DesiredState.INACTIVE;
+    }
+  }
+
+  private final String id;
+  private final EngineRegistry registry;
+  private final EngineLease lease;
+  private final Config config;
+
+  // leadership
+  private EngineLease.LeaseStatus term;
+  private long nextRenewAt;
+
+  // the view, valid while leader
+  private RegistryWatch watch;
+  private ClusterState cluster;
+  private final Map<String, UnitEntry> units = new HashMap<>();
+  /** unit → machine as the registry has it (after our own writes). */
+  private final Map<String, String> assigned = new HashMap<>();
+  /** Mod revisions of assignments, where known (read or seen in an event); absent: read before writing. */
+  private final Map<String, Long> revisions = new HashMap<>();
+  /** Reasons as recorded in the registry. */
+  private final Map<String, String> reasons = new HashMap<>();
+  /** Units to look at in the next round. */
+  private final TreeSet<String> dirty = new TreeSet<>();
+  /**
+   * Units that could not be placed, tried again when room may have appeared: a machine joined or
+   * changed, a unit left or moved away, someone else wrote the schedule. A unit arriving takes
+   * room from nobody, so only the units waiting to follow it are tried again then.
+   */
+  private final TreeMap<String, List<String>> waiting = new TreeMap<>(); // unit → its MachineOf units
+  /** MachineOf unit → waiting units that follow it: looked at again when it becomes schedulable. */
+  private final Map<String, TreeSet<String>> waitingFollowers = new HashMap<>();
+  /** Global units (any desired state): their reasons depend on every machine. */
+  private final TreeSet<String> globals = new TreeSet<>();
+  private boolean clusterChanged;
+  private boolean fullPassNeeded;
+  private long nextSafetyPass;
+
+  private long rounds;
+  private long fullPasses;
+  private long events;
+  private long assignments;
+  private long unassignments;
+  private long failedWrites;
+  private long terms;
+
+  public Engine(String id, EngineRegistry registry, EngineLease lease, Config config) {
+    this.id = Objects.requireNonNull(id);
+    this.registry = Objects.requireNonNull(registry);
+    this.lease = Objects.requireNonNull(lease);
+    this.config = Objects.requireNonNull(config);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** Whether this engine held the lease at its last round (read it from the engine's thread). */
+  public boolean isLeader() {
+    return term != null;
+  }
+
+  public Stats stats() {
+    return new Stats(rounds, fullPasses, events, assignments, unassignments, failedWrites, terms);
+  }
+
+  /**
+   * One round: keeps or takes the lease, takes watch events, re-reads everything when due, and
+   * brings the schedule in line. Returns the time of the next round it needs (now, when events are
+   * still waiting).
+   */
+  public long reconcile(long nowNanos) {
+    rounds++;
+    if (!lead(nowNanos)) {
+      return nextRenewAt;
+    }
+    if (watch == null) {
+      watch = registry.watches().get(); // before the read: nothing between the two is missed
+      fullPassNeeded = true;
+    }
+    boolean more = takeEvents();
+    if (watch.isBroken()) {
+      watch.close();
+      watch = registry.watches().get();
+      fullPassNeeded = true;
+    }
+    if (fullPassNeeded || nowNanos - nextSafetyPass >= 0) {
+      readEverything();
+      fullPassNeeded = false;
+      nextSafetyPass = nowNanos + config.safetyPassNanos();
+    }
+    more |= settle();
+    return more ? nowNanos : earliest(nextRenewAt, nextSafetyPass);
+  }
+
+  /** Stops leading (closing the watch) and gives the lease up. */
+  @Override
+  public void close() {
+    if (term != null) {
+      standDown();
+      lease.release(id);
+    }
+  }
+
+  // ---- leadership
+
+  private boolean lead(long now) {
+    if (term != null && now - nextRenewAt < 0 && now - term.expiresAtNanos() < 0) {
+      return true;
+    }
+    EngineLease.LeaseStatus s = lease.tryAcquire(id, now);
+    if (!s.heldBy(id)) {
+      standDown();
+      nextRenewAt = s.expiresAtNanos() - now > 0 ? s.expiresAtNanos() : now + lease.ttlNanos() / 3;
+      return false;
+    }
+    if (term == null || term.epoch() != s.epoch()) {
+      standDown();
+      terms++;
+    }
+    term = s;
+    nextRenewAt = now + lease.ttlNanos() / 3;
+    return true;
+  }
+
+  private void standDown() {
+    term = null;
+    if (watch != null) {
+      watch.close();
+      watch = null;
+    }
+    cluster = null;
+    units.clear();
+    assigned.clear();
+    revisions.clear();
+    reasons.clear();
+    dirty.clear();
+    waiting.clear();
+    waitingFollowers.clear();
+    globals.clear();
+  }
+
+  // ---- reading
+
+  private void readEverything() {
+    fullPasses++;
+    cluster = new ClusterState();
+    units.clear();
+    assigned.clear();
+    revisions.clear();
+    reasons.clear();
+    waiting.clear();
+    waitingFollowers.clear();
+    globals.clear();
+    for (MachineRecord m : registry.machines().machines()) {
+      cluster.putMachine(machine(m));
+    }
+    for (Versioned<UnitRecord> v : registry.units().units()) {
+      UnitEntry e = entry(v.value());
+      units.put(e.record().name().name(), e);
+      if (e.options() != null && e.options().global()) {
+        globals.add(e.record().name().name());
+        if (e.schedulable()) {
+          cluster.putGlobal(e.options());
+        }
+      }
+    }
+    assigned.putAll(registry.schedule().assignments());
+    reasons.putAll(registry.schedule().unscheduledReasons());
+    // what stays in the cluster view: assignments of schedulable units to present machines;
+    // everything else is looked at below and moved, unassigned or left as it is
+    for (Map.Entry<String, String> a : assigned.entrySet()) {
+      UnitEntry e = units.get(a.getKey());
+      if (e != null && e.schedulable() && !e.options().global() && cluster.machine(a.getValue()).isPresent()) {
+        cluster.assign(e.options(), a.getValue());
+      }
+    }
+    dirty.addAll(units.keySet());
+    dirty.addAll(assigned.keySet());
+    clusterChanged = true;
+  }
+
+  /** Applies waiting watch events to the view; true when more are waiting. */
+  private boolean takeEvents() {
+    List<RegistryEvent> batch = watch.poll(config.maxEventsPerPoll());
+    events += batch.size();
+    if (cluster == null) {
+      return batch.size() == config.maxEventsPerPoll(); // a full read follows; events only wake us
+    }
+    for (RegistryEvent e : batch) {
+      if (e instanceof RegistryEvent.UnitChanged c) {
+        unitChanged(c.unit());
+      } else if (e instanceof RegistryEvent.UnitRemoved r) {
+        unitChanged(r.unit());
+      } else if (e instanceof RegistryEvent.MachineChanged c) {
+        machineChanged(c.machineId());
+      } else if (e instanceof RegistryEvent.MachineGone g) {
+        machineChanged(g.machineId());
+      } else if (e instanceof RegistryEvent.AssignmentChanged a) {
+        assignmentChanged(a.unit());
+      }
+    }
+    return batch.size() == config.maxEventsPerPoll();
+  }
+
+  private void unitChanged(String name) {
+    Optional<Versioned<UnitRecord>> v = registry.units().unit(name);
+    UnitEntry old = units.get(name);
+    UnitEntry now = v.map(x -> entry(x.value())).orElse(null);
+    if (now == null) {
+      units.remove(name);
+      reasons.remove(name); // destroy took its reason with it
+    } else {
+      units.put(name, now);
+    }
+    if (old != null && old.options() != null && old.options().global()) {
+      cluster.removeGlobal(name);
+      globals.remove(name);
+    }
+    if (now != null && now.options() != null && now.options().global()) {
+      globals.add(name);
+      if (now.schedulable()) {
+        cluster.putGlobal(now.options());
+      }
+    }
+    if (old != null && now != null && !old.record().file().equals(now.record().file())) {
+      // destroyed and submitted again between two polls: the view holds the old options
+      Optional<String> host = cluster.hostOf(name);
+      cluster.unassign(name);
+      if (host.isPresent() && now.schedulable() && !now.options().global()) {
+        cluster.assign(now.options(), host.get());
+      }
+      dirty.addAll(cluster.followersOf(name));
+      clusterChanged = true;
+    }
+    boolean was = old != null && old.schedulable();
+    boolean is = now != null && now.schedulable();
+    if (was && !is) {
+      // a unit leaving frees room and may strand its followers (of a global too)
+      cluster.unassign(name);
+      dirty.addAll(cluster.followersOf(name));
+      clusterChanged = true;
+    } else if (!was && is) {
+      // arriving takes room from nobody: only units waiting to follow it may fit now
+      dirty.addAll(waitingFollowers.getOrDefault(name, new TreeSet<>()));
+    }
+    dirty.add(name);
+  }
+
+  private void machineChanged(String machineId) {
+    Optional<MachineRecord> m = registry.machines().machine(machineId);
+    if (m.isPresent()) {
+      boolean known = cluster.machine(machineId).isPresent();
+      cluster.putMachine(machine(m.get()));
+      for (XFleetOptions u : cluster.unitsOn(machineId)) {
+        dirty.add(u.unit());
+      }
+      if (!known) {
+        // it came back: units still assigned to it in the registry are looked at again
+        assigned.forEach((u, host) -> {
+          if (host.equals(machineId)) {
+            dirty.add(u);
+          }
+        });
+      }
+    } else {
+      for (XFleetOptions orphan : cluster.removeMachine(machineId)) {
+        dirty.add(orphan.unit());
+      }
+    }
+    dirty.addAll(globals); // where they run, or why nowhere, may have changed
+    clusterChanged = true;
+  }
+
+  private void assignmentChanged(String unit) {
+    Optional<Versioned<String>> v = registry.schedule().assignment(unit);
+    String host = v.map(Versioned::value).orElse(null);
+    if (Objects.equals(host, assigned.get(unit))) {
+      // our own write coming back: learn its revision
+      v.ifPresentOrElse(x -> revisions.put(unit, x.modRevision()), () -> revisions.remove(unit));
+      return;
+    }
+    // someone else's write (a previous leader's late one): take it as the truth and look again
+    noteAssignment(unit, v);
+    dirty.add(unit);
+    clusterChanged = true;
+  }
+
+  /** Records what the registry says about {@code unit}'s assignment, in the view too. */
+  private void noteAssignment(String unit, Optional<Versioned<String>> v) {
+    if (v.isEmpty()) {
+      assigned.remove(unit);
+      revisions.put(unit, 0L);
+      cluster.unassign(unit);
+      return;
+    }
+    assigned.put(unit, v.get().value());
+    revisions.put(unit, v.get().modRevision());
+    UnitEntry e = units.get(unit);
+    if (e != null && e.schedulable() && !e.options().global() && cluster.machine(v.get().value()).isPresent()) {
+      if (!cluster.hostOf(unit).equals(Optional.of(v.get().value()))) {
+        cluster.assign(e.options(), v.get().value());
+      }
+    } else {
+      cluster.unassign(unit);
+    }
+  }
+
+  // ---- deciding
+
+  /**
+   * Brings every dirty unit (and, when the cluster changed, every waiting one) in line: checks
+   * the scheduled ones, places the rest in one batch, writes the differences. True when a write
+   * failed and another round is needed.
+   */
+  private boolean settle() {
+    if (clusterChanged) {
+      dirty.addAll(waiting.keySet());
+      clusterChanged = false;
+    }
+    if (dirty.isEmpty()) {
+      return false;
+    }
+    ArrayDeque<String> work = new ArrayDeque<>(dirty);
+    TreeSet<String> seen = new TreeSet<>(dirty);
+    dirty.clear();
+    List<XFleetOptions> toPlace = new ArrayList<>();
+    Map<String, String> targets = new HashMap<>(); // unit → machine, or null to unassign
+    Map<String, String> newReasons = new HashMap<>();
+    boolean freed = false; // a unit left its machine: units waiting elsewhere may fit there now
+    while (!work.isEmpty()) {
+      String name = work.poll();
+      UnitEntry e = units.get(name);
+      if (e == null || !e.schedulable() || e.options().global()) {
+        targets.put(name, null);
+        stopWaiting(name);
+        if (e != null) {
+          newReasons.put(name, whyNotScheduled(e));
+        }
+        continue;
+      }
+      Optional<String> host = cluster.hostOf(name);
+      if (host.isPresent()) {
+        Optional<Placement.Rejection> no = Placement.check(e.options(), host.get(), cluster);
+        if (no.isEmpty()) {
+          targets.put(name, host.get());
+          newReasons.put(name, "");
+          stopWaiting(name);
+          continue;
+        }
+        // it must go; what follows it here may have to go too
+        List<String> followers = cluster.followersOf(name);
+        cluster.unassign(name);
+        freed = true;
+        for (String f : followers) {
+          if (seen.add(f)) {
+            work.add(f);
+          }
+        }
+      }
+      toPlace.add(e.options());
+    }
+    if (freed) {
+      toPlace.addAll(waitingOutside(seen));
+    }
+    for (Decision d : place(toPlace)) {
+      if (d instanceof Decision.Place p) {
+        targets.put(p.unit(), p.machineId());
+        newReasons.put(p.unit(), "");
+        stopWaiting(p.unit());
+      } else if (d instanceof Decision.Unschedulable u) {
+        targets.put(u.unit(), null);
+        newReasons.put(u.unit(), u.message());
+        startWaiting(u.unit());
+      }
+    }
+    boolean retry = false;
+    for (String unit : new TreeSet<>(targets.keySet())) {
+      retry |= !write(unit, targets.get(unit));
+    }
+    for (Map.Entry<String, String> r : new TreeMap<>(newReasons).entrySet()) {
+      String old = reasons.getOrDefault(r.getKey(), "");
+      if (!old.equals(r.getValue())) {
+        registry.schedule().setUnscheduledReason(r.getKey(), r.getValue());
+        if (r.getValue().isEmpty()) {
+          reasons.remove(r.getKey());
+        } else {
+          reasons.put(r.getKey(), r.getValue());
+        }
+      }
+    }
+    return retry;
+  }
+
+  /**
+   * Places a batch, then again the units left unschedulable for as long as that places some: a
+   * unit decided early in a batch may fit once later ones displaced others (Replaces=) or moved.
+   * Returns the final decision of every unit placed, moved or refused, in order.
+   */
+  private List<Decision> place(List<XFleetOptions> batch) {
+    LinkedHashMap<String, Decision> out = new LinkedHashMap<>();
+    TreeSet<String> looked = new TreeSet<>();
+    List<XFleetOptions> next = batch;
+    for (int pass = 0; pass < 8 && !next.isEmpty(); pass++) {
+      next.forEach(u -> looked.add(u.unit()));
+      Planner.Plan plan = Planner.place(next, cluster);
+      List<XFleetOptions> refused = new ArrayList<>();
+      boolean placed = false;
+      for (Decision d : plan.decisions().values()) {
+        out.remove(d.unit());
+        out.put(d.unit(), d);
+        if (d instanceof Decision.Place) {
+          placed = true;
+        } else if (units.get(d.unit()) != null && units.get(d.unit()).options() != null) {
+          refused.add(units.get(d.unit()).options());
+        }
+      }
+      next = placed ? refused : new ArrayList<>();
+      if (!plan.moved().isEmpty()) {
+        // units displaced by Replaces= left room behind them (the replacing unit may need less)
+        next.addAll(waitingOutside(looked));
+      }
+    }
+    return new ArrayList<>(out.values());
+  }
+
+  /** Options of the waiting units not in {@code except}, still unscheduled and schedulable. */
+  private List<XFleetOptions> waitingOutside(Set<String> except) {
+    List<XFleetOptions> out = new ArrayList<>();
+    for (String w : waiting.keySet()) {
+      UnitEntry e = units.get(w);
+      if (!except.contains(w) && e != null && e.schedulable() && !e.options().global()
+          && cluster.hostOf(w).isEmpty()) {
+        out.add(e.options());
+      }
+    }
+    return out;
+  }
+
+  private void startWaiting(String unit) {
+    UnitEntry e = units.get(unit);
+    List<String> targets = e == null || e.options() == null ? List.of() : e.options().machineOf();
+    if (waiting.put(unit, targets) == null) {
+      for (String target : targets) {
+        waitingFollowers.computeIfAbsent(target, t -> new TreeSet<>()).add(unit);
+      }
+    }
+  }
+
+  private void stopWaiting(String unit) {
+    List<String> targets = waiting.remove(unit);
+    if (targets != null) {
+      for (String target : targets) {
+        TreeSet<String> f = waitingFollowers.get(target);
+        if (f != null && f.remove(unit) && f.isEmpty()) {
+          waitingFollowers.remove(target);
+        }
+      }
+    }
+  }
+
+  private String whyNotScheduled(UnitEntry e) {
+    if (e.invalid() != null) {
+      return e.invalid();
+    }
+    if (e.record().name().isTemplate() || e.record().desiredState() == DesiredState.INACTIVE) {
+      return "";
+    }
+    // global: runs on every machine matching it, or says why on none
+    return Placement.global(e.options(), cluster).whyNone().orElse("");
+  }
+
+  /** Makes the registry say {@code unit} → {@code machine} (null: unassigned); false if it failed. */
+  private boolean write(String unit, String machine) {
+    String now = assigned.get(unit);
+    if (Objects.equals(now, machine)) {
+      return true;
+    }
+    long rev = revisions.computeIfAbsent(unit,
+        u -> registry.schedule().assignment(u).map(Versioned::modRevision).orElse(0L));
+    boolean ok = machine == null
+        ? registry.schedule().unassign(unit, rev)
+        : registry.schedule().assign(unit, machine, rev);
+    if (ok) {
+      if (machine == null) {
+        assigned.remove(unit);
+        unassignments++;
+        revisions.put(unit, 0L);
+      } else {
+        assigned.put(unit, machine);
+        assignments++;
+        revisions.remove(unit); // learnt from the event, or read before the next write
+      }
+      return true;
+    }
+    // someone else wrote it, or the unit is gone: read what is there and decide again
+    failedWrites++;
+    noteAssignment(unit, registry.schedule().assignment(unit));
+    dirty.add(unit);
+    clusterChanged = true;
+    return false;
+  }
+
+  // ---- helpers
+
+  private static UnitEntry entry(UnitRecord r) {
+    try {
+      return new UnitEntry(r, XFleetOptions.parse(r.name(), r.file()), null);
+    } catch (InvalidUnitException e) {
+      return new UnitEntry(r, null, "invalid [X-Fleet]: " + String.join("; ", e.problems()));
+    }
+  }
+
+  static Machine machine(MachineRecord m) {
+    return new Machine(m.id(), m.metadata(), m.capacity() == null ? Resources.NONE : m.capacity());
+  }
+
+  private static long earliest(long a, long b) {
+    return a - b <= 0 ? a : b;
+  }
+}

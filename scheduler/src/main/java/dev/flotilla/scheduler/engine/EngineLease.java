@@ -1,0 +1,34 @@
+package dev.flotilla.scheduler.engine;
+
+/**
+ * The engine leader's lease: whoever holds it is the only engine that schedules. Implemented over
+ * a store lease and a leader key later ({@code StoreClient}); {@link MemoryEngineLease} is the
+ * deterministic twin.
+ *
+ * <p>A holder renews well inside the TTL; a candidate that finds the lease held retries at the
+ * holder's expiry, so a new leader takes over within one TTL of the old one's last renewal.
+ */
+public interface EngineLease {
+
+  /**
+   * Takes the lease for {@code candidate} if it is free or expired, renews it if {@code candidate}
+   * holds it, and says who holds it after the attempt.
+   */
+  LeaseStatus tryAcquire(String candidate, long nowNanos);
+
+  /** Gives the lease up at once if {@code candidate} holds it (a clean shutdown). */
+  void release(String candidate);
+
+  /** How long a lease lasts after its last renewal. */
+  long ttlNanos();
+
+  /**
+   * Who holds the lease: {@code epoch} grows with every new holder (a renewal keeps it), and
+   * {@code expiresAtNanos} is when it lapses without a renewal.
+   */
+  record LeaseStatus(String holder, long epoch, long expiresAtNanos) {
+    public boolean heldBy(String candidate) {
+      return holder.equals(candidate);
+    }
+  }
+}

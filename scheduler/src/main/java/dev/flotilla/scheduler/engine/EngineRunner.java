@@ -1,0 +1,68 @@
+package dev.flotilla.scheduler.engine;
+
+import java.util.Objects;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thread around an {@link Engine}: calls {@link Engine#reconcile} at the deadline it returns,
+ * or sooner when woken ({@link #wakeUp}, e.g. by a watch callback) and at least every
+ * {@code maxIdleNanos} (registry watches are polled, not pushed).
+ */
+public final class EngineRunner implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EngineRunner.class);
+
+  private final Engine engine;
+  private final LongSupplier clock;
+  private final long maxIdleNanos;
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public EngineRunner(Engine engine, LongSupplier clock, long maxIdleNanos) {
+    this.engine = Objects.requireNonNull(engine);
+    this.clock = Objects.requireNonNull(clock);
+    this.maxIdleNanos = maxIdleNanos;
+    this.thread = new Thread(this::run, "engine-" + engine.id());
+    this.thread.setDaemon(true);
+  }
+
+  public EngineRunner start() {
+    thread.start();
+    return this;
+  }
+
+  public void wakeUp() {
+    LockSupport.unpark(thread);
+  }
+
+  private void run() {
+    while (running) {
+      long now = clock.getAsLong();
+      long next;
+      try {
+        next = engine.reconcile(now);
+      } catch (RuntimeException e) {
+        log.warn("engine {}: round failed, retrying: {}", engine.id(), e.toString());
+        next = now + maxIdleNanos;
+      }
+      long wait = Math.min(next - now, maxIdleNanos);
+      if (wait > 0 && running) {
+        LockSupport.parkNanos(this, wait);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    engine.close();
+  }
+}

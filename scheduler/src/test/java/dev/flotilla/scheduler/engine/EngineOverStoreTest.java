@@ -1,0 +1,114 @@
+package dev.flotilla.scheduler.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.kv.client.StoreTargets;
+import dev.flotilla.kv.client.StoreTargets.Kind;
+import dev.flotilla.scheduler.api.ApiResponse;
+import dev.flotilla.scheduler.api.FleetApi;
+import dev.flotilla.scheduler.fleet.Resources;
+import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineRecord;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.Versioned;
+import dev.flotilla.scheduler.registry.store.StoreRegistry;
+import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitName;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine and the API over the real registry in the store (kvd in process, through
+ * {@code StoreClient}): the engine's watch is the store's, its writes are the store's
+ * transactions. The engine is driven by hand on the real clock; events arrive on the store's
+ * threads, so each step polls until the registry shows the outcome (with a deadline).
+ */
+class EngineOverStoreTest {
+  private static final AtomicInteger PREFIXES = new AtomicInteger();
+  private static StoreTargets targets;
+
+  @BeforeAll
+  static void start() {
+    targets = new StoreTargets();
+  }
+
+  @AfterAll
+  static void stop() {
+    targets.close();
+  }
+
+  @Test
+  void placesMovesAndExplainsThroughTheStore() throws Exception {
+    StoreRegistry registry = new StoreRegistry(targets.client(Kind.IN_PROCESS_KVD),
+        "/engine-test-" + PREFIXES.incrementAndGet() + "/");
+    try {
+      Engine engine = new Engine("e1", new EngineRegistry(registry, registry, registry, registry::watch),
+          new MemoryEngineLease(TimeUnit.SECONDS.toNanos(30)), Engine.Config.defaults());
+      registry.publish(new MachineRecord("m1", "10.0.0.1", Map.of("disk", "ssd"), new Resources(2000, 4L << 30), "t"), 30);
+      registry.publish(new MachineRecord("m2", "10.0.0.2", Map.of("disk", "ssd"), new Resources(2000, 4L << 30), "t"), 30);
+      submit(registry, "web@1.service", "Conflicts=web@*.service\n");
+      submit(registry, "web@2.service", "Conflicts=web@*.service\n");
+      submit(registry, "side.service", "MachineOf=web@1.service\n");
+      submit(registry, "gpu.service", "MachineMetadata=gpu=yes\n");
+
+      runUntil(engine, () -> registry.assignments().size() == 3, "three units placed");
+      Map<String, String> s = registry.assignments();
+      assertThat(s.get("web@1.service")).isNotEqualTo(s.get("web@2.service"));
+      assertThat(s.get("side.service")).isEqualTo(s.get("web@1.service"));
+      runUntil(engine, () -> registry.unscheduledReasons().containsKey("gpu.service"), "gpu.service's reason");
+      assertThat(registry.unscheduledReasons().get("gpu.service")).isEqualTo("no machine has metadata gpu=yes");
+
+      // the API over the same registry shows it
+      FleetApi api = new FleetApi(registry, registry, registry, registry);
+      ApiResponse r = api.handle("GET", "/fleet/v1/units/gpu.service", List.of(), new byte[0]);
+      JsonNode gpu = new ObjectMapper().readTree(new String(r.body(), StandardCharsets.UTF_8));
+      assertThat(gpu.get("unscheduledReason").asText()).isEqualTo("no machine has metadata gpu=yes");
+
+      // web@1's machine leaves: web@1 cannot go where web@2 is, so it and its sidecar wait
+      String gone = s.get("web@1.service");
+      registry.withdraw(gone);
+      runUntil(engine, () -> !registry.assignments().containsKey("web@1.service"), "web@1 off " + gone);
+      assertThat(registry.assignments()).containsOnlyKeys("web@2.service");
+      assertThat(registry.unscheduledReasons().get("web@1.service")).contains("conflicts with web@2.service");
+      // a machine with room arrives, and the metadata gpu.service needs: everything is placed
+      registry.publish(new MachineRecord("m3", "10.0.0.3", Map.of("gpu", "yes"), new Resources(2000, 4L << 30), "t"), 30);
+      runUntil(engine, () -> registry.assignments().size() == 4, "all four placed on m3 and the survivor");
+      assertThat(registry.assignments()).containsEntry("web@1.service", "m3").containsEntry("side.service", "m3")
+          .containsEntry("gpu.service", "m3");
+      assertThat(registry.unscheduledReasons()).isEmpty();
+    } finally {
+      registry.close();
+    }
+  }
+
+  private static void submit(StoreRegistry registry, String name, String xfleet) {
+    UnitFile file = UnitFile.parse("[Service]\nExecStart=/bin/true\n[X-Fleet]\n" + xfleet);
+    assertThat(registry.create(new UnitRecord(UnitName.parse(name), file, DesiredState.INACTIVE))).isTrue();
+    Versioned<UnitRecord> v = registry.unit(name).orElseThrow();
+    assertThat(registry.setDesiredState(name, DesiredState.LOADED, v.modRevision())).isTrue();
+  }
+
+  /** Runs engine rounds on the real clock until {@code done}, for at most 20 s. */
+  private static void runUntil(Engine engine, BooleanSupplier done, String what) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      engine.reconcile(System.nanoTime());
+      if (done.getAsBoolean()) {
+        return;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("not within 20 s: " + what);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10)); // let events arrive
+    }
+  }
+}
