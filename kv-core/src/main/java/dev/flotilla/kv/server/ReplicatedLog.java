@@ -40,16 +40,19 @@ public final class ReplicatedLog implements CommandLog {
   private final RaftNode node;
   private final StoreStateMachine machine;
   private final Duration requestTimeout;
-  private final Map<Long, CompletableFuture<ApplyOutcome>> waiting = new ConcurrentHashMap<>();
+  private final Map<Long, CompletableFuture<ApplyOutcome>> waiting;
   /** Unique per process run: a random high half, a counter below. */
   private final AtomicLong nextTag = new AtomicLong(ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_0000_0000L);
   private final StoreMetrics metrics;
 
   private final java.io.Closeable logStore;
+  private final Applier applier;
 
   private ReplicatedLog(RaftNode node, StoreStateMachine machine, Duration requestTimeout, StoreMetrics metrics,
-      java.io.Closeable logStore) {
+      java.io.Closeable logStore, Applier applier) {
     this.logStore = logStore;
+    this.applier = applier;
+    this.waiting = applier.waiting;
     this.node = node;
     this.machine = machine;
     this.requestTimeout = requestTimeout;
@@ -60,17 +63,34 @@ public final class ReplicatedLog implements CommandLog {
    * The Raft state machine over the store. Entries: normal ones carry a tag and a command (the
    * leader's empty entry none); conf changes reach the store as member removals, so that the member
    * list follows the Raft membership.
+   *
+   * <p>The node's loop hands committed entries over and goes on (persisting, sending); the
+   * {@code apply} thread writes them to the store, all that waited while it wrote in one RocksDB
+   * write, and answers the proposers. Snapshots and restores first wait for it to catch up; reads
+   * that must see everything up to an index wait with {@link #awaitApplied}.
    */
-  static final class Applier implements StateMachine {
+  static final class Applier implements StateMachine, AutoCloseable {
     private final StoreStateMachine machine;
     private final StoreMetrics metrics;
     private final Consumer<Long> onRemoved;
-    private Map<Long, CompletableFuture<ApplyOutcome>> waiting = Map.of();
+    /** Proposals taken here, by tag, until their entry is applied. */
+    final Map<Long, CompletableFuture<ApplyOutcome>> waiting = new ConcurrentHashMap<>();
+    private final java.util.concurrent.LinkedBlockingQueue<List<Entry>> queue =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> readers =
+        new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** Entries handed over and not yet written (guarded by this). */
+    private long handedOver;
+    private volatile Throwable failure;
+    private final Thread thread;
 
     Applier(StoreStateMachine machine, StoreMetrics metrics, Consumer<Long> onRemoved) {
       this.machine = machine;
       this.metrics = metrics;
       this.onRemoved = onRemoved;
+      this.thread = new Thread(this::run, "apply");
+      this.thread.setDaemon(true);
+      this.thread.start();
     }
 
     @Override
@@ -80,6 +100,49 @@ public final class ReplicatedLog implements CommandLog {
 
     @Override
     public void applyAll(List<Entry> entries) {
+      if (failure != null) {
+        throw new IllegalStateException("applying to the store failed earlier", failure);
+      }
+      synchronized (this) {
+        handedOver += entries.size();
+      }
+      queue.add(List.copyOf(entries));
+    }
+
+    private void run() {
+      List<List<Entry>> groups = new ArrayList<>();
+      while (true) {
+        try {
+          groups.add(queue.take());
+        } catch (InterruptedException e) {
+          return;
+        }
+        queue.drainTo(groups);
+        List<Entry> all = new ArrayList<>();
+        groups.forEach(all::addAll);
+        groups.clear();
+        try {
+          write(all);
+        } catch (Throwable t) {
+          log.error("applying entries {}..{} to the store failed; this member stops applying: {}",
+              all.get(0).index(), all.get(all.size() - 1).index(), t.toString(), t);
+          failure = t;
+          waiting.values().forEach(f -> f.completeExceptionally(t));
+          readers.values().forEach(l -> l.forEach(f -> f.completeExceptionally(t)));
+          synchronized (this) {
+            notifyAll();
+          }
+          return;
+        }
+        synchronized (this) {
+          handedOver -= all.size();
+          notifyAll();
+        }
+        releaseReaders();
+      }
+    }
+
+    private void write(List<Entry> entries) {
       List<StoreStateMachine.Entry> batch = new ArrayList<>(entries.size());
       long[] tags = new long[entries.size()];
       List<Long> removed = new ArrayList<>();
@@ -114,28 +177,85 @@ public final class ReplicatedLog implements CommandLog {
       removed.forEach(onRemoved);
     }
 
+    /** Completes once the store has applied up to {@code index}. */
+    CompletableFuture<Void> awaitApplied(long index) {
+      if (machine.appliedIndex() >= index) {
+        return CompletableFuture.completedFuture(null);
+      }
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      readers.computeIfAbsent(index, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(f);
+      releaseReaders(); // it may have been applied meanwhile
+      return f;
+    }
+
+    private void releaseReaders() {
+      long applied = machine.appliedIndex();
+      while (true) {
+        var first = readers.firstEntry();
+        if (first == null || first.getKey() > applied) {
+          return;
+        }
+        if (readers.remove(first.getKey(), first.getValue())) {
+          first.getValue().forEach(f -> f.complete(null));
+        }
+      }
+    }
+
+    /** Waits until everything handed over is in the store (before a snapshot or a restore). */
+    private synchronized void drain() {
+      while (handedOver > 0 && failure == null) {
+        try {
+          wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while the store caught up", e);
+        }
+      }
+      if (failure != null) {
+        throw new IllegalStateException("applying to the store failed", failure);
+      }
+    }
+
     @Override
     public byte[] snapshot() {
+      drain();
       return machine.snapshotState();
     }
 
     @Override
     public void restore(Snapshot snapshot) {
+      drain();
       log.info("restoring the store from a snapshot at index {} ({} bytes)", snapshot.index(), snapshot.data().length);
       machine.restoreState(snapshot.data());
+      releaseReaders();
     }
 
     @Override
     public long appliedIndex() {
       return machine.appliedIndex();
     }
+
+    /** Stops the apply thread once what was handed over is written (after the node stopped). */
+    @Override
+    public void close() {
+      try {
+        drain();
+      } catch (RuntimeException e) {
+        // already reported
+      }
+      thread.interrupt();
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /** Wraps a started node; {@code applier} must be the state machine the node was started with. */
   static ReplicatedLog over(RaftNode node, Applier applier, StoreStateMachine machine, Duration requestTimeout,
       StoreMetrics metrics, java.io.Closeable logStore) {
-    ReplicatedLog l = new ReplicatedLog(node, machine, requestTimeout, metrics, logStore);
-    applier.waiting = l.waiting;
+    ReplicatedLog l = new ReplicatedLog(node, machine, requestTimeout, metrics, logStore, applier);
     metrics.bind(l, machine::appliedIndex, () -> machine.store().revision(), l.waiting::size);
     metrics.bindRaft(node::leaderChanges);
     return l;
@@ -175,8 +295,8 @@ public final class ReplicatedLog implements CommandLog {
   @Override
   public CompletableFuture<Void> readBarrier() {
     return node.readIndex()
+        .thenCompose(applier::awaitApplied)
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .<Void>thenApply(i -> null)
         .exceptionallyCompose(err -> CompletableFuture.failedFuture(
             err instanceof TimeoutException ? new RequestTimeoutException("etcdserver: request timed out")
                 : noLeader(err)));
@@ -229,6 +349,7 @@ public final class ReplicatedLog implements CommandLog {
   @Override
   public void close() {
     node.close();
+    applier.close();
     try {
       logStore.close();
     } catch (java.io.IOException e) {

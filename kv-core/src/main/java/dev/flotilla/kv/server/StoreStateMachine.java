@@ -38,6 +38,7 @@ public final class StoreStateMachine {
   private final V3Lessor lessor = new V3Lessor();
   private final java.time.Clock clock;
   private final ClusterMembers members;
+  private final dev.flotilla.kv.v2.V2StoreStats v2Stats = new dev.flotilla.kv.v2.V2StoreStats();
 
   public StoreStateMachine(MvccStore store) {
     this(store, java.time.Clock.systemUTC());
@@ -104,6 +105,10 @@ public final class StoreStateMachine {
 
   public V3Lessor lessor() {
     return lessor;
+  }
+
+  public dev.flotilla.kv.v2.V2StoreStats v2Stats() {
+    return v2Stats;
   }
 
   public ClusterMembers members() {
@@ -194,13 +199,17 @@ public final class StoreStateMachine {
         try {
           V2Change c = V2Applier.apply(txn, cmd.getV2Write());
           v2changes.add(c);
+          v2Stats.write(cmd.getV2Write(), true);
           return new ApplyOutcome.V2Done(index, c.event());
         } catch (V2Error e) {
+          v2Stats.write(cmd.getV2Write(), false);
           return new ApplyOutcome.V2Failed(index, e);
         }
       }
       case V2_EXPIRE -> {
-        v2changes.addAll(V2Applier.expire(txn, cmd.getV2Expire()));
+        List<V2Change> expired = V2Applier.expire(txn, cmd.getV2Expire());
+        v2Stats.expired(expired.size());
+        v2changes.addAll(expired);
         return new ApplyOutcome.Done(index);
       }
       case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION, V3_LEASE_GRANT, V3_LEASE_REVOKE,

@@ -130,6 +130,12 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (ex.allow("GET")) {
           ex.body(HttpResponseStatus.OK, "application/json", selfStatsJson());
         }
+      } else if (path.equals("/v2/stats/store")) {
+        ex.endpoint = "stats";
+        if (ex.allow("GET")) {
+          ex.body(HttpResponseStatus.OK, "application/json",
+              member.machine().v2Stats().toJson(member.machine().v2Watchers().watcherCount()));
+        }
       } else if (path.equals("/v2/stats/leader")) {
         ex.endpoint = "stats";
         if (ex.allow("GET")) {

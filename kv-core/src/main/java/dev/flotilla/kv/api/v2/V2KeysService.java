@@ -36,7 +36,12 @@ final class V2KeysService {
   /** A plain (serializable) read. */
   V2Event get(V2KeyRequest r) throws V2Error {
     try (ReadView view = member.store().snapshot()) {
-      return V2Reader.get(view, r.path(), r.recursive(), nowNanos());
+      V2Event e = V2Reader.get(view, r.path(), r.recursive(), nowNanos());
+      member.machine().v2Stats().get(true);
+      return e;
+    } catch (V2Error e) {
+      member.machine().v2Stats().get(false);
+      throw e;
     }
   }
 
