@@ -279,8 +279,12 @@ public final class ReplicatedLog implements CommandLog {
         waiting.remove(tag);
         metrics.proposalsFailed.inc();
       }
-    }).exceptionallyCompose(err -> CompletableFuture.failedFuture(err instanceof TimeoutException
-        ? new RequestTimeoutException("etcdserver: request timed out") : err));
+    }).exceptionallyCompose(err -> {
+      Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+          ? err.getCause() : err;
+      return CompletableFuture.failedFuture(cause instanceof TimeoutException
+          ? new RequestTimeoutException("etcdserver: request timed out") : cause);
+    });
   }
 
   private static Throwable noLeader(Throwable err) {
@@ -297,9 +301,12 @@ public final class ReplicatedLog implements CommandLog {
     return node.readIndex()
         .thenCompose(applier::awaitApplied)
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionallyCompose(err -> CompletableFuture.failedFuture(
-            err instanceof TimeoutException ? new RequestTimeoutException("etcdserver: request timed out")
-                : noLeader(err)));
+        .exceptionallyCompose(err -> {
+          Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+              ? err.getCause() : err;
+          return CompletableFuture.failedFuture(cause instanceof TimeoutException
+              ? new RequestTimeoutException("etcdserver: request timed out") : noLeader(cause));
+        });
   }
 
   @Override
