@@ -1,9 +1,9 @@
 package dev.flotilla.scheduler.engine;
 
 /**
- * The engine leader's lease: whoever holds it is the only engine that schedules. Implemented over
- * a store lease and a leader key later ({@code StoreClient}); {@link MemoryEngineLease} is the
- * deterministic twin.
+ * The engine leader's lease: whoever holds it is the only engine that schedules.
+ * {@link StoreEngineLease} keeps it in the store (a leader key on a store lease);
+ * {@link MemoryEngineLease} is the deterministic twin.
  *
  * <p>A holder renews well inside the TTL; a candidate that finds the lease held retries at the
  * holder's expiry, so a new leader takes over within one TTL of the old one's last renewal.

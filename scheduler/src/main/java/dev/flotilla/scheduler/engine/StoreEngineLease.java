@@ -1,0 +1,111 @@
+package dev.flotilla.scheduler.engine;
+
+import com.google.protobuf.ByteString;
+import dev.flotilla.kv.client.Compare;
+import dev.flotilla.kv.client.GetResult;
+import dev.flotilla.kv.client.KeepAlive;
+import dev.flotilla.kv.client.KeyRange;
+import dev.flotilla.kv.client.KeyValue;
+import dev.flotilla.kv.client.LeaseInfo;
+import dev.flotilla.kv.client.Op;
+import dev.flotilla.kv.client.StoreClient;
+import dev.flotilla.kv.client.StoreException;
+import dev.flotilla.kv.client.Txn;
+import dev.flotilla.kv.client.TxnResult;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * The engine leader's lease in the store, as etcd's election recipe does it: a leader key whose
+ * value is the holder, attached to a store lease of {@code ttlSeconds} that the holder keeps alive.
+ * Taking it is a transaction that puts the key only if it is absent; the holder's lease running
+ * out (a dead or cut-off engine) deletes the key, and the next candidate's attempt takes it. The
+ * epoch is the key's create revision, which grows with every new holder; writes of the leader can
+ * be fenced on it (the registry's {@code guardedBy}).
+ *
+ * <p>Expiry as the candidates see it: the store's remaining TTL of the holder's lease, read at the
+ * attempt, added to the caller's {@code now}.
+ */
+public final class StoreEngineLease implements EngineLease {
+  private final StoreClient store;
+  private final ByteString key;
+  private final long ttlSeconds;
+  private long leaseId;
+  private KeepAlive keepAlive;
+
+  public StoreEngineLease(StoreClient store, String key, long ttlSeconds) {
+    if (ttlSeconds < 2) {
+      throw new IllegalArgumentException("the engine lease TTL must be at least 2 s (the store's minimum), got "
+          + ttlSeconds);
+    }
+    this.store = store;
+    this.key = ByteString.copyFromUtf8(key);
+    this.ttlSeconds = ttlSeconds;
+  }
+
+  @Override
+  public synchronized LeaseStatus tryAcquire(String candidate, long nowNanos) {
+    Optional<KeyValue> current = store.get(KeyRange.key(key)).first();
+    if (current.isPresent() && current.get().valueUtf8().equals(candidate) && current.get().lease() == leaseId
+        && keepAlive != null && !keepAlive.lost().isDone()) {
+      // ours, kept alive in the background: renewed
+      return new LeaseStatus(candidate, current.get().createRevision(), nowNanos + ttlNanos());
+    }
+    if (current.isPresent()) {
+      return held(current.get(), nowNanos);
+    }
+    dropOwnLease();
+    long lease = store.grant(ttlSeconds).id();
+    TxnResult r = store.txn(Txn.when(Compare.absent(key))
+        .then(Op.put(key, ByteString.copyFromUtf8(candidate), lease))
+        .orElse(Op.get(KeyRange.key(key))));
+    if (!r.succeeded()) {
+      store.revoke(lease); // somebody else was quicker
+      return held(r.result(0, GetResult.class).first().orElseThrow(), nowNanos);
+    }
+    leaseId = lease;
+    keepAlive = store.keepAlive(lease);
+    return new LeaseStatus(candidate, r.revision(), nowNanos + ttlNanos());
+  }
+
+  private LeaseStatus held(KeyValue kv, long nowNanos) {
+    long remaining = ttlSeconds;
+    try {
+      LeaseInfo info = store.timeToLive(kv.lease());
+      remaining = info.exists() ? Math.max(0, info.ttlSeconds()) : 0;
+    } catch (StoreException e) {
+      // the lease is gone or the store is unsure: assume a full TTL rather than an early takeover
+    }
+    return new LeaseStatus(kv.value().toString(StandardCharsets.UTF_8), kv.createRevision(),
+        nowNanos + remaining * 1_000_000_000L);
+  }
+
+  /** Revokes a lease this candidate held but lost (its key gone): it must not linger. */
+  private void dropOwnLease() {
+    if (keepAlive != null) {
+      keepAlive.close();
+      keepAlive = null;
+    }
+    if (leaseId != 0) {
+      try {
+        store.revoke(leaseId);
+      } catch (StoreException e) {
+        // already gone
+      }
+      leaseId = 0;
+    }
+  }
+
+  @Override
+  public synchronized void release(String candidate) {
+    Optional<KeyValue> current = store.get(KeyRange.key(key)).first();
+    if (current.isPresent() && current.get().valueUtf8().equals(candidate) && current.get().lease() == leaseId) {
+      dropOwnLease(); // revoking the lease deletes the key at once
+    }
+  }
+
+  @Override
+  public long ttlNanos() {
+    return ttlSeconds * 1_000_000_000L;
+  }
+}
