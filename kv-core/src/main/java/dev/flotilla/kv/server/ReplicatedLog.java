@@ -271,7 +271,7 @@ public final class ReplicatedLog implements CommandLog {
       if (err != null) {
         waiting.remove(tag);
         metrics.proposalsFailed.inc();
-        f.completeExceptionally(noLeader(err));
+        f.completeExceptionally(clientFailure(err));
       }
     });
     return f.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((o, err) -> {
@@ -279,17 +279,16 @@ public final class ReplicatedLog implements CommandLog {
         waiting.remove(tag);
         metrics.proposalsFailed.inc();
       }
-    }).exceptionallyCompose(err -> {
-      Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-          ? err.getCause() : err;
-      return CompletableFuture.failedFuture(cause instanceof TimeoutException
-          ? new RequestTimeoutException("etcdserver: request timed out") : cause);
-    });
+    }).exceptionallyCompose(err -> CompletableFuture.failedFuture(clientFailure(err)));
   }
 
-  private static Throwable noLeader(Throwable err) {
+  /** What a client hears when its request failed here: etcd's words for a timeout and for no leader. */
+  private static Throwable clientFailure(Throwable err) {
     Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
         ? err.getCause() : err;
+    if (cause instanceof TimeoutException) {
+      return new RequestTimeoutException("etcdserver: request timed out");
+    }
     if (cause instanceof ProposalDroppedException) {
       return new RequestTimeoutException("etcdserver: no leader");
     }
@@ -301,12 +300,7 @@ public final class ReplicatedLog implements CommandLog {
     return node.readIndex()
         .thenCompose(applier::awaitApplied)
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionallyCompose(err -> {
-          Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-              ? err.getCause() : err;
-          return CompletableFuture.failedFuture(cause instanceof TimeoutException
-              ? new RequestTimeoutException("etcdserver: request timed out") : noLeader(cause));
-        });
+        .exceptionallyCompose(err -> CompletableFuture.failedFuture(clientFailure(err)));
   }
 
   @Override

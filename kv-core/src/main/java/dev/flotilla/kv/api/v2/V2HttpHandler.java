@@ -240,7 +240,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       if (lead == null) {
         ex.membersBody(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"message\":\"During election\"}");
       } else {
-        ex.membersBody(HttpResponseStatus.OK, memberJson(lead).toString() + "\n");
+        ex.membersBody(HttpResponseStatus.OK, V2MembersService.memberJson(lead).toString() + "\n");
       }
     } else if (ex.method.equals("GET")) {
       ex.membersBody(HttpResponseStatus.NOT_FOUND, "{\"message\":\"Not found\"}");
@@ -596,13 +596,9 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode members = root.putArray("members");
     for (MemberRecord r : member.members()) {
-      members.add(memberJson(r));
+      members.add(V2MembersService.memberJson(r));
     }
     return root.toString();
-  }
-
-  private static ObjectNode memberJson(MemberRecord r) {
-    return V2MembersService.memberJson(r);
   }
 
   /** The leader's record, or null when no leader is known. */
