@@ -63,9 +63,8 @@ public final class StoreMember implements AutoCloseable {
           leading = true;
           machine.lessor().promote(now); // keep-alives may have reached only the old leader
         }
-        // the tickers wait at most 500 ms, so a deposed leader stops proposing expiry soon enough
         long next = Math.min(ticker.poll(now), leases.poll(now));
-        LockSupport.parkNanos(Math.max(1_000_000L, next - unixNanos(clock)));
+        LockSupport.parkNanos(Math.max(1_000_000L, Math.min(next - unixNanos(clock), 50_000_000L)));
       }
     }, "expiry");
     this.expiryThread.setDaemon(true);
