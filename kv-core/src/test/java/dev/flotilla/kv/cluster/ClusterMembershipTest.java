@@ -112,6 +112,13 @@ class ClusterMembershipTest {
         writeTargets.add(m5);
         awaitWrites(seq, seq.get() + 300);
         awaitMembers(leader, 3);
+        // the leader's log was compacted long before m5 came: it catches up by a snapshot, which
+        // arrives once the leader's stream to it is up (writes through other members do not wait for it)
+        long snapshotDeadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Files.readString(m5.log()).contains("restoring the store from a snapshot")
+            && System.nanoTime() < snapshotDeadline) {
+          Thread.sleep(100);
+        }
         assertThat(Files.readString(m5.log())).contains("restoring the store from a snapshot");
 
         stop.set(true);
