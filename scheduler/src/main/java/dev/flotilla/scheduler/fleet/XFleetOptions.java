@@ -91,6 +91,21 @@ public record XFleetOptions(
     return parse(unitName, file);
   }
 
+  /**
+   * Whether the unit runs on every matching machine ({@code Global=true}): a valid, non-template
+   * unit. An invalid unit runs nowhere (the engine records why), so it is not global either.
+   */
+  public static boolean runsGlobally(UnitName name, UnitFile file) {
+    if (name.isTemplate()) {
+      return false;
+    }
+    try {
+      return parse(name, file).global();
+    } catch (InvalidUnitException e) {
+      return false;
+    }
+  }
+
   /** Whether this unit's {@code Conflicts} names {@code other} (never itself). */
   public boolean conflictsWith(String other) {
     return !other.equals(unit) && anyMatches(conflicts, other);

@@ -12,8 +12,14 @@ public interface MachineRegistry {
 
   Optional<MachineRecord> machine(String id);
 
-  /** Publishes (or refreshes) the calling agent's presence under a lease of {@code ttlSeconds}. */
-  void publish(MachineRecord machine, long ttlSeconds);
+  /**
+   * Publishes (or refreshes) the calling agent's presence under a lease of {@code ttlSeconds}.
+   *
+   * @return true when the presence was (re)created: the machine was absent or its lease had run
+   *     out, so what lived under the lease (the unit states it reported) is gone and must be
+   *     reported again
+   */
+  boolean publish(MachineRecord machine, long ttlSeconds);
 
   /** Replaces a machine's metadata (the API's JSON Patch of /fleet/v1/machines). */
   boolean setMetadata(String id, Map<String, String> metadata);

@@ -24,4 +24,18 @@ public interface MachineSchedule {
    * {@link #assignedTo}, pass its revision + 1).
    */
   RegistryWatch watchAssignedTo(String machineId, long fromRevision);
+
+  /**
+   * The global units ({@code Global=true}, valid, not templates) with their desired states, read
+   * at a revision. The engine never assigns them; every agent runs those whose
+   * {@code MachineMetadata=} its own metadata matches. Kept apart from the unit documents so that
+   * agents watch these few keys, not every unit.
+   */
+  Assigned globals();
+
+  /**
+   * {@link RegistryEvent.AssignmentChanged} for each global unit submitted, changing desired
+   * state or destroyed, from {@code fromRevision} on (pass {@link #globals}' revision + 1).
+   */
+  RegistryWatch watchGlobals(long fromRevision);
 }

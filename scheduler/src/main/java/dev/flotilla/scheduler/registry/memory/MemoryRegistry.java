@@ -1,5 +1,6 @@
 package dev.flotilla.scheduler.registry.memory;
 
+import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.MachineRegistry;
@@ -40,6 +41,9 @@ public final class MemoryRegistry
 
   /** A change to what one machine runs (for agents' watches from a past revision). */
   private record MachineChange(String machineId, RegistryEvent.AssignmentChanged event) {}
+
+  /** The machine-change log's name for global units (no machine ID is empty). */
+  private static final String GLOBALS = "";
 
   private final LongSupplier clock;
   private long revision;
@@ -138,6 +142,7 @@ public final class MemoryRegistry
     }
     units.put(name, new Versioned<>(unit, ++revision));
     emit(new RegistryEvent.UnitChanged(name, revision));
+    emitGlobal(unit);
     return true;
   }
 
@@ -159,12 +164,14 @@ public final class MemoryRegistry
     if (host != null) {
       emitFor(host.value(), name);
     }
+    emitGlobal(r);
     return true;
   }
 
   @Override
   public synchronized boolean destroy(String name) {
-    if (units.remove(name) == null) {
+    Versioned<UnitRecord> gone = units.remove(name);
+    if (gone == null) {
       return false;
     }
     emit(new RegistryEvent.UnitRemoved(name, ++revision));
@@ -175,6 +182,7 @@ public final class MemoryRegistry
     }
     reasons.remove(name);
     states.remove(name);
+    emitGlobal(gone.value());
     return true;
   }
 
@@ -256,13 +264,14 @@ public final class MemoryRegistry
   }
 
   @Override
-  public synchronized void publish(MachineRecord machine, long ttlSeconds) {
+  public synchronized boolean publish(MachineRecord machine, long ttlSeconds) {
     expire();
     long expiresAt = clock.getAsLong() + ttlSeconds * 1_000_000_000L;
     Presence old = machines.put(machine.id(), new Presence(machine, expiresAt));
     if (old == null || !old.machine().equals(machine)) {
       emit(new RegistryEvent.MachineChanged(machine.id(), ++revision));
     }
+    return old == null;
   }
 
   @Override
@@ -304,6 +313,29 @@ public final class MemoryRegistry
     }
     watches.add(w);
     return w;
+  }
+
+  @Override
+  public synchronized Assigned globals() {
+    Map<String, DesiredState> out = new TreeMap<>();
+    units.forEach((u, v) -> {
+      if (XFleetOptions.runsGlobally(v.value().name(), v.value().file())) {
+        out.put(u, v.value().desiredState());
+      }
+    });
+    return new Assigned(revision, out);
+  }
+
+  @Override
+  public synchronized RegistryWatch watchGlobals(long fromRevision) {
+    return watchAssignedTo(GLOBALS, fromRevision);
+  }
+
+  /** Tells the agents' global watches that a global unit was submitted, changed or destroyed. */
+  private void emitGlobal(UnitRecord unit) {
+    if (XFleetOptions.runsGlobally(unit.name(), unit.file())) {
+      emitFor(GLOBALS, unit.name().name());
+    }
   }
 
   // ---- UnitStateRegistry

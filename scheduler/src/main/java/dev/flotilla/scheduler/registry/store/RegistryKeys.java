@@ -11,12 +11,13 @@ import java.util.Optional;
  * units/&lt;unit&gt;                 unit file, name and desired state (JSON)        engine, API
  * assignment/&lt;unit&gt;            machine ID: the unit → machine index            engine
  * schedule/&lt;machine&gt;/&lt;unit&gt;    desired state of a unit assigned to machine      that machine's agent
+ * globals/&lt;unit&gt;               desired state of a global unit                  every agent
  * reasons/&lt;unit&gt;               why the unit is not scheduled                   API
  * machines/&lt;machine&gt;           presence (JSON), under the agent's lease         engine, API
  * states/&lt;unit&gt;/&lt;machine&gt;      systemd states reported (JSON), agent's lease    API
  * </pre>
  *
- * An agent watches {@code schedule/<its machine>/} only; the engine watches the whole prefix
+ * An agent watches {@code schedule/<its machine>/} and {@code globals/} only; the engine watches the whole prefix
  * and keeps units, assignments and machines. Unit names and machine IDs never contain '/'.
  */
 public record RegistryKeys(String prefix) {
@@ -28,7 +29,7 @@ public record RegistryKeys(String prefix) {
     }
   }
 
-  public enum Kind { UNIT, ASSIGNMENT, SCHEDULE, REASON, MACHINE, STATE }
+  public enum Kind { UNIT, ASSIGNMENT, SCHEDULE, GLOBAL, REASON, MACHINE, STATE }
 
   /** A registry key taken apart: its kind, the unit and/or machine it names (null when not named). */
   public record Parsed(Kind kind, String unit, String machine) {}
@@ -66,6 +67,14 @@ public record RegistryKeys(String prefix) {
 
   public KeyRange scheduledOn(String machine) {
     return KeyRange.prefix(prefix + "schedule/" + checkName("machine ID", machine) + "/");
+  }
+
+  public ByteString global(String unit) {
+    return b(prefix + "globals/" + checkName("unit name", unit));
+  }
+
+  public KeyRange globals() {
+    return KeyRange.prefix(prefix + "globals/");
   }
 
   public ByteString reason(String unit) {
@@ -117,6 +126,7 @@ public record RegistryKeys(String prefix) {
     return switch (dir) {
       case "units" -> inner < 0 ? Optional.of(new Parsed(Kind.UNIT, name, null)) : Optional.empty();
       case "assignment" -> inner < 0 ? Optional.of(new Parsed(Kind.ASSIGNMENT, name, null)) : Optional.empty();
+      case "globals" -> inner < 0 ? Optional.of(new Parsed(Kind.GLOBAL, name, null)) : Optional.empty();
       case "reasons" -> inner < 0 ? Optional.of(new Parsed(Kind.REASON, name, null)) : Optional.empty();
       case "machines" -> inner < 0 ? Optional.of(new Parsed(Kind.MACHINE, null, name)) : Optional.empty();
       case "schedule" -> inner < 0 ? Optional.empty()

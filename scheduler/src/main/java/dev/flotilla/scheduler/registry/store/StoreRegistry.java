@@ -11,6 +11,7 @@ import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.client.StoreException;
 import dev.flotilla.kv.client.Txn;
 import dev.flotilla.kv.client.WatchEvent;
+import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.MachineRegistry;
@@ -121,7 +122,11 @@ public final class StoreRegistry
   @Override
   public boolean create(UnitRecord unit) {
     ByteString key = keys.unit(unit.name().name());
-    return client.txn(Txn.when(Compare.absent(key)).then(Op.put(key, RegistryCodec.unit(unit)))).succeeded();
+    List<Op> writes = new ArrayList<>(List.of(Op.put(key, RegistryCodec.unit(unit))));
+    if (XFleetOptions.runsGlobally(unit.name(), unit.file())) {
+      writes.add(Op.put(keys.global(unit.name().name()), RegistryCodec.desired(unit.desiredState())));
+    }
+    return client.txn(Txn.when(Compare.absent(key)).then(writes.toArray(Op[]::new))).succeeded();
   }
 
   @Override
@@ -143,6 +148,9 @@ public final class StoreRegistry
       List<Op> writes = new ArrayList<>();
       writes.add(Op.put(unitKey, RegistryCodec.unit(new UnitRecord(r.name(), r.file(), state))));
       index.ifPresent(i -> writes.add(Op.put(keys.scheduled(i.valueUtf8(), name), RegistryCodec.desired(state))));
+      if (XFleetOptions.runsGlobally(r.name(), r.file())) {
+        writes.add(Op.put(keys.global(name), RegistryCodec.desired(state)));
+      }
       boolean ok = client.txn(Txn.when(Compare.unchanged(unitKey, expectedModRevision),
               Compare.unchanged(indexKey, index.map(KeyValue::modRevision).orElse(0L)))
           .then(writes.toArray(Op[]::new))).succeeded();
@@ -167,7 +175,8 @@ public final class StoreRegistry
         return false;
       }
       List<Op> deletes = new ArrayList<>(List.of(Op.delete(KeyRange.key(unitKey)), Op.delete(KeyRange.key(indexKey)),
-          Op.delete(KeyRange.key(keys.reason(name))), Op.delete(keys.statesOf(name))));
+          Op.delete(KeyRange.key(keys.reason(name))), Op.delete(KeyRange.key(keys.global(name))),
+          Op.delete(keys.statesOf(name))));
       index.ifPresent(i -> deletes.add(Op.delete(KeyRange.key(keys.scheduled(i.valueUtf8(), name)))));
       boolean ok = client.txn(Txn.when(Compare.unchanged(unitKey, unitKv.get().modRevision()),
               Compare.unchanged(indexKey, index.map(KeyValue::modRevision).orElse(0L)))
@@ -285,6 +294,22 @@ public final class StoreRegistry
         e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())));
   }
 
+  @Override
+  public Assigned globals() {
+    var r = client.get(keys.globals());
+    Map<String, DesiredState> units = new TreeMap<>();
+    for (KeyValue kv : r.kvs()) {
+      keys.parse(kv.key()).ifPresent(p -> units.put(p.unit(), RegistryCodec.desired(kv.value())));
+    }
+    return new Assigned(r.revision(), units);
+  }
+
+  @Override
+  public RegistryWatch watchGlobals(long fromRevision) {
+    return StoreRegistryWatch.open(client, keys.globals(), fromRevision,
+        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())));
+  }
+
   // ---- the engine's watch
 
   /** Every unit, assignment and machine change from now on (the engine's {@code Supplier<RegistryWatch>}). */
@@ -332,16 +357,16 @@ public final class StoreRegistry
    * lease). A metadata change made meanwhile with {@link #setMetadata} stands until then.
    */
   @Override
-  public synchronized void publish(MachineRecord machine, long ttlSeconds) {
+  public synchronized boolean publish(MachineRecord machine, long ttlSeconds) {
     Presence p = presences.get(machine.id());
     if (p != null && !p.keepAlive().lost().isDone()) {
       if (p.published().equals(machine)) {
-        return;
+        return false;
       }
       try {
         client.put(keys.machine(machine.id()), RegistryCodec.machine(machine), p.lease());
         presences.put(machine.id(), new Presence(p.lease(), p.keepAlive(), machine));
-        return;
+        return false;
       } catch (StoreException e) {
         if (e.code() != StoreException.Code.LEASE_NOT_FOUND) {
           throw e;
@@ -361,6 +386,7 @@ public final class StoreRegistry
       throw e;
     }
     presences.put(machine.id(), new Presence(lease.id(), ka, machine));
+    return true;
   }
 
   /** Ends a machine's presence now (the agent leaves cleanly): its lease, record and unit states go. */

@@ -50,6 +50,21 @@ class MemoryRegistryTest {
   }
 
   @Test
+  void globalUnitsAreListedAndWatchedApart() {
+    UnitRecord g = new UnitRecord(UnitName.parse("g.service"),
+        UnitFile.parse("[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n"), DesiredState.INACTIVE);
+    RegistryWatch w = r.watchGlobals(r.revision() + 1);
+    r.create(u("a.service"));
+    r.create(g);
+    r.setDesiredState("g.service", DesiredState.LOADED, r.unit("g.service").orElseThrow().modRevision());
+    assertThat(r.globals().units()).isEqualTo(Map.of("g.service", DesiredState.LOADED));
+    r.destroy("g.service");
+    assertThat(r.globals().units()).isEmpty();
+    assertThat(w.poll(10)).extracting(e -> ((RegistryEvent.AssignmentChanged) e).unit())
+        .containsExactly("g.service", "g.service", "g.service");
+  }
+
+  @Test
   void writesAreConditionalOnRevisions() {
     assertThat(r.create(u("a.service"))).isTrue();
     assertThat(r.create(u("a.service"))).isFalse();

@@ -290,6 +290,36 @@ class StoreRegistryTest {
 
   @ParameterizedTest
   @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void globalUnitsAreIndexedApartAndWatchedByAgents(Kind kind) {
+    StoreRegistry registry = registry(targets.client(kind));
+    UnitRecord everywhere = new UnitRecord(UnitName.parse("log.service"),
+        UnitFile.parse("[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\nGlobal=true\nMachineMetadata=role=web\n"),
+        DesiredState.INACTIVE);
+    UnitRecord template = new UnitRecord(UnitName.parse("g@.service"),
+        UnitFile.parse("[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n"), DesiredState.INACTIVE);
+    MachineSchedule.Assigned before = registry.globals();
+    assertThat(before.units()).isEmpty();
+
+    try (RegistryWatch w = registry.watchGlobals(before.revision() + 1)) {
+      assertThat(registry.create(unit("plain.service", DesiredState.INACTIVE))).isTrue();
+      assertThat(registry.create(template)).isTrue();
+      assertThat(registry.create(everywhere)).isTrue();
+      assertThat(registry.globals().units()).isEqualTo(Map.of("log.service", DesiredState.INACTIVE));
+      registry.setDesiredState("plain.service", DesiredState.LOADED, registry.unit("plain.service").orElseThrow().modRevision());
+      registry.setDesiredState("log.service", DesiredState.LOADED, registry.unit("log.service").orElseThrow().modRevision());
+      assertThat(registry.globals().units()).isEqualTo(Map.of("log.service", DesiredState.LOADED));
+      registry.destroy("log.service");
+      registry.destroy("plain.service");
+      assertThat(registry.globals().units()).isEmpty();
+
+      List<RegistryEvent> got = take(w, 3);
+      assertThat(got).extracting(StoreRegistryTest::describe).containsExactly(
+          "AssignmentChanged log.service", "AssignmentChanged log.service", "AssignmentChanged log.service");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
   void machinePresenceAndItsUnitStatesLastAsLongAsTheAgentsLease(Kind kind) {
     StoreRegistry engine = registry(targets.client(kind));
     StoreRegistry agent = new StoreRegistry(targets.client(kind), engine.keys().prefix());

@@ -1,0 +1,337 @@
+package dev.flotilla.agent;
+
+import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.UnitRuntime;
+import dev.flotilla.agent.runtime.UnitStatus;
+import dev.flotilla.scheduler.fleet.InvalidUnitException;
+import dev.flotilla.scheduler.fleet.XFleetOptions;
+import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineSchedule;
+import dev.flotilla.scheduler.registry.RegistryWatch;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitRegistry;
+import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.registry.UnitStateRegistry;
+import dev.flotilla.scheduler.registry.Versioned;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's loop: makes the host's runtime run what the schedule gives this machine (its own
+ * assignments, and the global units its metadata matches), and reports the states the runtime
+ * shows when they change.
+ *
+ * <p>Driven by two watches of this machine's keys only ({@code schedule/<machine>/} and
+ * {@code globals/}): an event makes the next round read those few keys again, never the whole
+ * cluster. Every action is idempotent and taken in batches (one load, one start, one stop per
+ * round). The agent starts a unit when its desired state becomes launched and does not restart
+ * it when it later fails (as fleet's agent; systemd's {@code Restart=} does that); after an
+ * agent restart it adopts what the runtime already runs instead of starting it again.
+ *
+ * <p>Not thread-safe: one thread calls {@link #reconcile}, which takes {@code now} and returns
+ * when it wants to run next.
+ */
+public final class AgentReconciler implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AgentReconciler.class);
+
+  /**
+   * @param statePoll how often unit states are read from the runtime when nothing happens
+   * @param safetyPass how often everything is read again even without events
+   */
+  public record Config(Duration statePoll, Duration safetyPass) {
+    public static Config defaults() {
+      return new Config(Duration.ofSeconds(5), Duration.ofSeconds(60));
+    }
+  }
+
+  /** After an action, states are read again after these delays (then every statePoll). */
+  private static final long[] FOLLOW_UPS_MS = {200, 1_000, 3_000};
+
+  private final String machineId;
+  private final MachineSchedule schedule;
+  private final UnitRegistry units;
+  private final UnitStateRegistry stateRegistry;
+  private final Supplier<Map<String, String>> metadata;
+  private final UnitRuntime runtime;
+  private final Config config;
+
+  private RegistryWatch assignedWatch;
+  private RegistryWatch globalsWatch;
+  private boolean readNeeded = true;
+  private long nextSafetyPass;
+  private long nextStatePoll;
+  private int followUp = FOLLOW_UPS_MS.length;
+  private long lastActionAt;
+
+  /** What this machine should have: unit → desired state (never inactive). */
+  private final Map<String, DesiredState> target = new TreeMap<>();
+  /** Unit files read for the target, by name (a submitted unit's file never changes). */
+  private final Map<String, UnitRecord> files = new HashMap<>();
+  /** Units the runtime holds for us, with the file text loaded (null: adopted, text unknown). */
+  private final Map<String, String> loaded = new HashMap<>();
+  /** Units this agent started (or found running) and has not stopped since. */
+  private final Set<String> started = new HashSet<>();
+  /** Last state reported per unit. */
+  private final Map<String, UnitStateRecord> reported = new HashMap<>();
+  private boolean adopted;
+  private long actions;
+
+  public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
+      UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config) {
+    this.machineId = Objects.requireNonNull(machineId);
+    this.schedule = Objects.requireNonNull(schedule);
+    this.units = Objects.requireNonNull(units);
+    this.stateRegistry = Objects.requireNonNull(stateRegistry);
+    this.metadata = Objects.requireNonNull(metadata);
+    this.runtime = Objects.requireNonNull(runtime);
+    this.config = Objects.requireNonNull(config);
+  }
+
+  /** Runtime actions taken so far (loads, starts, stops, unloads; a batch counts once). */
+  public long actions() {
+    return actions;
+  }
+
+  /** The units this machine should run, as of the last round. */
+  public Map<String, DesiredState> target() {
+    return Map.copyOf(target);
+  }
+
+  /** Forget what was reported: the presence lease was lost, and the states under it went too. */
+  public void presenceRenewed() {
+    reported.clear();
+    nextStatePoll = Long.MIN_VALUE;
+  }
+
+  /** One round; returns when the next one is due. */
+  public long reconcile(long nowNanos) {
+    if (!adopted) {
+      adopt();
+      adopted = true;
+    }
+    if (assignedWatch == null || assignedWatch.isBroken() || globalsWatch == null || globalsWatch.isBroken()) {
+      openWatches();
+    }
+    if (!assignedWatch.poll(Integer.MAX_VALUE).isEmpty() | !globalsWatch.poll(Integer.MAX_VALUE).isEmpty()) {
+      readNeeded = true;
+    }
+    if (nowNanos - nextSafetyPass >= 0) {
+      readNeeded = true;
+      nextSafetyPass = nowNanos + config.safetyPass().toNanos();
+    }
+    if (readNeeded) {
+      readNeeded = false;
+      readTarget();
+      if (act()) {
+        lastActionAt = nowNanos;
+        followUp = 0;
+        nextStatePoll = nowNanos + FOLLOW_UPS_MS[0] * 1_000_000L;
+      }
+    }
+    if (nowNanos - nextStatePoll >= 0) {
+      report();
+      if (followUp < FOLLOW_UPS_MS.length - 1) {
+        followUp++;
+        nextStatePoll = lastActionAt + FOLLOW_UPS_MS[followUp] * 1_000_000L;
+      } else {
+        followUp = FOLLOW_UPS_MS.length;
+        nextStatePoll = nowNanos + config.statePoll().toNanos();
+      }
+    }
+    return nextStatePoll - nextSafetyPass < 0 ? nextStatePoll : nextSafetyPass;
+  }
+
+  /** What the runtime already holds from an earlier life of this agent: running units are kept. */
+  private void adopt() {
+    Set<String> installed = runtime.installed();
+    if (installed.isEmpty()) {
+      return;
+    }
+    Map<String, UnitStatus> now = runtime.states(installed);
+    for (String u : installed) {
+      loaded.put(u, null);
+      if (now.getOrDefault(u, UnitStatus.NOT_FOUND).isActive()) {
+        started.add(u);
+      }
+    }
+    log.info("machine {}: found {} units installed by an earlier agent ({} running)", machineId, installed.size(),
+        started.size());
+  }
+
+  private void openWatches() {
+    closeWatches();
+    readNeeded = true;
+    // opened before the read, from the revision the read will see at the latest: nothing is missed
+    long from = schedule.assignedTo(machineId).revision() + 1;
+    assignedWatch = schedule.watchAssignedTo(machineId, from);
+    globalsWatch = schedule.watchGlobals(from);
+  }
+
+  private void readTarget() {
+    Map<String, DesiredState> next = new TreeMap<>();
+    schedule.assignedTo(machineId).units().forEach((u, d) -> {
+      if (d != DesiredState.INACTIVE) {
+        next.put(u, d);
+      }
+    });
+    Map<String, DesiredState> globals = schedule.globals().units();
+    if (!globals.isEmpty()) {
+      Map<String, String> mine = metadata.get();
+      globals.forEach((u, d) -> {
+        if (d != DesiredState.INACTIVE && !next.containsKey(u)) {
+          unitFile(u).filter(r -> matches(r, mine)).ifPresent(r -> next.put(u, d));
+        }
+      });
+    }
+    // the file of each unit we run (read once: a submitted unit's file never changes)
+    next.keySet().removeIf(u -> unitFile(u).isEmpty()); // destroyed meanwhile: its entry goes next
+    files.keySet().retainAll(next.keySet());
+    target.clear();
+    target.putAll(next);
+  }
+
+  private Optional<UnitRecord> unitFile(String unit) {
+    UnitRecord r = files.get(unit);
+    if (r == null) {
+      r = units.unit(unit).map(Versioned::value).orElse(null);
+      if (r != null) {
+        files.put(unit, r);
+      }
+    }
+    return Optional.ofNullable(r);
+  }
+
+  private static boolean matches(UnitRecord r, Map<String, String> metadata) {
+    try {
+      return XFleetOptions.parse(r.name(), r.file()).metadata().matches(metadata);
+    } catch (InvalidUnitException e) {
+      return false;
+    }
+  }
+
+  /** Brings the runtime in line with the target; true when it did something. */
+  private boolean act() {
+    Map<String, String> toLoad = new TreeMap<>();
+    target.forEach((u, d) -> {
+      String text = files.get(u).file().serialize();
+      if (!text.equals(loaded.get(u))) {
+        toLoad.put(u, text);
+      }
+    });
+    TreeSet<String> toUnload = new TreeSet<>(loaded.keySet());
+    toUnload.removeAll(target.keySet());
+    TreeSet<String> toStart = new TreeSet<>();
+    TreeSet<String> toStop = new TreeSet<>();
+    target.forEach((u, d) -> {
+      if (d == DesiredState.LAUNCHED && !started.contains(u)) {
+        toStart.add(u);
+      } else if (d == DesiredState.LOADED && started.contains(u)) {
+        toStop.add(u);
+      }
+    });
+    boolean acted = false;
+    if (!toUnload.isEmpty()) {
+      log.info("machine {}: unloading {}", machineId, toUnload);
+      attempt("unload", () -> runtime.unload(toUnload));
+      toUnload.forEach(u -> {
+        loaded.remove(u);
+        started.remove(u);
+      });
+      acted = true;
+    }
+    if (!toLoad.isEmpty()) {
+      log.info("machine {}: loading {}", machineId, toLoad.keySet());
+      attempt("load", () -> runtime.load(toLoad));
+      loaded.putAll(toLoad);
+      acted = true;
+    }
+    if (!toStop.isEmpty()) {
+      log.info("machine {}: stopping {}", machineId, toStop);
+      attempt("stop", () -> runtime.stop(toStop));
+      started.removeAll(toStop);
+      acted = true;
+    }
+    if (!toStart.isEmpty()) {
+      log.info("machine {}: starting {}", machineId, toStart);
+      attempt("start", () -> runtime.start(toStart));
+      started.addAll(toStart); // a unit that failed to start is reported failed, not started again
+      acted = true;
+    }
+    return acted;
+  }
+
+  private void attempt(String what, Runnable action) {
+    actions++;
+    try {
+      action.run();
+    } catch (RuntimeFailure e) {
+      log.warn("machine {}: {} failed: {}", machineId, what, e.getMessage());
+    }
+  }
+
+  /** Reads the states of what runs here in one batch and reports those that changed. */
+  private void report() {
+    Set<String> watched = new TreeSet<>(target.keySet());
+    Map<String, UnitStatus> now = watched.isEmpty() ? Map.of() : readStates(watched);
+    if (now == null) {
+      return; // the runtime could not say: report nothing rather than guess
+    }
+    for (String u : watched) {
+      UnitStatus s = now.getOrDefault(u, UnitStatus.NOT_FOUND);
+      UnitRecord r = files.get(u);
+      UnitStateRecord rec = new UnitStateRecord(u, machineId, r.file().hash(), s.loadState(), s.activeState(),
+          s.subState());
+      if (!rec.equals(reported.get(u))) {
+        stateRegistry.report(rec);
+        reported.put(u, rec);
+      }
+    }
+    List<String> gone = new ArrayList<>();
+    for (String u : reported.keySet()) {
+      if (!target.containsKey(u)) {
+        gone.add(u);
+      }
+    }
+    for (String u : gone) {
+      stateRegistry.clear(u, machineId);
+      reported.remove(u);
+    }
+  }
+
+  private Map<String, UnitStatus> readStates(Set<String> watched) {
+    try {
+      return runtime.states(watched);
+    } catch (RuntimeFailure e) {
+      log.warn("machine {}: reading unit states failed: {}", machineId, e.getMessage());
+      return null;
+    }
+  }
+
+  private void closeWatches() {
+    if (assignedWatch != null) {
+      assignedWatch.close();
+      assignedWatch = null;
+    }
+    if (globalsWatch != null) {
+      globalsWatch.close();
+      globalsWatch = null;
+    }
+  }
+
+  @Override
+  public void close() {
+    closeWatches();
+  }
+}

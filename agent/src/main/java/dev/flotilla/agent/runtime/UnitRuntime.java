@@ -1,0 +1,62 @@
+package dev.flotilla.agent.runtime;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the agent drives on its host: systemd through shell-outs ({@code SystemdRuntime}), or
+ * supervised child processes where systemd is not PID 1 ({@code ProcessRuntime}). Every call
+ * takes a batch so that one reconcile pass costs one {@code systemctl} per kind of action, not one
+ * per unit. Unit names are full systemd names ({@code web@1.service}); unit files are their text.
+ *
+ * <p>Calls come from the agent's one reconciler thread; implementations need not be reentrant.
+ * A failure for one unit does not stop the rest of the batch: it is thrown after the batch as a
+ * {@link RuntimeFailure} naming each unit that failed.
+ */
+public interface UnitRuntime extends AutoCloseable {
+
+  /** "systemd" or "process": what {@code --runtime} names. */
+  String name();
+
+  /**
+   * Installs or replaces these unit files and makes them known (one {@code daemon-reload} for
+   * the batch). Loading a unit that runs does not stop it.
+   */
+  void load(Map<String, String> unitFiles);
+
+  /** Stops these units where they run and removes their files; unknown units are ignored. */
+  void unload(Collection<String> units);
+
+  /** Starts these loaded units; starting one that runs does nothing. */
+  void start(Collection<String> units);
+
+  /** Stops these units; stopping one that does not run does nothing. */
+  void stop(Collection<String> units);
+
+  /**
+   * The states of these units, read in one batch; a unit the runtime does not have is
+   * {@link UnitStatus#NOT_FOUND}.
+   */
+  Map<String, UnitStatus> states(Collection<String> units);
+
+  /**
+   * The units this runtime installed (files it wrote, still there): after an agent restart the
+   * agent adopts those still assigned to it and unloads the rest.
+   */
+  Set<String> installed();
+
+  /** The last {@code lines} lines of a unit's output, oldest first ({@code journalctl -u}). */
+  List<String> journal(String unit, int lines);
+
+  /** A human-readable status of a unit, as {@code systemctl status} prints it. */
+  String status(String unit);
+
+  /**
+   * Lets go of the host: the systemd runtime leaves units running (a restarted agent adopts
+   * them); the process runtime stops its children, so that nothing outlives the agent.
+   */
+  @Override
+  void close();
+}

@@ -1,0 +1,193 @@
+package dev.flotilla.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flotilla.kv.client.StoreTargets;
+import dev.flotilla.kv.client.StoreTargets.Kind;
+import dev.flotilla.scheduler.fleet.Resources;
+import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineRecord;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.registry.store.StoreRegistry;
+import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitName;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent's reconciler over the real registry in an in-process kvd, with the runtime's twin: the
+ * test plays the engine (writing assignments and desired states) and drives rounds on the real
+ * clock until the runtime and the reported states show the outcome.
+ */
+class AgentReconcilerTest {
+  private static final AtomicInteger PREFIXES = new AtomicInteger();
+  private static StoreTargets targets;
+
+  private StoreRegistry registry;
+  private FakeRuntime runtime;
+  private AgentReconciler agent;
+  private Map<String, String> metadata = Map.of("role", "web");
+
+  @BeforeAll
+  static void startStore() {
+    targets = new StoreTargets();
+  }
+
+  @AfterAll
+  static void stopStore() {
+    targets.close();
+  }
+
+  @BeforeEach
+  void setUp() {
+    registry = new StoreRegistry(targets.client(Kind.IN_PROCESS_KVD), "/agent-test-" + PREFIXES.incrementAndGet() + "/");
+    registry.publish(new MachineRecord("m1", "10.0.0.1", metadata, Resources.NONE, "t"), 30);
+    runtime = new FakeRuntime();
+    agent = newAgent(runtime);
+  }
+
+  private AgentReconciler newAgent(FakeRuntime rt) {
+    return new AgentReconciler("m1", registry, registry, registry, () -> metadata, rt,
+        new AgentReconciler.Config(Duration.ofMillis(200), Duration.ofSeconds(60)));
+  }
+
+  @AfterEach
+  void tearDown() {
+    agent.close();
+    registry.close();
+  }
+
+  private void submit(String name, String xfleet, DesiredState desired) {
+    UnitRecord r = new UnitRecord(UnitName.parse(name),
+        UnitFile.parse("[Service]\nExecStart=/bin/sleep 1000\n" + (xfleet.isEmpty() ? "" : "\n[X-Fleet]\n" + xfleet)),
+        DesiredState.INACTIVE);
+    assertThat(registry.create(r)).isTrue();
+    DesiredState at = DesiredState.INACTIVE;
+    while (at != desired) {
+      at = at.stepToward(desired);
+      registry.setDesiredState(name, at, registry.unit(name).orElseThrow().modRevision());
+    }
+  }
+
+  private void setDesired(String name, DesiredState desired) {
+    registry.setDesiredState(name, desired, registry.unit(name).orElseThrow().modRevision());
+  }
+
+  private void assign(String unit, String machine) {
+    long rev = registry.assignment(unit).map(v -> v.modRevision()).orElse(0L);
+    assertThat(registry.assign(unit, machine, rev)).isTrue();
+  }
+
+  private Optional<UnitStateRecord> state(String unit) {
+    return registry.states().stream().filter(s -> s.unit().equals(unit) && s.machineId().equals("m1")).findFirst();
+  }
+
+  /** Runs rounds (at the times they ask for, no later than every 20 ms) until the condition holds. */
+  private void runUntil(AgentReconciler a, BooleanSupplier done, String what) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      long next = a.reconcile(System.nanoTime());
+      if (done.getAsBoolean()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within 20 s: " + what + "; runtime calls " + runtime.calls());
+      }
+      LockSupport.parkNanos(Math.max(0, Math.min(next - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(20))));
+    }
+  }
+
+  @Test
+  void runsWhatIsAssignedHereReportsItAndLetsGoWhenItLeaves() {
+    submit("web.service", "", DesiredState.LAUNCHED);
+    submit("elsewhere.service", "", DesiredState.LAUNCHED);
+    assign("elsewhere.service", "m2");
+    assign("web.service", "m1");
+
+    runUntil(agent, () -> state("web.service").map(s -> s.activeState().equals("active")).orElse(false),
+        "web.service reported active");
+    assertThat(runtime.running()).containsOnlyKeys("web.service");
+    assertThat(runtime.files()).containsOnlyKeys("web.service");
+    UnitStateRecord s = state("web.service").orElseThrow();
+    assertThat(s.loadState()).isEqualTo("loaded");
+    assertThat(s.subState()).isEqualTo("running");
+    assertThat(s.hash()).isEqualTo(registry.unit("web.service").orElseThrow().value().file().hash());
+
+    // launched → loaded: stopped, still loaded
+    setDesired("web.service", DesiredState.LOADED);
+    runUntil(agent, () -> state("web.service").map(x -> x.activeState().equals("inactive")).orElse(false),
+        "web.service reported inactive");
+    assertThat(runtime.running()).isEmpty();
+    assertThat(runtime.files()).containsOnlyKeys("web.service");
+
+    // moved to another machine: unloaded here and its state here cleared
+    assign("web.service", "m2");
+    runUntil(agent, () -> runtime.files().isEmpty() && state("web.service").isEmpty(), "web.service gone from m1");
+  }
+
+  @Test
+  void actsInBatchesAndDoesNotRestartAFailedUnit() {
+    for (int i = 0; i < 40; i++) {
+      submit("batch" + i + ".service", "", DesiredState.LAUNCHED);
+    }
+    // assignments land while the agent is idle: the next round takes them together
+    agent.reconcile(System.nanoTime());
+    for (int i = 0; i < 40; i++) {
+      assign("batch" + i + ".service", "m1");
+    }
+    runUntil(agent, () -> runtime.running().size() == 40, "40 units running");
+    assertThat(runtime.count("start")).as("starts, as batches: %s", runtime.calls()).isLessThanOrEqualTo(3);
+    assertThat(runtime.count("load")).isLessThanOrEqualTo(3);
+
+    runtime.crash("batch7.service");
+    runUntil(agent, () -> state("batch7.service").map(x -> x.activeState().equals("failed")).orElse(false),
+        "batch7 reported failed");
+    long starts = runtime.count("start");
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(600);
+    runUntil(agent, () -> System.nanoTime() > deadline, "a few more rounds");
+    assertThat(runtime.count("start")).as("a failed unit is not started again by the agent").isEqualTo(starts);
+  }
+
+  @Test
+  void runsGlobalUnitsWhoseMetadataMatches() {
+    submit("everywhere.service", "Global=true\n", DesiredState.LAUNCHED);
+    submit("webonly.service", "Global=true\nMachineMetadata=role=web\n", DesiredState.LAUNCHED);
+    submit("dbonly.service", "Global=true\nMachineMetadata=role=db\n", DesiredState.LAUNCHED);
+    runUntil(agent, () -> runtime.running().size() == 2, "two globals running");
+    assertThat(runtime.running()).containsOnlyKeys("everywhere.service", "webonly.service");
+
+    registry.destroy("everywhere.service");
+    runUntil(agent, () -> !runtime.files().containsKey("everywhere.service"), "destroyed global unloaded");
+  }
+
+  @Test
+  void aRestartedAgentAdoptsWhatRunsInsteadOfStartingItAgain() {
+    submit("kept.service", "", DesiredState.LAUNCHED);
+    submit("stale.service", "", DesiredState.LAUNCHED);
+    assign("kept.service", "m1");
+    assign("stale.service", "m1");
+    runUntil(agent, () -> runtime.running().size() == 2, "both running");
+    long pid = runtime.running().get("kept.service");
+    agent.close();
+
+    // while no agent runs, stale.service is moved away
+    assign("stale.service", "m2");
+    long startsBefore = runtime.count("start");
+    agent = newAgent(runtime); // the same host: what the first agent left is still there
+    runUntil(agent, () -> !runtime.files().containsKey("stale.service")
+        && state("kept.service").map(x -> x.activeState().equals("active")).orElse(false), "adopted");
+    assertThat(runtime.running()).containsEntry("kept.service", pid);
+    assertThat(runtime.count("start")).as("nothing started again").isEqualTo(startsBefore);
+  }
+}

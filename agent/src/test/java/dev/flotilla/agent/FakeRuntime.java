@@ -1,0 +1,119 @@
+package dev.flotilla.agent;
+
+import dev.flotilla.agent.runtime.UnitRuntime;
+import dev.flotilla.agent.runtime.UnitStatus;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The deterministic twin of a host's runtime: unit files and running units in memory, every call
+ * recorded (so tests can count batches). Thread-safe: tests read it while the agent's thread acts.
+ */
+final class FakeRuntime implements UnitRuntime {
+  private final Map<String, String> files = new TreeMap<>();
+  private final Map<String, Long> running = new TreeMap<>();
+  private final Set<String> failing = new TreeSet<>();
+  private final List<String> calls = new ArrayList<>();
+  private long nextPid = 1000;
+
+  @Override
+  public String name() {
+    return "fake";
+  }
+
+  synchronized List<String> calls() {
+    return List.copyOf(calls);
+  }
+
+  synchronized long count(String call) {
+    return calls.stream().filter(c -> c.startsWith(call + " ")).count();
+  }
+
+  synchronized Map<String, String> files() {
+    return Map.copyOf(files);
+  }
+
+  synchronized Map<String, Long> running() {
+    return Map.copyOf(running);
+  }
+
+  /** The unit's process dies (as a crash would). */
+  synchronized void crash(String unit) {
+    running.remove(unit);
+    failing.add(unit);
+  }
+
+  @Override
+  public synchronized void load(Map<String, String> unitFiles) {
+    calls.add("load " + unitFiles.keySet());
+    files.putAll(unitFiles);
+  }
+
+  @Override
+  public synchronized void unload(Collection<String> units) {
+    calls.add("unload " + units);
+    units.forEach(u -> {
+      files.remove(u);
+      running.remove(u);
+      failing.remove(u);
+    });
+  }
+
+  @Override
+  public synchronized void start(Collection<String> units) {
+    calls.add("start " + units);
+    units.forEach(u -> {
+      if (files.containsKey(u) && !running.containsKey(u)) {
+        running.put(u, nextPid++);
+        failing.remove(u);
+      }
+    });
+  }
+
+  @Override
+  public synchronized void stop(Collection<String> units) {
+    calls.add("stop " + units);
+    units.forEach(running::remove);
+  }
+
+  @Override
+  public synchronized Map<String, UnitStatus> states(Collection<String> units) {
+    calls.add("states " + units.size());
+    Map<String, UnitStatus> out = new TreeMap<>();
+    for (String u : units) {
+      if (!files.containsKey(u)) {
+        out.put(u, UnitStatus.NOT_FOUND);
+      } else if (running.containsKey(u)) {
+        out.put(u, new UnitStatus("loaded", "active", "running", running.get(u)));
+      } else if (failing.contains(u)) {
+        out.put(u, new UnitStatus("loaded", "failed", "failed", 0));
+      } else {
+        out.put(u, new UnitStatus("loaded", "inactive", "dead", 0));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized Set<String> installed() {
+    return Set.copyOf(files.keySet());
+  }
+
+  @Override
+  public synchronized List<String> journal(String unit, int lines) {
+    return List.of();
+  }
+
+  @Override
+  public synchronized String status(String unit) {
+    return unit;
+  }
+
+  @Override
+  public void close() {}
+}
