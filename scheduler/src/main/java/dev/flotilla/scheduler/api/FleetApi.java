@@ -58,8 +58,20 @@ public final class FleetApi {
   private final UnitStateRegistry states;
   private final ObjectMapper json = new ObjectMapper();
   private final byte[] discovery;
+  private final UnitHostEndpoints hostEndpoints;
 
   public FleetApi(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines, UnitStateRegistry states) {
+    this(units, schedule, machines, states, null);
+  }
+
+  /**
+   * With {@code host} (the agent of this machine; null: none here), the API also answers
+   * {@code /flotilla/v1/units/<unit>/status} and {@code .../journal}, forwarding to the unit's
+   * machine when it runs elsewhere.
+   */
+  public FleetApi(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines, UnitStateRegistry states,
+      UnitHost host) {
+    this.hostEndpoints = new UnitHostEndpoints(host, schedule, machines, states);
     this.units = Objects.requireNonNull(units);
     this.schedule = Objects.requireNonNull(schedule);
     this.machines = Objects.requireNonNull(machines);
@@ -91,6 +103,9 @@ public final class FleetApi {
     }
     if (path.equals(PREFIX)) {
       return error(405, "");
+    }
+    if (path.startsWith(UnitHostEndpoints.PREFIX)) {
+      return hostEndpoints.handle(method, path, query);
     }
     if (path.equals(PREFIX + "/discovery")) {
       if (!method.equals("GET")) {

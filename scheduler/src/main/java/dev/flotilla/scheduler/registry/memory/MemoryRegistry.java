@@ -282,7 +282,7 @@ public final class MemoryRegistry
       return false;
     }
     MachineRecord m = p.machine();
-    MachineRecord changed = new MachineRecord(m.id(), m.publicIp(), metadata, m.capacity(), m.version());
+    MachineRecord changed = m.withMetadata(metadata);
     machines.put(id, new Presence(changed, p.expiresAtNanos()));
     if (!changed.equals(m)) {
       emit(new RegistryEvent.MachineChanged(id, ++revision));

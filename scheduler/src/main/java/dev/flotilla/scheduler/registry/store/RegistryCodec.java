@@ -26,7 +26,7 @@ final class RegistryCodec {
   record UnitDoc(String name, String desiredState, String file) {}
 
   record MachineDoc(String id, String publicIp, Map<String, String> metadata, long cpuMillis, long memoryBytes,
-      String version) {}
+      String version, String agentUrl) {}
 
   record StateDoc(String unit, String machineId, String hash, String loadState, String activeState,
       String subState) {}
@@ -42,13 +42,14 @@ final class RegistryCodec {
 
   static ByteString machine(MachineRecord m) {
     Resources c = m.capacity() == null ? Resources.NONE : m.capacity();
-    return write(new MachineDoc(m.id(), m.publicIp(), m.metadata(), c.cpuMillis(), c.memoryBytes(), m.version()));
+    return write(new MachineDoc(m.id(), m.publicIp(), m.metadata(), c.cpuMillis(), c.memoryBytes(), m.version(),
+        m.agentUrl()));
   }
 
   static MachineRecord machine(ByteString value) {
     MachineDoc d = read(value, MachineDoc.class);
     return new MachineRecord(d.id(), d.publicIp(), d.metadata() == null ? Map.of() : d.metadata(),
-        new Resources(d.cpuMillis(), d.memoryBytes()), d.version());
+        new Resources(d.cpuMillis(), d.memoryBytes()), d.version(), d.agentUrl());
   }
 
   static ByteString state(UnitStateRecord s) {

@@ -416,7 +416,7 @@ public final class StoreRegistry
         return false;
       }
       MachineRecord m = RegistryCodec.machine(kv.get().value());
-      MachineRecord changed = new MachineRecord(m.id(), m.publicIp(), metadata, m.capacity(), m.version());
+      MachineRecord changed = m.withMetadata(metadata);
       boolean ok = client.txn(Txn.when(Compare.unchanged(key, kv.get().modRevision()))
           .then(Op.put(key, RegistryCodec.machine(changed), kv.get().lease()))).succeeded();
       if (ok) {
