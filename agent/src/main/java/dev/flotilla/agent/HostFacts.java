@@ -28,9 +28,10 @@ record HostFacts(String machineId, String publicIp, Map<String, String> metadata
         parseMetadata(metadataFlag), detectCapacity());
   }
 
-  MachineRecord record(String ip) {
+  MachineRecord record(String ip, String agentUrl) {
     String v = Fleetd.class.getPackage().getImplementationVersion();
-    return new MachineRecord(machineId, ip, metadata, capacity, "flotilla-" + (v == null ? "0.1.0-SNAPSHOT" : v));
+    return new MachineRecord(machineId, ip, metadata, capacity, "flotilla-" + (v == null ? "0.1.0-SNAPSHOT" : v),
+        agentUrl);
   }
 
   static String readMachineId(String flag) {

@@ -1,14 +1,238 @@
 package dev.flotilla.cli;
 
+import dev.flotilla.cli.client.Endpoint;
+import dev.flotilla.cli.client.FleetClient;
+import dev.flotilla.cli.client.FleetClientException;
+import dev.flotilla.cli.client.NettyFleetHttp;
+import dev.flotilla.cli.command.CatCommand;
+import dev.flotilla.cli.command.DestroyCommand;
+import dev.flotilla.cli.command.ListMachinesCommand;
+import dev.flotilla.cli.command.ListUnitFilesCommand;
+import dev.flotilla.cli.command.ListUnitsCommand;
+import dev.flotilla.cli.command.LoadCommand;
+import dev.flotilla.cli.command.StartCommand;
+import dev.flotilla.cli.command.StopCommand;
+import dev.flotilla.cli.command.SubmitCommand;
+import dev.flotilla.cli.command.UnloadCommand;
+import dev.flotilla.cli.command.VersionCommand;
+import dev.flotilla.cli.command.WhyCommand;
+import dev.flotilla.cli.output.OutputFormat;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
 /**
- * {@code bin/fctl}, the operator CLI. It arrives with the fctl issue; until then the launcher
- * says so plainly instead of pretending to run.
+ * {@code bin/fctl}, the operator CLI: fleetctl's commands over fleet's HTTP API v1. The global
+ * options may come before or after the command ({@code fctl --endpoint URL list-units} or
+ * {@code fctl list-units --endpoint URL}). Exit status: 0 done, 1 failed (one line on stderr says
+ * what and what to do), 2 usage error.
  */
-public final class Fctl {
-  private Fctl() {}
+@Command(
+    name = "fctl",
+    mixinStandardHelpOptions = true,
+    versionProvider = FctlVersion.class,
+    usageHelpAutoWidth = true,
+    description = "Operate a Flotilla (fleet) cluster through fleetd's API v1.",
+    subcommands = {
+        CommandLine.HelpCommand.class,
+        CatCommand.class,
+        DestroyCommand.class,
+        ListMachinesCommand.class,
+        ListUnitFilesCommand.class,
+        ListUnitsCommand.class,
+        LoadCommand.class,
+        StartCommand.class,
+        StopCommand.class,
+        SubmitCommand.class,
+        UnloadCommand.class,
+        VersionCommand.class,
+        WhyCommand.class,
+    })
+public final class Fctl implements Callable<Integer>, AutoCloseable {
+  public static final int EXIT_FAILURE = 1;
+  public static final int EXIT_USAGE = 2;
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--endpoint", scope = ScopeType.INHERIT, paramLabel = "URL",
+      description = "fleetd's API: unix:///path or http://host:port (default: $FLEETCTL_ENDPOINT, else "
+          + Endpoint.DEFAULT + ")")
+  String endpoint;
+
+  @Option(names = "--request-timeout", scope = ScopeType.INHERIT, paramLabel = "SECONDS",
+      description = "Time allowed for each request to fleetd (default: $FLEETCTL_REQUEST_TIMEOUT, else 3)")
+  Double requestTimeout;
+
+  @Option(names = "--output", scope = ScopeType.INHERIT, paramLabel = "FORMAT", defaultValue = "table",
+      description = "table (fleetctl's) or json (the API's objects) for list-*, cat and why (default: table)")
+  OutputFormat output;
+
+  @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of failures")
+  boolean debug;
+
+  private final PrintWriter out;
+  private final PrintWriter err;
+  private final Map<String, String> env;
+  private FleetClient client;
+
+  Fctl(PrintWriter out, PrintWriter err, Map<String, String> env) {
+    this.out = out;
+    this.err = err;
+    this.env = env;
+  }
 
   public static void main(String[] args) {
-    System.err.println("fctl: not implemented yet: the operator CLI lands with the fctl issue");
-    System.exit(2);
+    // kv-core's logback.xml reads this; a CLI prints its own messages and only warnings from libraries
+    if (System.getenv("FLOTILLA_LOG_LEVEL") == null && System.getProperty("FLOTILLA_LOG_LEVEL") == null) {
+      System.setProperty("FLOTILLA_LOG_LEVEL", "WARN");
+    }
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs fctl in this process, as the launcher does; returns the exit status. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, out, err, System.getenv());
+  }
+
+  /** As {@link #run(String[], PrintStream, PrintStream)}, with the environment given. */
+  public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+    PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+    PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
+    try (Fctl root = new Fctl(o, e, env)) {
+      CommandLine cl = new CommandLine(root);
+      cl.setOut(o);
+      cl.setErr(e);
+      cl.setCaseInsensitiveEnumValuesAllowed(true);
+      cl.setParameterExceptionHandler(Fctl::usageError);
+      cl.setExecutionExceptionHandler((ex, cmd, parsed) -> root.failure(ex));
+      for (CommandLine sub : cl.getSubcommands().values()) {
+        if (sub.getCommandSpec().findOption("--help") == null) {
+          sub.getCommandSpec().addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
+              .description("Show this help message and exit.").build());
+        }
+      }
+      return cl.execute(args);
+    } finally {
+      o.flush();
+      e.flush();
+    }
+  }
+
+  /** No command: the usage, and status 2 (fleetctl shows its help). */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(err);
+    return EXIT_USAGE;
+  }
+
+  private static int usageError(ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    String message = firstLine(ex.getMessage());
+    // an unknown word where the command belongs: say so, with picocli's nearest command
+    if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.isUnknownOption() && cmd.getParent() == null
+        && !u.getUnmatched().isEmpty() && !cmd.getParseResult().hasSubcommand()) {
+      message = "unknown command '" + u.getUnmatched().get(0) + "'";
+      List<String> suggestions = u.getSuggestions();
+      if (!suggestions.isEmpty()) {
+        message += " (did you mean " + suggestions.get(0) + "?)";
+      }
+    }
+    err.println("fctl: " + message + "; see '" + cmd.getCommandSpec().qualifiedName() + " --help'");
+    return EXIT_USAGE;
+  }
+
+  private int failure(Exception ex) {
+    if (ex instanceof FctlException || ex instanceof FleetClientException) {
+      err.println("fctl: " + firstLine(ex.getMessage()));
+    } else {
+      err.println("fctl: unexpected failure: " + firstLine(String.valueOf(ex))
+          + (debug ? "" : "; run again with --debug for the stack trace"));
+    }
+    if (debug) {
+      ex.printStackTrace(err);
+    }
+    return EXIT_FAILURE;
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return (nl < 0 ? s : s.substring(0, nl)).strip();
+  }
+
+  // ---- what commands share
+
+  public PrintWriter out() {
+    return out;
+  }
+
+  public PrintWriter err() {
+    return err;
+  }
+
+  public OutputFormat output() {
+    return output;
+  }
+
+  /** The client for the endpoint chosen, made on first use; bad option values are usage errors. */
+  public FleetClient client() {
+    if (client == null) {
+      String url = endpoint != null ? endpoint : env.getOrDefault("FLEETCTL_ENDPOINT", "");
+      if (url.isBlank()) {
+        url = Endpoint.DEFAULT;
+      }
+      Endpoint ep;
+      try {
+        ep = Endpoint.parse(url);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
+      client = new FleetClient(new NettyFleetHttp(ep, timeout()), ep);
+    }
+    return client;
+  }
+
+  private Duration timeout() {
+    double seconds;
+    if (requestTimeout != null) {
+      seconds = requestTimeout;
+    } else {
+      String fromEnv = env.getOrDefault("FLEETCTL_REQUEST_TIMEOUT", "");
+      try {
+        seconds = fromEnv.isBlank() ? 3.0 : Double.parseDouble(fromEnv.strip());
+      } catch (NumberFormatException e) {
+        throw new ParameterException(spec.commandLine(),
+            "FLEETCTL_REQUEST_TIMEOUT='" + fromEnv + "' is not a number of seconds");
+      }
+    }
+    if (!(seconds > 0) || seconds > 3600) {
+      throw new ParameterException(spec.commandLine(),
+          "--request-timeout must be more than 0 and at most 3600 seconds, got " + seconds);
+    }
+    return Duration.ofNanos((long) (seconds * 1e9));
+  }
+
+  @Override
+  public void close() {
+    if (client != null) {
+      client.close();
+    }
   }
 }

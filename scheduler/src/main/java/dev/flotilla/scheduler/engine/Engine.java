@@ -12,6 +12,7 @@ import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.RegistryEvent;
 import dev.flotilla.scheduler.registry.RegistryWatch;
+import dev.flotilla.scheduler.registry.ScheduleRegistry;
 import dev.flotilla.scheduler.registry.UnitRecord;
 import dev.flotilla.scheduler.registry.Versioned;
 import java.util.ArrayDeque;
@@ -80,6 +81,8 @@ public final class Engine implements AutoCloseable {
 
   // leadership
   private EngineLease.LeaseStatus term;
+  /** The schedule this term writes through, fenced on the term's lease epoch (null when not leading). */
+  private ScheduleRegistry schedule;
   private long nextRenewAt;
 
   // the view, valid while leader
@@ -189,6 +192,7 @@ public final class Engine implements AutoCloseable {
     if (term == null || term.epoch() != s.epoch()) {
       standDown();
       terms++;
+      schedule = registry.fenced().apply(s.epoch());
     }
     term = s;
     nextRenewAt = now + lease.ttlNanos() / 3;
@@ -197,6 +201,7 @@ public final class Engine implements AutoCloseable {
 
   private void standDown() {
     term = null;
+    schedule = null;
     if (watch != null) {
       watch.close();
       watch = null;
@@ -237,8 +242,8 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    assigned.putAll(registry.schedule().assignments());
-    reasons.putAll(registry.schedule().unscheduledReasons());
+    assigned.putAll(schedule.assignments());
+    reasons.putAll(schedule.unscheduledReasons());
     // what stays in the cluster view: assignments of schedulable units to present machines;
     // everything else is looked at below and moved, unassigned or left as it is
     for (Map.Entry<String, String> a : assigned.entrySet()) {
@@ -345,7 +350,7 @@ public final class Engine implements AutoCloseable {
   }
 
   private void assignmentChanged(String unit) {
-    Optional<Versioned<String>> v = registry.schedule().assignment(unit);
+    Optional<Versioned<String>> v = schedule.assignment(unit);
     String host = v.map(Versioned::value).orElse(null);
     if (Objects.equals(host, assigned.get(unit))) {
       // our own write coming back: learn its revision
@@ -453,7 +458,7 @@ public final class Engine implements AutoCloseable {
     for (Map.Entry<String, String> r : new TreeMap<>(newReasons).entrySet()) {
       String old = reasons.getOrDefault(r.getKey(), "");
       if (!old.equals(r.getValue())) {
-        registry.schedule().setUnscheduledReason(r.getKey(), r.getValue());
+        schedule.setUnscheduledReason(r.getKey(), r.getValue());
         if (r.getValue().isEmpty()) {
           reasons.remove(r.getKey());
         } else {
@@ -549,10 +554,10 @@ public final class Engine implements AutoCloseable {
       return true;
     }
     long rev = revisions.computeIfAbsent(unit,
-        u -> registry.schedule().assignment(u).map(Versioned::modRevision).orElse(0L));
+        u -> schedule.assignment(u).map(Versioned::modRevision).orElse(0L));
     boolean ok = machine == null
-        ? registry.schedule().unassign(unit, rev)
-        : registry.schedule().assign(unit, machine, rev);
+        ? schedule.unassign(unit, rev)
+        : schedule.assign(unit, machine, rev);
     if (ok) {
       if (machine == null) {
         assigned.remove(unit);
@@ -567,7 +572,7 @@ public final class Engine implements AutoCloseable {
     }
     // someone else wrote it, or the unit is gone: read what is there and decide again
     failedWrites++;
-    noteAssignment(unit, registry.schedule().assignment(unit));
+    noteAssignment(unit, schedule.assignment(unit));
     dirty.add(unit);
     clusterChanged = true;
     return false;

@@ -5,20 +5,33 @@ import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.registry.ScheduleRegistry;
 import dev.flotilla.scheduler.registry.UnitRegistry;
 import java.util.Objects;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
 /**
  * What the engine reads and writes. {@code watches} opens a watch of every registry change from
  * the moment it is called: the engine opens one, then reads everything, so nothing that happens
  * between the two is missed (it may be seen twice, which is harmless).
+ *
+ * <p>{@code fenced} gives, for a term's lease epoch, the schedule the engine writes through
+ * during that term: each write conditional on the lease still being at that epoch (in the store:
+ * the leader key's create revision), so a deposed leader's late writes fail instead of undoing
+ * its successor's. Without fencing it returns {@code schedule} itself.
  */
 public record EngineRegistry(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines,
-    Supplier<RegistryWatch> watches) {
+    Supplier<RegistryWatch> watches, LongFunction<ScheduleRegistry> fenced) {
 
   public EngineRegistry {
     Objects.requireNonNull(units, "units");
     Objects.requireNonNull(schedule, "schedule");
     Objects.requireNonNull(machines, "machines");
     Objects.requireNonNull(watches, "watches");
+    Objects.requireNonNull(fenced, "fenced");
+  }
+
+  /** Unfenced: every term writes through {@code schedule}. */
+  public EngineRegistry(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines,
+      Supplier<RegistryWatch> watches) {
+    this(units, schedule, machines, watches, epoch -> schedule);
   }
 }

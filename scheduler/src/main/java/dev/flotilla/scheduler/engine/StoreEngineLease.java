@@ -12,8 +12,11 @@ import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.client.StoreException;
 import dev.flotilla.kv.client.Txn;
 import dev.flotilla.kv.client.TxnResult;
+import dev.flotilla.scheduler.registry.ScheduleRegistry;
+import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.function.LongFunction;
 
 /**
  * The engine leader's lease in the store, as etcd's election recipe does it: a leader key whose
@@ -41,6 +44,14 @@ public final class StoreEngineLease implements EngineLease {
     this.store = store;
     this.key = ByteString.copyFromUtf8(key);
     this.ttlSeconds = ttlSeconds;
+  }
+
+  /**
+   * The fencing for {@link EngineRegistry#fenced}: for a term's epoch, {@code registry} with every
+   * schedule write conditional on the leader key's create revision still being that epoch.
+   */
+  public LongFunction<ScheduleRegistry> fence(StoreRegistry registry) {
+    return epoch -> registry.guardedBy(Compare.createRevision(key, Compare.Result.EQUAL, epoch));
   }
 
   @Override

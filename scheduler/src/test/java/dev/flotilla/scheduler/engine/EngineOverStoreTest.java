@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.client.StoreTargets;
 import dev.flotilla.kv.client.StoreTargets.Kind;
 import dev.flotilla.scheduler.api.ApiResponse;
@@ -86,6 +87,45 @@ class EngineOverStoreTest {
           .containsEntry("gpu.service", "m3");
       assertThat(registry.unscheduledReasons()).isEmpty();
     } finally {
+      registry.close();
+    }
+  }
+
+  @Test
+  void aDeposedLeadersWritesAreFencedByItsLeaseEpoch() {
+    StoreClient client = targets.client(Kind.IN_PROCESS_KVD);
+    StoreRegistry registry = new StoreRegistry(client, "/engine-test-" + PREFIXES.incrementAndGet() + "/");
+    String leaderKey = registry.keys().prefix() + "engine/leader";
+    StoreEngineLease leaseA = new StoreEngineLease(client, leaderKey, 30);
+    StoreEngineLease leaseB = new StoreEngineLease(client, leaderKey, 30);
+    Engine a = new Engine("a", new EngineRegistry(registry, registry, registry, registry::watch, leaseA.fence(registry)),
+        leaseA, Engine.Config.defaults());
+    Engine b = new Engine("b", new EngineRegistry(registry, registry, registry, registry::watch, leaseB.fence(registry)),
+        leaseB, Engine.Config.defaults());
+    try {
+      registry.publish(new MachineRecord("m1", "10.0.0.1", Map.of(), new Resources(2000, 4L << 30), "t"), 30);
+      submit(registry, "first.service", "");
+      runUntil(a, () -> registry.assignments().containsKey("first.service"), "a places first.service");
+      assertThat(a.isLeader()).isTrue();
+
+      // a is cut off: its leader key goes (as when its lease expires) and b takes over, while a,
+      // inside its renewal interval, still believes it leads
+      client.delete(dev.flotilla.kv.client.KeyRange.key(StoreClient.bytes(leaderKey)));
+      b.reconcile(System.nanoTime());
+      assertThat(b.isLeader()).isTrue();
+      submit(registry, "second.service", "");
+      long failedBefore = a.stats().failedWrites();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (a.stats().failedWrites() == failedBefore && System.nanoTime() < deadline) {
+        a.reconcile(System.nanoTime());
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      }
+      assertThat(a.stats().failedWrites()).as("a's write under its old epoch fails").isGreaterThan(failedBefore);
+      assertThat(registry.assignments()).doesNotContainKey("second.service");
+      runUntil(b, () -> registry.assignments().containsKey("second.service"), "b places second.service");
+    } finally {
+      a.close();
+      b.close();
       registry.close();
     }
   }

@@ -1,0 +1,41 @@
+package dev.flotilla.agent;
+
+import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.UnitRuntime;
+import dev.flotilla.scheduler.api.UnitHost;
+import java.util.List;
+
+/** This machine's answers to {@code fctl status} and {@code fctl journal}, from its runtime. */
+final class LocalUnits implements UnitHost {
+  private final String machineId;
+  private final UnitRuntime runtime;
+
+  LocalUnits(String machineId, UnitRuntime runtime) {
+    this.machineId = machineId;
+    this.runtime = runtime;
+  }
+
+  @Override
+  public String machineId() {
+    return machineId;
+  }
+
+  // the runtime is driven by the agent's thread; these only read (systemctl status, journalctl, log files)
+  @Override
+  public String status(String unit) {
+    try {
+      return runtime.status(unit);
+    } catch (RuntimeFailure e) {
+      return unit + ": " + e.getMessage();
+    }
+  }
+
+  @Override
+  public List<String> journal(String unit, int lines) {
+    try {
+      return runtime.journal(unit, lines);
+    } catch (RuntimeFailure e) {
+      return List.of(unit + ": " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,468 @@
+package dev.flotilla.agent.runtime.systemd;
+
+import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.UnitRuntime;
+import dev.flotilla.agent.runtime.UnitStatus;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives the host's systemd through {@code systemctl} and {@code journalctl} shell-outs, the way
+ * fleet's agent did over D-Bus: unit files in a runtime unit directory ({@code /run/systemd/system},
+ * gone at reboot), one {@code daemon-reload} per batch of changed files, non-blocking start and
+ * stop jobs whose outcome the agent sees by polling {@link #states}, and one {@code systemctl}
+ * process per kind of action and chunk of {@link Options#maxUnitsPerCommand} units, never one per
+ * unit.
+ *
+ * <p>Each file it writes starts with {@link #MARKER}, so that {@link #installed()} tells its own
+ * files from any other unit in the directory, also after an agent restart; units it did not
+ * install are never stopped or removed by {@link #unload}.
+ */
+public final class SystemdRuntime implements UnitRuntime {
+  private static final Logger log = LoggerFactory.getLogger(SystemdRuntime.class);
+
+  /** The first line of every unit file this runtime writes. */
+  public static final String MARKER = "# installed by flotilla fleetd; do not edit";
+
+  /**
+   * Unit names systemd accepts for files we may create: its character set, a known type suffix,
+   * no leading dot (so no {@code ..}, no hidden temp files) and no slash (so no path escapes).
+   */
+  private static final Pattern UNIT_NAME = Pattern.compile(
+      "[A-Za-z0-9:_\\\\@-][A-Za-z0-9:_.\\\\@-]*"
+          + "\\.(service|socket|target|timer|path|mount|automount|swap|slice|scope|device)");
+
+  /**
+   * Where and how to reach systemd.
+   *
+   * @param unitDir where unit files go; production: {@code /run/systemd/system}
+   * @param commandPrefix put before every command; production: none; tests reach a systemd in a
+   *     namespace with {@code nsenter -t <pid> -a} (and its unit dir through {@code /proc/<pid>/root})
+   * @param commandTimeout how long one command may run before it is killed and reported
+   * @param maxUnitsPerCommand how many unit names one command line carries at most
+   */
+  public record Options(Path unitDir, List<String> commandPrefix, Duration commandTimeout, int maxUnitsPerCommand) {
+    public static final Path DEFAULT_UNIT_DIR = Path.of("/run/systemd/system");
+
+    public Options {
+      Objects.requireNonNull(unitDir, "unitDir");
+      commandPrefix = List.copyOf(commandPrefix);
+      if (commandTimeout.isNegative() || commandTimeout.isZero()) {
+        throw new IllegalArgumentException("commandTimeout must be positive, was " + commandTimeout);
+      }
+      if (maxUnitsPerCommand < 1) {
+        throw new IllegalArgumentException("maxUnitsPerCommand must be at least 1, was " + maxUnitsPerCommand);
+      }
+    }
+
+    /** The host's own systemd: {@code /run/systemd/system}, no prefix, 30 s, 200 units a command. */
+    public static Options defaults() {
+      return new Options(DEFAULT_UNIT_DIR, List.of(), Duration.ofSeconds(30), 200);
+    }
+
+    public Options withUnitDir(Path dir) {
+      return new Options(dir, commandPrefix, commandTimeout, maxUnitsPerCommand);
+    }
+
+    public Options withCommandPrefix(List<String> prefix) {
+      return new Options(unitDir, prefix, commandTimeout, maxUnitsPerCommand);
+    }
+
+    public Options withCommandTimeout(Duration timeout) {
+      return new Options(unitDir, commandPrefix, timeout, maxUnitsPerCommand);
+    }
+
+    public Options withMaxUnitsPerCommand(int max) {
+      return new Options(unitDir, commandPrefix, commandTimeout, max);
+    }
+  }
+
+  private final Options options;
+  private final CommandRunner runner;
+  /** Files changed since the last daemon-reload that worked: the next load or unload retries it. */
+  private boolean reloadPending;
+
+  public SystemdRuntime(Options options) {
+    this.options = options;
+    this.runner = new CommandRunner(options.commandPrefix(), options.commandTimeout());
+  }
+
+  public SystemdRuntime(Path unitDir, List<String> commandPrefix) {
+    this(Options.defaults().withUnitDir(unitDir).withCommandPrefix(commandPrefix));
+  }
+
+  public Options options() {
+    return options;
+  }
+
+  @Override
+  public String name() {
+    return "systemd";
+  }
+
+  /** Processes this runtime has spawned so far (every systemctl and journalctl), for metrics. */
+  public long commandsRun() {
+    return runner.spawned();
+  }
+
+  /** Whether systemd would take {@code unit} as a unit name we may write a file for. */
+  public static boolean isValidUnitName(String unit) {
+    return unit != null && unit.length() <= 255 && UNIT_NAME.matcher(unit).matches();
+  }
+
+  /**
+   * A template ({@code web@.service}): a file to load, never a unit that runs. systemctl refuses
+   * it in {@code show} (failing the whole batch) and {@code stop}, so those leave it out.
+   */
+  private static boolean isTemplate(String unit) {
+    return unit.contains("@.");
+  }
+
+  /** Valid names that can have a state: no templates. */
+  private static boolean canRun(String unit) {
+    return isValidUnitName(unit) && !isTemplate(unit);
+  }
+
+  @Override
+  public void load(Map<String, String> unitFiles) {
+    if (unitFiles.isEmpty()) {
+      return;
+    }
+    var failures = new ArrayList<String>();
+    try {
+      Files.createDirectories(options.unitDir());
+    } catch (IOException e) {
+      throw new RuntimeFailure("could not create unit directory " + options.unitDir() + ": " + e);
+    }
+    int written = 0;
+    for (var entry : unitFiles.entrySet()) {
+      String unit = entry.getKey();
+      if (!isValidUnitName(unit)) {
+        failures.add(invalidName(unit));
+        continue;
+      }
+      try {
+        if (writeIfChanged(unit, withMarker(entry.getValue()))) {
+          written++;
+        }
+      } catch (IOException e) {
+        failures.add(unit + ": could not write " + options.unitDir().resolve(unit) + ": " + e);
+      }
+    }
+    if (written > 0 || reloadPending) {
+      failures.addAll(daemonReload());
+    }
+    log.debug("load: {} unit files, {} changed{}", unitFiles.size(), written, written > 0 ? ", daemon-reload" : "");
+    throwIfAny(failures);
+  }
+
+  @Override
+  public void unload(Collection<String> units) {
+    // Only our own files: a unit someone else put there (no marker) is not ours to stop.
+    var owned = new ArrayList<String>();
+    for (var unit : distinct(units)) {
+      if (!isValidUnitName(unit)) {
+        continue;
+      }
+      Path file = options.unitDir().resolve(unit);
+      if (carriesMarker(file)) {
+        owned.add(unit);
+      } else if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+        log.warn("unload {}: {} was not installed by flotilla, leaving it alone", unit, file);
+      }
+    }
+    if (owned.isEmpty()) {
+      return;
+    }
+    // A blocking stop, so that the files go only once the units are down (and reset-failed
+    // below then clears those that failed on the way down).
+    var instances = owned.stream().filter(SystemdRuntime::canRun).collect(Collectors.toList());
+    var failures = new ArrayList<>(systemctl(List.of("stop"), instances, true));
+    for (var unit : owned) {
+      try {
+        Files.deleteIfExists(options.unitDir().resolve(unit));
+      } catch (IOException e) {
+        failures.add(unit + ": could not delete " + options.unitDir().resolve(unit) + ": " + e);
+      }
+    }
+    failures.addAll(daemonReload());
+    failures.addAll(systemctl(List.of("reset-failed"), instances, true));
+    log.debug("unload: {} units", owned.size());
+    throwIfAny(failures);
+  }
+
+  @Override
+  public void start(Collection<String> units) {
+    var failures = new ArrayList<String>();
+    var valid = new ArrayList<String>();
+    for (var unit : distinct(units)) {
+      if (isValidUnitName(unit)) {
+        valid.add(unit);
+      } else {
+        failures.add(invalidName(unit));
+      }
+    }
+    // Non-blocking jobs in mode "replace", as fleet's StartUnit(name, "replace"): the agent polls.
+    failures.addAll(systemctl(List.of("start", "--no-block"), valid, false));
+    throwIfAny(failures);
+  }
+
+  @Override
+  public void stop(Collection<String> units) {
+    var valid = distinct(units).stream().filter(SystemdRuntime::canRun).collect(Collectors.toList());
+    throwIfAny(systemctl(List.of("stop", "--no-block"), valid, true));
+  }
+
+  /**
+   * {@inheritDoc} Names that are no unit names, and templates ({@code web@.service}), are
+   * {@link UnitStatus#NOT_FOUND} without asking systemd.
+   */
+  @Override
+  public Map<String, UnitStatus> states(Collection<String> units) {
+    var result = new LinkedHashMap<String, UnitStatus>();
+    var asked = new ArrayList<String>();
+    for (var unit : distinct(units)) {
+      if (canRun(unit)) {
+        asked.add(unit);
+      }
+      result.put(unit, UnitStatus.NOT_FOUND);
+    }
+    for (var chunk : chunks(asked)) {
+      var command = new ArrayList<>(List.of("systemctl", "show", "-p", ShowOutput.PROPERTIES, "--no-pager"));
+      command.addAll(chunk);
+      var r = runner.run(command);
+      if (!r.ok()) {
+        throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
+      }
+      try {
+        result.putAll(ShowOutput.parse(chunk, r.stdout()));
+      } catch (IllegalArgumentException e) {
+        throw new RuntimeFailure("`" + CommandRunner.render(r.command()) + "`: " + e.getMessage(), e);
+      }
+    }
+    return result;
+  }
+
+  @Override
+  public Set<String> installed() {
+    if (!Files.isDirectory(options.unitDir())) {
+      return Set.of();
+    }
+    try (var files = Files.list(options.unitDir())) {
+      return files
+          .filter(f -> isValidUnitName(f.getFileName().toString()) && carriesMarker(f))
+          .map(f -> f.getFileName().toString())
+          .collect(Collectors.toCollection(TreeSet::new));
+    } catch (IOException e) {
+      throw new RuntimeFailure("could not list unit directory " + options.unitDir() + ": " + e);
+    }
+  }
+
+  @Override
+  public List<String> journal(String unit, int lines) {
+    requireValid(unit);
+    if (lines <= 0) {
+      return List.of();
+    }
+    // -q: no "-- No entries --" or boot separators among the lines.
+    var r = runner.run(List.of("journalctl", "-u", unit, "-n", Integer.toString(lines), "-q", "--no-pager",
+        "-o", "short-iso"));
+    if (!r.ok()) {
+      throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
+    }
+    return r.stdout().lines().collect(Collectors.toList());
+  }
+
+  @Override
+  public String status(String unit) {
+    requireValid(unit);
+    var r = runner.run(List.of("systemctl", "status", "--no-pager", "-n", "10", unit));
+    // 0: active; 3: not active (inactive, failed); 4: no such unit, which is an answer too.
+    if (!r.timedOut() && (r.exitCode() == 0 || r.exitCode() == 3)) {
+      return r.stdout();
+    }
+    if (!r.timedOut() && r.exitCode() == 4) {
+      return r.stdout().isEmpty() ? r.stderr() : r.stdout();
+    }
+    throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
+  }
+
+  /** Nothing to release: units keep running, and a restarted agent adopts them. */
+  @Override
+  public void close() {
+    log.debug("closing systemd runtime after {} commands; units stay as they are", commandsRun());
+  }
+
+  // ---- files ----
+
+  private static String withMarker(String text) {
+    var body = text.startsWith(MARKER + "\n") ? text : MARKER + "\n" + text;
+    return body.endsWith("\n") ? body : body + "\n";
+  }
+
+  /** Writes {@code unit}'s file through a temp file and a rename; false if it already said that. */
+  private boolean writeIfChanged(String unit, String content) throws IOException {
+    Path target = options.unitDir().resolve(unit);
+    byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+    if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+      try {
+        if (Arrays.equals(Files.readAllBytes(target), bytes)) {
+          return false;
+        }
+      } catch (NoSuchFileException e) {
+        // gone meanwhile: write it
+      }
+      if (!carriesMarker(target)) {
+        log.warn("load {}: replacing {}, which flotilla had not installed", unit, target);
+      }
+    }
+    // Leading dot and a suffix systemd does not know: never mistaken for a unit while it exists.
+    Path temp = options.unitDir().resolve("." + unit + ".flotilla-tmp");
+    try {
+      Files.write(temp, bytes, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+          StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+    return true;
+  }
+
+  private static boolean carriesMarker(Path file) {
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    try (var reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      return MARKER.equals(reader.readLine());
+    } catch (IOException e) {
+      return false; // gone or unreadable: not something we can claim
+    }
+  }
+
+  // ---- commands ----
+
+  private List<String> daemonReload() {
+    var r = runner.run(List.of("systemctl", "daemon-reload"));
+    reloadPending = !r.ok();
+    return r.ok() ? List.of() : List.of(describe(r) + ": " + r.firstErrorLine());
+  }
+
+  /**
+   * Runs {@code systemctl <verb…> <units>} per chunk and returns one failure line per chunk that
+   * failed, naming the units its stderr names. With {@code notLoadedIsFine}, "Unit x not loaded."
+   * is no failure (stopping or resetting a unit systemd does not have).
+   */
+  private List<String> systemctl(List<String> verb, List<String> units, boolean notLoadedIsFine) {
+    var failures = new ArrayList<String>();
+    for (var chunk : chunks(units)) {
+      var command = new ArrayList<String>(2 + verb.size() + chunk.size());
+      command.add("systemctl");
+      command.addAll(verb);
+      command.addAll(chunk);
+      var r = runner.run(command);
+      if (r.ok()) {
+        continue;
+      }
+      if (r.timedOut()) {
+        failures.add(describe(r));
+        continue;
+      }
+      var errors = r.stderr().lines()
+          .map(String::strip)
+          .filter(l -> !l.isEmpty() && !l.startsWith("See "))
+          .filter(l -> !(notLoadedIsFine && l.endsWith(" not loaded.")))
+          .collect(Collectors.toList());
+      boolean onlyNotLoaded = notLoadedIsFine && errors.isEmpty() && !r.stderr().isBlank();
+      if (onlyNotLoaded) {
+        continue;
+      }
+      var named = chunk.stream()
+          .filter(u -> errors.stream().anyMatch(l -> mentions(l, u)))
+          .collect(Collectors.toList());
+      failures.add(describe(r) + (named.isEmpty() ? "" : " for " + String.join(", ", named)) + ": "
+          + (errors.isEmpty() ? "(no message)" : errors.get(0)));
+    }
+    return failures;
+  }
+
+  /** Whether a systemctl message names this unit as a word ("Failed to start a.service: …"). */
+  private static boolean mentions(String line, String unit) {
+    int from = 0;
+    while (true) {
+      int at = line.indexOf(unit, from);
+      if (at < 0) {
+        return false;
+      }
+      int end = at + unit.length();
+      boolean startOk = at == 0 || " '\"".indexOf(line.charAt(at - 1)) >= 0;
+      boolean endOk = end == line.length() || " :.'\",".indexOf(line.charAt(end)) >= 0;
+      if (startOk && endOk) {
+        return true;
+      }
+      from = at + 1;
+    }
+  }
+
+  private String describe(CommandRunner.Result r) {
+    var cmd = "`" + CommandRunner.render(r.command()) + "`";
+    return r.timedOut() ? cmd + " timed out after " + runner.timeout().toSeconds() + " s and was killed"
+        : cmd + " exited " + r.exitCode();
+  }
+
+  private List<List<String>> chunks(List<String> units) {
+    var chunks = new ArrayList<List<String>>();
+    int max = options.maxUnitsPerCommand();
+    for (int i = 0; i < units.size(); i += max) {
+      chunks.add(units.subList(i, Math.min(units.size(), i + max)));
+    }
+    return chunks;
+  }
+
+  private static List<String> distinct(Collection<String> units) {
+    return new ArrayList<>(new LinkedHashSet<>(units));
+  }
+
+  private static String invalidName(String unit) {
+    return "'" + unit + "' is not a unit name flotilla installs (letters, digits, ':_.\\@-' and a type suffix such as .service)";
+  }
+
+  private static void requireValid(String unit) {
+    if (!isValidUnitName(unit)) {
+      throw new RuntimeFailure(invalidName(unit));
+    }
+  }
+
+  private static void throwIfAny(List<String> failures) {
+    if (!failures.isEmpty()) {
+      throw new RuntimeFailure(String.join("; ", failures));
+    }
+  }
+}

@@ -1,0 +1,304 @@
+package dev.flotilla.agent.runtime.systemd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.UnitStatus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link SystemdRuntime} against a real systemd (one {@link SystemdHost} for the class; each test
+ * uses its own unit names and unloads what it installed).
+ */
+class SystemdRuntimeTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static SystemdHost host;
+
+  private SystemdRuntime runtime;
+
+  @BeforeAll
+  static void boot() {
+    host = SystemdHost.start("flotilla-runtime-test");
+  }
+
+  @AfterAll
+  static void shutDown() {
+    if (host != null) {
+      host.close();
+    }
+  }
+
+  @BeforeEach
+  void newRuntime() {
+    runtime = new SystemdRuntime(host.runtimeOptions());
+  }
+
+  @AfterEach
+  void unloadEverything() {
+    var runtime = new SystemdRuntime(host.runtimeOptions());
+    runtime.unload(runtime.installed());
+    assertThat(runtime.installed()).isEmpty();
+  }
+
+  private static String sleeper(String description) {
+    return "[Unit]\nDescription=" + description + "\n\n[Service]\nExecStart=/bin/sleep 1000\n";
+  }
+
+  private UnitStatus awaitState(SystemdRuntime rt, String unit, String active, String sub) {
+    return Await.until(WAIT, unit + " " + active + "/" + sub, () -> rt.states(List.of(unit)).get(unit),
+        s -> s.activeState().equals(active) && s.subState().equals(sub));
+  }
+
+  private static String showInside(String unit, String property) {
+    var r = host.exec("systemctl", "show", "-p", property, "--value", unit);
+    assertThat(r.exitCode()).as("systemctl show in the host: %s", r.stderr()).isZero();
+    return r.output();
+  }
+
+  @Test
+  void startedServiceRunsWithTheMainPidSystemdReports() {
+    runtime.load(Map.of("run-sleep.service", sleeper("sleeps")));
+    runtime.start(List.of("run-sleep.service"));
+
+    var status = awaitState(runtime, "run-sleep.service", "active", "running");
+
+    assertThat(status.loadState()).isEqualTo("loaded");
+    assertThat(status.mainPid()).isPositive();
+    assertThat(showInside("run-sleep.service", "MainPID")).isEqualTo(Long.toString(status.mainPid()));
+    assertThat(host.exec("cat", "/proc/" + status.mainPid() + "/comm").output()).isEqualTo("sleep");
+    assertThat(Files.exists(host.unitDir().resolve("run-sleep.service"))).isTrue();
+    assertThat(runtime.status("run-sleep.service")).contains("run-sleep.service", "active (running)");
+  }
+
+  @Test
+  void stoppedServiceIsInactiveAndDead() {
+    runtime.load(Map.of("stop-sleep.service", sleeper("sleeps")));
+    runtime.start(List.of("stop-sleep.service"));
+    awaitState(runtime, "stop-sleep.service", "active", "running");
+
+    runtime.stop(List.of("stop-sleep.service", "stop-never-loaded.service"));
+
+    var status = awaitState(runtime, "stop-sleep.service", "inactive", "dead");
+    assertThat(status).isEqualTo(new UnitStatus("loaded", "inactive", "dead", 0));
+    assertThat(showInside("stop-sleep.service", "ActiveState")).isEqualTo("inactive");
+    // systemctl status exits 3 for an inactive unit: an answer, not a failure
+    assertThat(runtime.status("stop-sleep.service")).contains("inactive (dead)");
+  }
+
+  @Test
+  void changedFileIsPickedUpByOneReloadAndAnUnchangedOneCostsNothing() {
+    runtime.load(Map.of("reload-sleep.service", sleeper("first")));
+    runtime.start(List.of("reload-sleep.service"));
+    long pid = awaitState(runtime, "reload-sleep.service", "active", "running").mainPid();
+    assertThat(showInside("reload-sleep.service", "Description")).isEqualTo("first");
+
+    long before = runtime.commandsRun();
+    runtime.load(Map.of("reload-sleep.service", sleeper("first")));
+    assertThat(runtime.commandsRun()).as("no daemon-reload for an unchanged file").isEqualTo(before);
+
+    runtime.load(Map.of("reload-sleep.service", sleeper("second")));
+    assertThat(runtime.commandsRun()).as("one daemon-reload").isEqualTo(before + 1);
+    assertThat(showInside("reload-sleep.service", "Description")).isEqualTo("second");
+    assertThat(showInside("reload-sleep.service", "NeedDaemonReload")).isEqualTo("no");
+    // loading a unit that runs does not restart it
+    assertThat(runtime.states(List.of("reload-sleep.service")).get("reload-sleep.service").mainPid()).isEqualTo(pid);
+  }
+
+  @Test
+  void unloadStopsTheUnitAndRemovesItsFileButLeavesOthersFilesAlone() {
+    runtime.load(Map.of("gone-sleep.service", sleeper("sleeps")));
+    runtime.start(List.of("gone-sleep.service"));
+    awaitState(runtime, "gone-sleep.service", "active", "running");
+
+    runtime.unload(List.of("gone-sleep.service", "never-there.service", SystemdHost.BOOT_TARGET));
+
+    assertThat(runtime.states(List.of("gone-sleep.service")).get("gone-sleep.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    assertThat(Files.exists(host.unitDir().resolve("gone-sleep.service"))).isFalse();
+    assertThat(runtime.installed()).doesNotContain("gone-sleep.service");
+    assertThat(showInside("gone-sleep.service", "LoadState")).isEqualTo("not-found");
+    // the host's boot target sits in the same directory without our marker: not ours to remove
+    assertThat(Files.exists(host.unitDir().resolve(SystemdHost.BOOT_TARGET))).isTrue();
+    assertThat(runtime.states(List.of(SystemdHost.BOOT_TARGET)).get(SystemdHost.BOOT_TARGET).activeState())
+        .isEqualTo("active");
+  }
+
+  @Test
+  void hundredUnitsCostOneSystemctlPerChunkForEachAction() {
+    var files = new LinkedHashMap<String, String>();
+    IntStream.range(0, 100).forEach(i -> files.put("bulk-" + i + ".service", sleeper("bulk " + i)));
+    var units = new ArrayList<>(files.keySet());
+
+    long c0 = runtime.commandsRun();
+    runtime.load(files);
+    assertThat(runtime.commandsRun() - c0).as("load: one daemon-reload").isEqualTo(1);
+    runtime.start(units);
+    assertThat(runtime.commandsRun() - c0).as("start: one systemctl start").isEqualTo(2);
+
+    var states = Await.until(WAIT, "100 units running", () -> runtime.states(units),
+        m -> m.values().stream().allMatch(s -> s.subState().equals("running")));
+    assertThat(states).hasSize(100).containsOnlyKeys(units);
+    assertThat(states.values().stream().map(UnitStatus::mainPid).distinct().count()).isEqualTo(100);
+    long c1 = runtime.commandsRun();
+    runtime.states(units);
+    assertThat(runtime.commandsRun() - c1).as("states of 100 units, chunks of 200").isEqualTo(1);
+
+    var chunked = new SystemdRuntime(host.runtimeOptions().withMaxUnitsPerCommand(40));
+    var chunkedStates = chunked.states(units);
+    assertThat(chunked.commandsRun()).as("states of 100 units, chunks of 40").isEqualTo(3);
+    assertThat(chunkedStates).isEqualTo(runtime.states(units));
+    var inside = host.exec("systemctl", "list-units", "bulk-*", "--state=running", "--no-legend", "--plain", "--no-pager");
+    assertThat(inside.output().lines().count()).isEqualTo(100);
+
+    long c2 = runtime.commandsRun();
+    runtime.unload(units);
+    assertThat(runtime.commandsRun() - c2).as("unload: stop, daemon-reload, reset-failed").isEqualTo(3);
+    assertThat(runtime.states(units).values()).containsOnly(UnitStatus.NOT_FOUND);
+  }
+
+  @Test
+  void failingServiceIsFailedUntilUnloaded() {
+    runtime.load(Map.of("fails.service", "[Service]\nExecStart=/bin/false\n"));
+    runtime.start(List.of("fails.service"));
+
+    var status = awaitState(runtime, "fails.service", "failed", "failed");
+
+    assertThat(status.mainPid()).isZero();
+    assertThat(runtime.status("fails.service")).contains("failed");
+    runtime.unload(List.of("fails.service"));
+    assertThat(runtime.states(List.of("fails.service")).get("fails.service"))
+        .as("reset-failed lets systemd forget the failed unit").isEqualTo(UnitStatus.NOT_FOUND);
+  }
+
+  @Test
+  void restartedAgentAdoptsItsRunningUnitsWithoutRestartingThem() throws Exception {
+    runtime.load(Map.of("adopt-a.service", sleeper("a"), "adopt-b.service", sleeper("b")));
+    runtime.start(List.of("adopt-a.service", "adopt-b.service"));
+    long pidA = awaitState(runtime, "adopt-a.service", "active", "running").mainPid();
+    long pidB = awaitState(runtime, "adopt-b.service", "active", "running").mainPid();
+    runtime.close();
+
+    var restarted = new SystemdRuntime(host.runtimeOptions());
+
+    assertThat(restarted.installed()).containsExactlyInAnyOrder("adopt-a.service", "adopt-b.service");
+    var states = restarted.states(restarted.installed());
+    assertThat(states.get("adopt-a.service")).isEqualTo(new UnitStatus("loaded", "active", "running", pidA));
+    assertThat(states.get("adopt-b.service")).isEqualTo(new UnitStatus("loaded", "active", "running", pidB));
+    assertThat(showInside("adopt-a.service", "NRestarts")).isEqualTo("0");
+    assertThat(Files.readAllLines(host.unitDir().resolve("adopt-a.service")).get(0)).isEqualTo(SystemdRuntime.MARKER);
+  }
+
+  @Test
+  void journalShowsTheUnitsOutputOldestFirst() {
+    runtime.load(Map.of("talks.service",
+        "[Service]\nExecStart=/bin/sh -c 'echo first line; echo second line; exec sleep 1000'\n"));
+    runtime.start(List.of("talks.service"));
+
+    var lines = Await.until(WAIT, "talks.service output in the journal", () -> runtime.journal("talks.service", 50),
+        l -> l.stream().anyMatch(s -> s.endsWith("second line")));
+
+    var output = lines.stream().filter(l -> l.endsWith(" line")).collect(Collectors.toList());
+    assertThat(output).hasSize(2);
+    assertThat(output.get(0)).endsWith("first line").contains(host.hostname());
+    assertThat(output.get(1)).endsWith("second line");
+    assertThat(runtime.journal("talks.service", 1)).hasSize(1);
+    assertThat(runtime.journal("never-ran.service", 10)).isEmpty();
+  }
+
+  @Test
+  void unitFileWithASyntaxProblemSaysSoInItsStateAndFailsToStart() {
+    runtime.load(Map.of(
+        "no-exec.service", "[Service]\nType=simple\n",
+        "broken.service", "[Unit\nDescription=broken\n",
+        "fine.service", sleeper("fine")));
+
+    var states = runtime.states(List.of("no-exec.service", "broken.service"));
+    assertThat(states.get("no-exec.service").loadState()).isEqualTo("bad-setting");
+    assertThat(states.get("broken.service").loadState()).isEqualTo("error");
+
+    assertThatThrownBy(() -> runtime.start(List.of("no-exec.service", "fine.service", "broken.service", "missing.service")))
+        .isInstanceOf(RuntimeFailure.class)
+        .hasMessageContaining("systemctl start --no-block")
+        .hasMessageContaining("for no-exec.service, broken.service, missing.service")
+        .hasMessageContaining(": Failed to start ")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("for fine.service"));
+    // the rest of the batch started all the same
+    awaitState(runtime, "fine.service", "active", "running");
+  }
+
+  @Test
+  void namesThatAreNotUnitNamesAreRefusedAndNothingIsWrittenOutsideTheUnitDirectory() {
+    assertThatThrownBy(() -> runtime.load(Map.of("../escape.service", sleeper("x"), "kept.service", sleeper("kept"))))
+        .isInstanceOf(RuntimeFailure.class)
+        .hasMessageContaining("'../escape.service' is not a unit name");
+
+    assertThat(Files.exists(host.unitDir().resolve("../escape.service"))).isFalse();
+    assertThat(runtime.installed()).containsExactly("kept.service");
+    assertThat(runtime.states(List.of("../escape.service", "kept.service")))
+        .containsEntry("../escape.service", UnitStatus.NOT_FOUND)
+        .containsEntry("kept.service", new UnitStatus("loaded", "inactive", "dead", 0));
+  }
+
+  @Test
+  void templatesLoadAndUnloadAndDoNotSpoilABatchOfStates() {
+    runtime.load(Map.of("tpl@.service", "[Service]\nExecStart=/bin/sleep 100%i\n"));
+    runtime.start(List.of("tpl@7.service"));
+    var running = awaitState(runtime, "tpl@7.service", "active", "running");
+    assertThat(host.exec("cat", "/proc/" + running.mainPid() + "/cmdline").stdout()).isEqualTo("/bin/sleep\u00001007\u0000");
+
+    var states = runtime.states(List.of("tpl@.service", "tpl@7.service"));
+    assertThat(states.get("tpl@.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    assertThat(states.get("tpl@7.service").subState()).isEqualTo("running");
+
+    runtime.stop(List.of("tpl@.service", "tpl@7.service"));
+    awaitState(runtime, "tpl@7.service", "inactive", "dead");
+    runtime.unload(List.of("tpl@.service"));
+    assertThat(runtime.installed()).doesNotContain("tpl@.service");
+    assertThat(runtime.states(List.of("tpl@7.service")).get("tpl@7.service")).isEqualTo(UnitStatus.NOT_FOUND);
+  }
+
+  @Test
+  void aFailedDaemonReloadIsReportedInOneLineAndRetriedByTheNextLoad(@TempDir Path dir) throws Exception {
+    // a command prefix that fails the first command it sees, then hands every command to the host
+    Path failOnce = dir.resolve("fail-once");
+    Files.writeString(failOnce, "");
+    Path wrapper = dir.resolve("systemd-once-broken");
+    Files.writeString(wrapper, "#!/bin/sh\n"
+        + "if [ -e " + failOnce + " ]; then rm " + failOnce + "; echo 'Failed to reload daemon: boom' >&2;"
+        + " echo 'second line' >&2; exit 1; fi\n"
+        + "exec " + String.join(" ", host.commandPrefix()) + " \"$@\"\n");
+    Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
+    var flaky = new SystemdRuntime(host.runtimeOptions().withCommandPrefix(List.of(wrapper.toString())));
+    // running, so that systemd keeps it in memory (an idle unit is read afresh from disk)
+    runtime.load(Map.of("retried.service", sleeper("v1")));
+    runtime.start(List.of("retried.service"));
+    awaitState(runtime, "retried.service", "active", "running");
+    assertThat(showInside("retried.service", "Description")).isEqualTo("v1");
+
+    assertThatThrownBy(() -> flaky.load(Map.of("retried.service", sleeper("v2"))))
+        .isInstanceOf(RuntimeFailure.class)
+        .hasMessage("`" + wrapper + " systemctl daemon-reload` exited 1: Failed to reload daemon: boom");
+    assertThat(showInside("retried.service", "Description")).isEqualTo("v1");
+    assertThat(showInside("retried.service", "NeedDaemonReload")).isEqualTo("yes");
+
+    long before = flaky.commandsRun();
+    flaky.load(Map.of("retried.service", sleeper("v2")));
+    assertThat(flaky.commandsRun() - before).as("the unchanged file is reloaded all the same").isEqualTo(1);
+    assertThat(showInside("retried.service", "Description")).isEqualTo("v2");
+  }
+}

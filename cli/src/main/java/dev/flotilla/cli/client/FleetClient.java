@@ -1,0 +1,176 @@
+package dev.flotilla.cli.client;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.cli.client.FleetSchema.Machine;
+import dev.flotilla.cli.client.FleetSchema.Unit;
+import dev.flotilla.cli.client.FleetSchema.UnitOption;
+import dev.flotilla.cli.client.FleetSchema.UnitState;
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * fleet's API v1 as fleetctl's client package sees it: units, their states and the machines, with
+ * fleet's paging followed to the end. Errors become {@link ApiErrorException} (fleetd said no) or
+ * {@link UnreachableException} (no answer).
+ */
+public final class FleetClient implements AutoCloseable {
+  private static final String BASE = "/fleet/v1";
+  /** A guard against a server that hands out page tokens forever (fleet pages by 100). */
+  private static final int MAX_PAGES = 100_000;
+
+  private final FleetHttp http;
+  private final Endpoint endpoint;
+  private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  public FleetClient(FleetHttp http, Endpoint endpoint) {
+    this.http = http;
+    this.endpoint = endpoint;
+  }
+
+  public Endpoint endpoint() {
+    return endpoint;
+  }
+
+  /** Every unit, sorted by name (fleetd's order). */
+  public List<Unit> units() {
+    return pages("/units", FleetSchema.UnitPage.class, FleetSchema.UnitPage::units, FleetSchema.UnitPage::nextPageToken);
+  }
+
+  /** One unit; empty when fleetd has none by that name. */
+  public Optional<Unit> unit(String name) {
+    String path = BASE + "/units/" + escape(name);
+    FleetHttp.Response r = http.send("GET", path, null);
+    if (r.status() == 404) {
+      return Optional.empty();
+    }
+    check("GET " + path, r, 200);
+    return Optional.of(read("GET " + path, r, Unit.class));
+  }
+
+  /** Submits a new unit with these options (and, when not null, a desired state). */
+  public void createUnit(String name, List<UnitOption> options, String desiredState) {
+    put(name, new FleetSchema.UnitRequest(name, options, desiredState), 201);
+  }
+
+  /** Moves an existing unit's desired state (inactive, loaded, launched). */
+  public void setDesiredState(String name, String desiredState) {
+    put(name, new FleetSchema.UnitRequest(name, null, desiredState), 204);
+  }
+
+  /** Destroys a unit; false when there was none by that name. */
+  public boolean destroyUnit(String name) {
+    String path = BASE + "/units/" + escape(name);
+    FleetHttp.Response r = http.send("DELETE", path, null);
+    if (r.status() == 404) {
+      return false;
+    }
+    check("DELETE " + path, r, 204);
+    return true;
+  }
+
+  /** What agents report about the units they run. */
+  public List<UnitState> unitStates() {
+    return pages("/state", FleetSchema.UnitStatePage.class, FleetSchema.UnitStatePage::states,
+        FleetSchema.UnitStatePage::nextPageToken);
+  }
+
+  /** The machines present, sorted by ID. */
+  public List<Machine> machines() {
+    return pages("/machines", FleetSchema.MachinePage.class, FleetSchema.MachinePage::machines,
+        FleetSchema.MachinePage::nextPageToken);
+  }
+
+  private void put(String name, FleetSchema.UnitRequest body, int expected) {
+    String path = BASE + "/units/" + escape(name);
+    byte[] bytes;
+    try {
+      bytes = json.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a unit request as JSON", e);
+    }
+    FleetHttp.Response r = http.send("PUT", path, bytes);
+    check("PUT " + path, r, expected);
+  }
+
+  private <P, T> List<T> pages(String resource, Class<P> pageType, Function<P, List<T>> items,
+      Function<P, String> next) {
+    List<T> out = new ArrayList<>();
+    String token = null;
+    for (int i = 0; i < MAX_PAGES; i++) {
+      String path = BASE + resource + (token == null ? "" : "?nextPageToken=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
+      FleetHttp.Response r = http.send("GET", path, null);
+      check("GET " + path, r, 200);
+      P page = read("GET " + path, r, pageType);
+      List<T> got = items.apply(page);
+      if (got != null) {
+        out.addAll(got);
+      }
+      token = next.apply(page);
+      if (token == null || token.isEmpty()) {
+        return out;
+      }
+    }
+    throw new FleetClientException("fleetd at " + endpoint + " kept returning pages of " + resource + " after "
+        + MAX_PAGES + "; giving up");
+  }
+
+  private void check(String request, FleetHttp.Response r, int expected) {
+    if (r.status() == expected) {
+      return;
+    }
+    String message = "";
+    if (r.body().length > 0) {
+      try {
+        FleetSchema.ErrorBody e = json.readValue(r.body(), FleetSchema.ErrorBody.class);
+        message = e == null || e.error() == null || e.error().message() == null ? "" : e.error().message();
+      } catch (IOException notFleetJson) {
+        message = new String(r.body(), StandardCharsets.UTF_8).strip();
+        if (message.length() > 200) {
+          message = message.substring(0, 200) + "...";
+        }
+      }
+    }
+    throw new ApiErrorException(request, r.status(), message);
+  }
+
+  private <T> T read(String request, FleetHttp.Response r, Class<T> type) {
+    try {
+      T value = json.readValue(r.body(), type);
+      if (value == null) {
+        throw new FleetClientException("fleetd at " + endpoint + " answered " + request + " with an empty body");
+      }
+      return value;
+    } catch (IOException e) {
+      String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+      throw new FleetClientException("fleetd at " + endpoint + " answered " + request
+          + " with something that is not fleet API JSON: " + m, e);
+    }
+  }
+
+  /** Percent-encodes a unit name for a path segment ({@code \} in escaped names, mostly). */
+  static String escape(String name) {
+    StringBuilder sb = new StringBuilder();
+    for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '_' || c == '.' || c == '~' || c == '@' || c == ':') {
+        sb.append((char) c);
+      } else {
+        sb.append('%').append(String.format("%02X", c));
+      }
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() {
+    http.close();
+  }
+}

@@ -1,0 +1,232 @@
+package dev.flotilla.cli.client;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@link FleetHttp} over Netty's HTTP/1.1 client codec, on TCP or on a Unix domain socket (native
+ * epoll). One keep-alive connection, opened on first use and again if fleetd closed it; one request
+ * at a time. Each connect and each answer is bounded by the request timeout.
+ */
+public final class NettyFleetHttp implements FleetHttp {
+  /** fleetd refuses bodies above 16 MiB; its answers are listings of at most 100 units. */
+  private static final int MAX_RESPONSE_BYTES = 64 << 20;
+
+  /** Netty's native errors: "connect(..) failed: ...", "finishConnect(..) failed with error(-111): ...". */
+  private static final Pattern NATIVE_FAILURE = Pattern.compile(
+      "failed(?: with error\\(-?\\d+\\))?: ");
+
+  private final Endpoint endpoint;
+  private final long timeoutNanos;
+  private final EventLoopGroup group;
+  private final Bootstrap bootstrap;
+  private Channel channel;
+  private Exchange exchange;
+
+  public NettyFleetHttp(Endpoint endpoint, Duration timeout) {
+    this.endpoint = endpoint;
+    this.timeoutNanos = timeout.toNanos();
+    boolean epoll = Epoll.isAvailable();
+    if (endpoint.isUnix() && !epoll) {
+      throw new UnreachableException("cannot use " + endpoint + ": Unix sockets need Netty's native epoll, which is "
+          + "not available here (" + Epoll.unavailabilityCause() + "); use an http:// endpoint", null);
+    }
+    this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    Class<? extends Channel> type = endpoint.isUnix() ? EpollDomainSocketChannel.class
+        : epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    this.bootstrap = new Bootstrap()
+        .group(group)
+        .channel(type)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())))
+        .handler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast("http", new HttpClientCodec());
+            ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_RESPONSE_BYTES));
+            ch.pipeline().addLast("exchange", new Exchange());
+          }
+        });
+  }
+
+  @Override
+  public synchronized Response send(String method, String pathAndQuery, byte[] jsonBody) {
+    Channel ch = connected();
+    CompletableFuture<Response> answer = new CompletableFuture<>();
+    exchange.pending = answer;
+    FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), pathAndQuery,
+        jsonBody == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(jsonBody));
+    req.headers().set(HttpHeaderNames.HOST, endpoint.hostHeader());
+    req.headers().set(HttpHeaderNames.USER_AGENT, "fctl");
+    req.headers().set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON);
+    if (jsonBody != null) {
+      req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+    }
+    HttpUtil.setContentLength(req, jsonBody == null ? 0 : jsonBody.length);
+    HttpUtil.setKeepAlive(req, true);
+    ch.writeAndFlush(req).addListener(w -> {
+      if (!w.isSuccess()) {
+        answer.completeExceptionally(w.cause());
+      }
+    });
+    try {
+      return answer.get(timeoutNanos, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      drop();
+      throw new UnreachableException("no answer from fleetd at " + endpoint + " to " + method + " " + pathAndQuery
+          + " within " + seconds() + " (raise --request-timeout if fleetd is busy)", e);
+    } catch (ExecutionException e) {
+      drop();
+      throw new UnreachableException("fleetd at " + endpoint + " did not answer " + method + " " + pathAndQuery
+          + ": " + reason(e.getCause()), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      drop();
+      throw new UnreachableException("interrupted while waiting for fleetd at " + endpoint, e);
+    }
+  }
+
+  private Channel connected() {
+    if (channel != null && channel.isActive()) {
+      return channel;
+    }
+    drop();
+    SocketAddress address;
+    if (endpoint.isUnix()) {
+      if (!Files.exists(endpoint.socket())) {
+        throw new UnreachableException("cannot reach fleetd at " + endpoint + ": there is no socket "
+            + endpoint.socket() + "; is fleetd running there? Point fctl at it with --endpoint or FLEETCTL_ENDPOINT",
+            null);
+      }
+      address = new DomainSocketAddress(endpoint.socket().toString());
+    } else {
+      InetSocketAddress inet = new InetSocketAddress(endpoint.host(), endpoint.port());
+      if (inet.isUnresolved()) {
+        throw new UnreachableException("cannot reach fleetd at " + endpoint + ": unknown host '" + endpoint.host()
+            + "'; check --endpoint or FLEETCTL_ENDPOINT", null);
+      }
+      address = inet;
+    }
+    ChannelFuture f = bootstrap.connect(address);
+    boolean done = f.awaitUninterruptibly(timeoutNanos + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
+    if (!done || !f.isSuccess()) {
+      f.cancel(false);
+      f.channel().close();
+      String why = done ? reason(f.cause()) : "no connection within " + seconds();
+      throw new UnreachableException("cannot reach fleetd at " + endpoint + ": " + why
+          + "; is fleetd running there? Point fctl at it with --endpoint or FLEETCTL_ENDPOINT", f.cause());
+    }
+    channel = f.channel();
+    exchange = channel.pipeline().get(Exchange.class);
+    return channel;
+  }
+
+  private void drop() {
+    if (channel != null) {
+      channel.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+      channel = null;
+      exchange = null;
+    }
+  }
+
+  private String seconds() {
+    return String.format(Locale.ROOT, "%.1f s", timeoutNanos / 1e9);
+  }
+
+  /** "connection refused", "no such file or directory": the cause without Netty's decoration. */
+  static String reason(Throwable t) {
+    if (t == null) {
+      return "unknown error";
+    }
+    String m = t.getMessage();
+    if (m == null || m.isBlank()) {
+      return t.getClass().getSimpleName();
+    }
+    Matcher failed = NATIVE_FAILURE.matcher(m);
+    if (failed.find()) {
+      m = m.substring(failed.end());
+    }
+    int addr = m.indexOf(": /");
+    if (addr > 0) {
+      m = m.substring(0, addr);
+    }
+    return m.isEmpty() ? t.getClass().getSimpleName() : Character.toLowerCase(m.charAt(0)) + m.substring(1);
+  }
+
+  @Override
+  public synchronized void close() {
+    drop();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+  }
+
+  /** Hands the one answer awaited to the caller. */
+  private static final class Exchange extends SimpleChannelInboundHandler<FullHttpResponse> {
+    volatile CompletableFuture<Response> pending;
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
+      CompletableFuture<Response> p = pending;
+      if (p != null) {
+        p.complete(new Response(res.status().code(), ByteBufUtil.getBytes(res.content())));
+      }
+      if (!HttpUtil.isKeepAlive(res)) {
+        ctx.close();
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      CompletableFuture<Response> p = pending;
+      if (p != null) {
+        p.completeExceptionally(new IOException("fleetd closed the connection without an answer"));
+      }
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      CompletableFuture<Response> p = pending;
+      if (p != null) {
+        p.completeExceptionally(cause);
+      }
+      ctx.close();
+    }
+  }
+}

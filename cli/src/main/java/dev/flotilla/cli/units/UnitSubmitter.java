@@ -1,0 +1,167 @@
+package dev.flotilla.cli.units;
+
+import dev.flotilla.cli.FctlException;
+import dev.flotilla.cli.client.FleetClient;
+import dev.flotilla.cli.client.FleetSchema;
+import dev.flotilla.cli.client.FleetSchema.Unit;
+import dev.flotilla.scheduler.unit.InvalidUnitNameException;
+import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitName;
+import dev.flotilla.scheduler.unit.UnitOption;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * fleetctl's {@code lazyCreateUnits}: makes sure a unit exists for each argument, taking the first
+ * of (1) the unit already in the cluster, (2) a unit file at that path, (3) for an instance, its
+ * template in the cluster, (4) its template file next to the path. A glob selects units already
+ * in the cluster.
+ *
+ * <p>Unlike fleetctl, every argument is resolved and every file checked before the first unit is
+ * created, so a mistake in the third file leaves the cluster as it was.
+ */
+public final class UnitSubmitter {
+  private final FleetClient client;
+  private final PrintWriter out;
+  private final PrintWriter err;
+  private List<Unit> all;
+
+  public UnitSubmitter(FleetClient client, PrintWriter out, PrintWriter err) {
+    this.client = client;
+    this.out = out;
+    this.err = err;
+  }
+
+  /** A unit to create: its name, options, and where they came from (for messages). */
+  private record Creation(String name, UnitFile file) {}
+
+  /** Resolves, checks and creates; returns the unit names the arguments stand for, in order. */
+  public List<String> ensureSubmitted(List<String> args) {
+    Map<String, Creation> plan = new LinkedHashMap<>(); // name → creation, or null when present
+    for (String arg : args) {
+      if (UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg))) {
+        for (Unit u : UnitSelector.select(List.of(arg), allUnits(), true)) {
+          plan.putIfAbsent(u.name(), null);
+        }
+        continue;
+      }
+      String path = UnitArgs.withDefaultType(arg);
+      String name = UnitArgs.unitName(arg);
+      if (plan.containsKey(name)) {
+        continue;
+      }
+      plan.put(name, resolve(arg, path, name, plan));
+    }
+    List<String> names = new ArrayList<>(plan.keySet());
+    for (Creation c : plan.values()) {
+      if (c != null) {
+        client.createUnit(c.name(), schemaOptions(c.file()), null);
+        out.println("Unit " + c.name() + " inactive");
+      }
+    }
+    return names;
+  }
+
+  private Creation resolve(String arg, String path, String name, Map<String, Creation> plan) {
+    UnitName unitName;
+    try {
+      unitName = UnitName.parse(name);
+    } catch (InvalidUnitNameException e) {
+      throw new FctlException(e.getMessage());
+    }
+    Optional<Unit> existing = client.unit(name);
+    Path file = Path.of(path);
+    if (existing.isPresent()) {
+      warnIfDifferent(existing.get(), file);
+      return null;
+    }
+    if (Files.exists(file)) {
+      LocalUnitFile local = readRegular(file);
+      warn(LocalUnitFile.validate(name, local.file(), local, "file " + file));
+      return new Creation(name, local.file());
+    }
+    if (!unitName.isInstance()) {
+      throw new FctlException("unit " + name + " is not in the cluster and there is no unit file " + file
+          + "; give the path of its unit file, or see the units with 'fctl list-unit-files'");
+    }
+    String template = unitName.template().orElseThrow().name();
+    Creation planned = plan.get(template);
+    if (planned != null) { // the template is submitted by an earlier argument of this command
+      warn(LocalUnitFile.validate(name, planned.file(), null, "template " + template));
+      return new Creation(name, planned.file());
+    }
+    Optional<Unit> inCluster = client.unit(template);
+    if (inCluster.isPresent()) {
+      UnitFile options = unitFile(inCluster.get());
+      warn(LocalUnitFile.validate(name, options, null, "template " + template + " in the cluster"));
+      return new Creation(name, options);
+    }
+    Path templateFile = file.resolveSibling(template);
+    if (Files.exists(templateFile)) {
+      LocalUnitFile local = readRegular(templateFile);
+      warn(LocalUnitFile.validate(name, local.file(), local, "template file " + templateFile));
+      return new Creation(name, local.file());
+    }
+    throw new FctlException("unit " + name + " is not in the cluster, nor is its template " + template
+        + ", and there is no file " + file + " or " + templateFile + "; submit the template first");
+  }
+
+  private static LocalUnitFile readRegular(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new FctlException("cannot read unit file " + file + ": not a regular file");
+    }
+    return LocalUnitFile.read(file);
+  }
+
+  private void warnIfDifferent(Unit inCluster, Path file) {
+    if (!Files.isRegularFile(file)) {
+      return;
+    }
+    try {
+      LocalUnitFile local = LocalUnitFile.read(file);
+      if (!local.file().hash().equals(unitFile(inCluster).hash())) {
+        err.println("WARNING: Unit " + inCluster.name() + " in the cluster differs from local unit file " + file
+            + "; destroy it first to replace it");
+      }
+    } catch (FctlException | IllegalArgumentException e) {
+      err.println("WARNING: Unit " + inCluster.name() + " is in the cluster; local file " + file
+          + " is not used (" + e.getMessage() + ")");
+    }
+  }
+
+  private void warn(List<String> warnings) {
+    for (String w : warnings) {
+      err.println("WARNING: " + w);
+    }
+  }
+
+  private List<Unit> allUnits() {
+    if (all == null) {
+      all = client.units();
+    }
+    return all;
+  }
+
+  /** The scheduler's unit file for a unit's options (for hashes, [X-Fleet] and cat). */
+  public static UnitFile unitFile(Unit u) {
+    List<UnitOption> options = new ArrayList<>();
+    for (FleetSchema.UnitOption o : u.optionList()) {
+      options.add(new UnitOption(o.section(), o.name(), o.value() == null ? "" : o.value()));
+    }
+    return UnitFile.of(options);
+  }
+
+  static List<FleetSchema.UnitOption> schemaOptions(UnitFile file) {
+    List<FleetSchema.UnitOption> out = new ArrayList<>();
+    for (UnitOption o : file.options()) {
+      out.add(new FleetSchema.UnitOption(o.section(), o.name(), o.value()));
+    }
+    return out;
+  }
+}
