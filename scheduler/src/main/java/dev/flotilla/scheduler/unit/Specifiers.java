@@ -1,5 +1,8 @@
 package dev.flotilla.scheduler.unit;
 
+import java.util.Map;
+import java.util.function.Supplier;
+
 /**
  * The specifiers fleet expands in [X-Fleet] values, with systemd's meanings (systemd.unit(5)):
  * {@code %n} full unit name, {@code %N} the name without type suffix, {@code %p} the prefix
@@ -17,6 +20,15 @@ public final class Specifiers {
 
   /** Expands {@code value} for unit {@code name}; throws {@link IllegalArgumentException} naming the bad specifier. */
   public static String expand(String value, UnitName name) {
+    return expand(value, name, Map.of(), "[X-Fleet]");
+  }
+
+  /**
+   * As {@link #expand(String, UnitName)}, also expanding the specifiers in {@code extra} (those
+   * only a reader on one host can answer, such as systemd's {@code %I} or {@code %H});
+   * {@code reader} names who expands them, for the error message.
+   */
+  public static String expand(String value, UnitName name, Map<Character, Supplier<String>> extra, String reader) {
     int pct = value.indexOf('%');
     if (pct < 0) {
       return value;
@@ -39,8 +51,16 @@ public final class Specifiers {
         case 'p' -> out.append(name.prefix());
         case 'i' -> out.append(name.instance());
         case '%' -> out.append('%');
-        default -> throw new IllegalArgumentException("unsupported specifier %" + s + " in '" + value
-            + "'; [X-Fleet] expands only %n %N %p %i (and %% for a literal %)");
+        default -> {
+          Supplier<String> more = extra.get(s);
+          if (more == null) {
+            StringBuilder known = new StringBuilder("%n %N %p %i");
+            extra.keySet().stream().sorted().forEach(k -> known.append(" %").append(k));
+            throw new IllegalArgumentException("unsupported specifier %" + s + " in '" + value + "'; " + reader
+                + " expands only " + known + " (and %% for a literal %)");
+          }
+          out.append(more.get());
+        }
       }
     }
     return out.toString();

@@ -1,5 +1,6 @@
 package dev.flotilla.agent.runtime.process;
 
+import dev.flotilla.scheduler.unit.Specifiers;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitName;
 import dev.flotilla.scheduler.unit.Words;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /**
  * The [Service] settings the process runtime honours, read from a unit file with specifiers
@@ -216,33 +218,14 @@ record ServiceSpec(
    * are refused by name rather than passed on as text the command would not expect.
    */
   static String expand(UnitName name, String key, String value) {
-    if (value.indexOf('%') < 0) {
-      return value;
+    try {
+      // beyond the unit-level ones: the unescaped instance and this host's name
+      Map<Character, Supplier<String>> host = Map.of('I', () -> ExecCommand.unescape(name.instance()),
+          'H', ServiceSpec::hostname);
+      return Specifiers.expand(value, name, host, "the process runtime");
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + "=" + value + ": " + e.getMessage(), e);
     }
-    StringBuilder out = new StringBuilder(value.length() + 32);
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c != '%') {
-        out.append(c);
-        continue;
-      }
-      if (i + 1 == value.length()) {
-        throw new IllegalArgumentException(key + "=" + value + ": '%' at the end; write %% for a literal %");
-      }
-      char s = value.charAt(++i);
-      switch (s) {
-        case 'n' -> out.append(name.name());
-        case 'N' -> out.append(name.withoutSuffix());
-        case 'p' -> out.append(name.prefix());
-        case 'i' -> out.append(name.instance());
-        case 'I' -> out.append(ExecCommand.unescape(name.instance()));
-        case 'H' -> out.append(hostname());
-        case '%' -> out.append('%');
-        default -> throw new IllegalArgumentException(key + "=" + value + ": specifier %" + s
-            + " is not supported by the process runtime (it expands %n %N %p %i %I %H and %%)");
-      }
-    }
-    return out.toString();
   }
 
   private static String hostname() {
