@@ -163,7 +163,11 @@ final class KvService extends KVGrpc.KVImplBase {
     return null;
   }
 
-  private <T> void propose(StoreCommand cmd, StreamObserver<T> out, Function<Message, T> answer) {
+  /**
+   * Proposes a v3 write and answers with {@code answer} applied to its response once applied
+   * (the Lease service's grant and revoke come through here too).
+   */
+  <T> void propose(StoreCommand cmd, StreamObserver<T> out, Function<Message, T> answer) {
     byte[] bytes = cmd.toByteArray();
     if (bytes.length > maxRequestBytes) {
       out.onError(V3Status.of(V3Status.TOO_LARGE));

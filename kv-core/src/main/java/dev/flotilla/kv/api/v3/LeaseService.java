@@ -30,12 +30,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class LeaseService extends LeaseGrpc.LeaseImplBase {
   private final StoreMember member;
-  private final KvService headers;
+  private final KvService kv;
   private final AtomicLong ids;
 
-  LeaseService(StoreMember member, KvService headers) {
+  LeaseService(StoreMember member, KvService kv) {
     this.member = member;
-    this.headers = headers;
+    this.kv = kv;
     // etcd's request-ID shape: member bits on top, time and a counter below; always positive
     this.ids = new AtomicLong(((member.identity().memberId() & 0xffffL) << 47)
         | ((System.currentTimeMillis() & 0xffffffffffL) << 7));
@@ -46,36 +46,21 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   }
 
   private ResponseHeader header() {
-    return headers.header(ResponseHeader.newBuilder().setRevision(member.store().revision()).build());
+    return kv.header(ResponseHeader.newBuilder().setRevision(member.store().revision()).build());
   }
 
   @Override
   public void leaseGrant(LeaseGrantRequest r, StreamObserver<LeaseGrantResponse> out) {
     LeaseGrantRequest withId = r.getID() != 0 ? r
         : r.toBuilder().setID(ids.incrementAndGet() & Long.MAX_VALUE).build();
-    propose(StoreCommand.newBuilder().setV3LeaseGrant(withId).build(), out, LeaseGrantResponse.class);
+    kv.propose(StoreCommand.newBuilder().setV3LeaseGrant(withId).build(), out,
+        m -> ((LeaseGrantResponse) m).toBuilder().setHeader(kv.header(((LeaseGrantResponse) m).getHeader())).build());
   }
 
   @Override
   public void leaseRevoke(LeaseRevokeRequest r, StreamObserver<LeaseRevokeResponse> out) {
-    propose(StoreCommand.newBuilder().setV3LeaseRevoke(r).build(), out, LeaseRevokeResponse.class);
-  }
-
-  private <T extends com.google.protobuf.Message> void propose(StoreCommand cmd, StreamObserver<T> out,
-      Class<T> type) {
-    member.log().propose(cmd.toByteArray()).whenComplete((outcome, err) -> {
-      if (err != null) {
-        out.onError(V3Status.internal(err));
-      } else if (outcome instanceof ApplyOutcome.V3Done d) {
-        com.google.protobuf.Message m = d.response();
-        var field = m.getDescriptorForType().findFieldByName("header");
-        ResponseHeader h = headers.header((ResponseHeader) m.getField(field));
-        out.onNext(type.cast(m.toBuilder().setField(field, h).build()));
-        out.onCompleted();
-      } else if (outcome instanceof ApplyOutcome.V3Failed f) {
-        out.onError(V3Status.of(f.error()));
-      }
-    });
+    kv.propose(StoreCommand.newBuilder().setV3LeaseRevoke(r).build(), out,
+        m -> ((LeaseRevokeResponse) m).toBuilder().setHeader(kv.header(((LeaseRevokeResponse) m).getHeader())).build());
   }
 
   @Override
