@@ -183,7 +183,8 @@ public final class Fleetd implements Callable<Integer> {
       StoreRegistry registry = new StoreRegistry(client, keyPrefix);
       String ip = publicIpFor(host);
       UnitRuntime unitRuntime = chooseRuntime(); // the agent closes it
-      LocalUnits local = new LocalUnits(host.machineId(), unitRuntime);
+      LocalUnits local = new LocalUnits(host.machineId(), unitRuntime, unitRuntime.name().equals("process")
+          ? new UnitLogFiles(processRuntimeDir().resolve("logs")) : null);
       for (URI u : apiListen) {
         if ("unix".equals(u.getScheme())) {
           Files.createDirectories(Path.of(u.getPath()).getParent());
@@ -243,10 +244,15 @@ public final class Fleetd implements Callable<Integer> {
       case "systemd" -> new SystemdRuntime(unitDir, List.of());
       case "process" -> {
         Files.createDirectories(dataDir);
-        yield new ProcessRuntime(dataDir.resolve("units"));
+        yield new ProcessRuntime(processRuntimeDir());
       }
       default -> throw new IllegalArgumentException("--runtime: '" + runtime + "' is not one of systemd, process, auto");
     };
+  }
+
+  /** The process runtime's state: units/, logs/ (read by {@link UnitLogFiles}), run/. */
+  private Path processRuntimeDir() {
+    return dataDir.resolve("units");
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -6,11 +6,13 @@ import dev.flotilla.cli.client.FleetClientException;
 import dev.flotilla.cli.client.NettyFleetHttp;
 import dev.flotilla.cli.command.CatCommand;
 import dev.flotilla.cli.command.DestroyCommand;
+import dev.flotilla.cli.command.JournalCommand;
 import dev.flotilla.cli.command.ListMachinesCommand;
 import dev.flotilla.cli.command.ListUnitFilesCommand;
 import dev.flotilla.cli.command.ListUnitsCommand;
 import dev.flotilla.cli.command.LoadCommand;
 import dev.flotilla.cli.command.StartCommand;
+import dev.flotilla.cli.command.StatusCommand;
 import dev.flotilla.cli.command.StopCommand;
 import dev.flotilla.cli.command.SubmitCommand;
 import dev.flotilla.cli.command.UnloadCommand;
@@ -50,11 +52,13 @@ import picocli.CommandLine.Spec;
         CommandLine.HelpCommand.class,
         CatCommand.class,
         DestroyCommand.class,
+        JournalCommand.class,
         ListMachinesCommand.class,
         ListUnitFilesCommand.class,
         ListUnitsCommand.class,
         LoadCommand.class,
         StartCommand.class,
+        StatusCommand.class,
         StopCommand.class,
         SubmitCommand.class,
         UnloadCommand.class,
@@ -78,7 +82,7 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
   Double requestTimeout;
 
   @Option(names = "--output", scope = ScopeType.INHERIT, paramLabel = "FORMAT", defaultValue = "table",
-      description = "table (fleetctl's) or json (the API's objects) for list-*, cat and why (default: table)")
+      description = "table (fleetctl's) or json (the API's objects) for list-*, cat, status and why (default: table)")
   OutputFormat output;
 
   @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of failures")
@@ -86,12 +90,14 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
 
   private final PrintWriter out;
   private final PrintWriter err;
+  private final PrintStream rawOut;
   private final Map<String, String> env;
   private FleetClient client;
 
-  Fctl(PrintWriter out, PrintWriter err, Map<String, String> env) {
+  Fctl(PrintWriter out, PrintWriter err, PrintStream rawOut, Map<String, String> env) {
     this.out = out;
     this.err = err;
+    this.rawOut = rawOut;
     this.env = env;
   }
 
@@ -112,7 +118,7 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
   public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
     PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
     PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
-    try (Fctl root = new Fctl(o, e, env)) {
+    try (Fctl root = new Fctl(o, e, out, env)) {
       CommandLine cl = new CommandLine(root);
       cl.setOut(o);
       cl.setErr(e);
@@ -185,6 +191,11 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
 
   public PrintWriter err() {
     return err;
+  }
+
+  /** Whether stdout can no longer be written (a closed pipe: {@code fctl journal -f | head}). */
+  public boolean outputClosed() {
+    return out.checkError() || rawOut.checkError();
   }
 
   public OutputFormat output() {

@@ -22,6 +22,8 @@ import java.util.function.Function;
  */
 public final class FleetClient implements AutoCloseable {
   private static final String BASE = "/fleet/v1";
+  /** Flotilla's own resources, served beside fleet's by fleetd (status and journal from a unit's machine). */
+  private static final String HOST_BASE = "/flotilla/v1";
   /** A guard against a server that hands out page tokens forever (fleet pages by 100). */
   private static final int MAX_PAGES = 100_000;
 
@@ -85,6 +87,36 @@ public final class FleetClient implements AutoCloseable {
   public List<Machine> machines() {
     return pages("/machines", FleetSchema.MachinePage.class, FleetSchema.MachinePage::machines,
         FleetSchema.MachinePage::nextPageToken);
+  }
+
+  /** {@code systemctl status} of a unit from its machine ({@code machine}: the one to ask, or null). */
+  public FleetSchema.HostStatus status(String unit, String machine) {
+    return host(unit, "status", query("machine", machine), FleetSchema.HostStatus.class);
+  }
+
+  /** The last {@code lines} lines of a unit's output on its machine, and the cursor past them. */
+  public FleetSchema.JournalPage journal(String unit, String machine, int lines) {
+    return host(unit, "journal", "?lines=" + lines + query("&machine", machine), FleetSchema.JournalPage.class);
+  }
+
+  /** What the unit wrote on {@code machine} after {@code cursor} (from an earlier page of that machine). */
+  public FleetSchema.JournalPage journalAfter(String unit, String machine, String cursor) {
+    return host(unit, "journal", "?after=" + URLEncoder.encode(cursor, StandardCharsets.UTF_8)
+        + query("&machine", machine), FleetSchema.JournalPage.class);
+  }
+
+  private <T> T host(String unit, String what, String query, Class<T> type) {
+    String path = HOST_BASE + "/units/" + escape(unit) + "/" + what + query;
+    FleetHttp.Response r = http.send("GET", path, null);
+    check("GET " + path, r, 200);
+    return read("GET " + path, r, type);
+  }
+
+  private static String query(String key, String value) {
+    if (value == null) {
+      return "";
+    }
+    return (key.startsWith("&") ? key : "?" + key) + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
   private void put(String name, FleetSchema.UnitRequest body, int expected) {

@@ -63,6 +63,21 @@ public final class FleetSchema {
   @JsonIgnoreProperties(ignoreUnknown = true)
   record MachinePage(List<Machine> machines, String nextPageToken) {}
 
+  /** Flotilla's {@code /flotilla/v1/units/<unit>/status}: systemctl status text from the unit's machine. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record HostStatus(String unit, String machineId, String status) {}
+
+  /**
+   * Flotilla's {@code /flotilla/v1/units/<unit>/journal}: lines of the unit's output on one machine,
+   * and the cursor past them on that machine (null where it cannot be followed).
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record JournalPage(String unit, String machineId, List<String> lines, String cursor) {
+    public List<String> lineList() {
+      return lines == null ? List.of() : lines;
+    }
+  }
+
   /** What a PUT of a unit sends: options to create it, a desired state to move it. */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)
   record UnitRequest(String name, List<UnitOption> options, String desiredState) {}

@@ -1,6 +1,9 @@
 package dev.flotilla.cli.command;
 
 import dev.flotilla.cli.Fctl;
+import dev.flotilla.cli.FctlException;
+import dev.flotilla.cli.client.ApiErrorException;
+import dev.flotilla.cli.client.FleetSchema.Machine;
 import dev.flotilla.cli.client.FleetClient;
 import dev.flotilla.cli.client.FleetSchema.Unit;
 import dev.flotilla.cli.output.OutputFormat;
@@ -8,6 +11,7 @@ import dev.flotilla.cli.units.UnitSubmitter;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +51,48 @@ abstract class ClusterCommand implements Callable<Integer> {
       out.put(u.name(), u);
     }
     return out;
+  }
+
+  /**
+   * For status and journal: the unit must be placed on a machine (or be global, which the
+   * machine's API resolves); fleetctl refused inactive units the same way.
+   */
+  static void requirePlaced(Unit u) {
+    if (!u.isScheduled() && !isGlobal(u)) {
+      throw new FctlException("unit " + u.name() + " is not running on any machine (desired " + u.desired()
+          + ", current " + u.current() + "); see 'fctl why " + u.name() + "'");
+    }
+  }
+
+  /** A --machine value: a machine ID or a prefix of one (as list-machines shows them); null stays null. */
+  String machineId(String given) {
+    if (given == null) {
+      return null;
+    }
+    String prefix = given.replaceAll("\\.+$", ""); // list-machines prints "113f16a7..."
+    List<String> matches = new ArrayList<>();
+    for (Machine m : client().machines()) {
+      if (m.id().equals(given)) {
+        return given;
+      }
+      if (!prefix.isEmpty() && m.id().startsWith(prefix)) {
+        matches.add(m.id());
+      }
+    }
+    if (matches.size() == 1) {
+      return matches.get(0);
+    }
+    if (matches.isEmpty()) {
+      throw new FctlException("no machine with ID '" + given + "' in the cluster; see 'fctl list-machines'");
+    }
+    throw new FctlException("machine ID '" + given + "' matches " + matches.size() + " machines ("
+        + String.join(", ", matches) + "); give more of it");
+  }
+
+  /** A refusal from a unit's machine (or the API forwarding to it), as one line naming the unit. */
+  static FctlException fromHost(String what, String unit, ApiErrorException e) {
+    String why = e.apiMessage().isEmpty() ? e.getMessage() : e.apiMessage();
+    return new FctlException("cannot read the " + what + " of " + unit + ": " + why, e);
   }
 
   /** Whether a unit runs on every machine ([X-Fleet] Global=true); fleetctl never waits for those. */

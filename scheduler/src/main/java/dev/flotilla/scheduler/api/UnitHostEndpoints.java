@@ -25,6 +25,10 @@ import java.util.Optional;
  * {@code GET /flotilla/v1/units/<unit>/status} and {@code GET /flotilla/v1/units/<unit>/journal?lines=N}
  * (optionally {@code &machine=<id>} for a global unit). The API of any machine answers: when the
  * unit runs elsewhere it forwards the request to that machine's {@code agentUrl}.
+ *
+ * <p>A journal page carries a {@code cursor}; {@code journal?after=<cursor>&machine=<id>} returns
+ * what the unit wrote since, with the next cursor. {@code fctl journal -f} polls that: a cursor is
+ * a position in one machine's log, so the follower names the machine of its first page.
  */
 final class UnitHostEndpoints {
   static final String PREFIX = "/flotilla/v1/units/";
@@ -32,7 +36,7 @@ final class UnitHostEndpoints {
 
   record Status(String unit, String machineId, String status) {}
 
-  record Journal(String unit, String machineId, List<String> lines) {}
+  record Journal(String unit, String machineId, List<String> lines, String cursor) {}
 
   private final UnitHost local;
   private final ScheduleRegistry schedule;
@@ -73,13 +77,24 @@ final class UnitHostEndpoints {
         throw new ApiException(400, "lines must be between 0 and " + MAX_LINES);
       }
     }
+    String after = query.containsKey("after") ? query.get("after").get(0) : null;
     String machine = whereItRuns(unit, query.containsKey("machine") ? query.get("machine").get(0) : null);
     if (local != null && machine.equals(local.machineId())) {
-      Object body = what.equals("status") ? new Status(unit, machine, local.status(unit))
-          : new Journal(unit, machine, local.journal(unit, lines));
-      return ok(body);
+      if (what.equals("status")) {
+        return ok(new Status(unit, machine, local.status(unit)));
+      }
+      UnitHost.JournalPage page;
+      try {
+        page = after == null ? local.journal(unit, lines) : local.journalAfter(unit, after);
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(400, e.getMessage());
+      } catch (UnsupportedOperationException e) {
+        throw new ApiException(501, e.getMessage());
+      }
+      return ok(new Journal(unit, machine, page.lines(), page.cursor()));
     }
-    return forward(machine, PREFIX + enc(unit) + "/" + what + "?lines=" + lines + "&machine=" + enc(machine));
+    return forward(machine, PREFIX + enc(unit) + "/" + what + "?lines=" + lines + "&machine=" + enc(machine)
+        + (after == null ? "" : "&after=" + enc(after)));
   }
 
   /** The machine a unit runs on: the one named, its assignment, or the only machine reporting it. */

@@ -45,12 +45,24 @@ class UnitHostEndpointsTest {
     }
 
     @Override
-    public List<String> journal(String unit, int lines) {
+    public JournalPage journal(String unit, int lines) {
       List<String> out = new ArrayList<>();
       for (int i = 0; i < lines; i++) {
         out.add(machineId + " line " + i);
       }
-      return out;
+      return new JournalPage(out, Integer.toString(lines));
+    }
+
+    /** The cursor is the number of lines written; each call "writes" one more line. */
+    @Override
+    public JournalPage journalAfter(String unit, String cursor) {
+      int from;
+      try {
+        from = Integer.parseInt(cursor);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("cursor '" + cursor + "' is not one of " + machineId + "'s");
+      }
+      return new JournalPage(List.of(machineId + " line " + from), Integer.toString(from + 1));
     }
   }
 
@@ -110,6 +122,20 @@ class UnitHostEndpointsTest {
     assertThat(get(m1, "/flotilla/v1/units/nope.service/status").statusCode()).isEqualTo(404);
     assertThat(get(m1, "/flotilla/v1/units/a.service/journal?lines=x").statusCode()).isEqualTo(400);
     assertThat(get(m1, "/flotilla/v1/units/a.service/other").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aJournalIsFollowedFromItsCursorOnTheMachineThatMadeIt() throws Exception {
+    JsonNode first = json.readTree(get(m1, "/flotilla/v1/units/b.service/journal?lines=3").body());
+    assertThat(first.get("machineId").asText()).isEqualTo("m2");
+    assertThat(first.get("cursor").asText()).isEqualTo("3");
+    JsonNode next = json.readTree(get(m1, "/flotilla/v1/units/b.service/journal?after=3&machine=m2").body());
+    assertThat(next.get("lines")).extracting(JsonNode::asText).containsExactly("m2 line 3");
+    assertThat(next.get("cursor").asText()).isEqualTo("4");
+
+    HttpResponse<String> bad = get(m1, "/flotilla/v1/units/b.service/journal?after=x");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(bad.body()).contains("cursor 'x' is not one of m2's");
   }
 
   @Test
