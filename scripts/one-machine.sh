@@ -27,5 +27,8 @@ fctl start "$DATA/hello.service"
 fctl list-machines
 fctl list-unit-files
 fctl list-units
+sleep 2
+fctl status hello.service
+fctl journal --lines 3 hello.service
 fctl stop hello.service
 fctl list-units
