@@ -5,11 +5,11 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /** Polls a probe until its value satisfies a condition, with a deadline (no sleeps standing in for "long enough"). */
-final class Await {
+public final class Await {
   private Await() {}
 
   /** The first value of {@code probe} that {@code done} accepts; fails naming the last value seen. */
-  static <T> T until(Duration timeout, String what, Supplier<T> probe, Predicate<? super T> done) {
+  public static <T> T until(Duration timeout, String what, Supplier<T> probe, Predicate<? super T> done) {
     long deadline = System.nanoTime() + timeout.toNanos();
     T last = probe.get();
     while (!done.test(last)) {
