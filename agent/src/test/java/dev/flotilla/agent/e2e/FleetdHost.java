@@ -61,6 +61,12 @@ public final class FleetdHost implements AutoCloseable {
    * test when this machine cannot run a systemd host.
    */
   public static FleetdHost start(String machineId, URI store, Duration agentTtl, String metadata, Path logDir) {
+    return start(machineId, List.of(store), agentTtl, metadata, logDir);
+  }
+
+  /** As {@link #start(String, URI, Duration, String, Path)}, with every member of a store cluster. */
+  public static FleetdHost start(String machineId, List<URI> stores, Duration agentTtl, String metadata,
+      Path logDir) {
     SystemdHost systemd = SystemdHost.start("fleetd-" + machineId);
     try {
       Files.createDirectories(logDir);
@@ -76,7 +82,7 @@ public final class FleetdHost implements AutoCloseable {
           "-cp", classpathInside(systemd),
           "dev.flotilla.agent.Fleetd",
           "--runtime", "systemd",
-          "--endpoints", store.toString(),
+          "--endpoints", String.join(",", stores.stream().map(URI::toString).toList()),
           "--machine-id", machineId,
           "--agent-ttl", agentTtl.toMillis() % 1000 == 0 ? agentTtl.toSeconds() + "s" : agentTtl.toMillis() + "ms",
           "--api-listen", api.toString(),

@@ -20,14 +20,15 @@ import java.util.regex.Pattern;
  * A kvd cluster of separate JVM processes on this machine, member {@code i} on its own loopback
  * address {@code 127.0.0.(20+i)} (peers connect from their own address too), so that the test can
  * kill -9, pause (SIGSTOP) and cut off any member. The cluster owns its processes: {@link #close}
- * kills every one and removes any firewall rules.
+ * kills every one and removes any firewall rules. Other modules' end-to-end tests use the public part:
+ * {@link #KvdCluster(Path, int)}, {@link #startAll}, {@link #awaitLeader}, {@link #clientUrls}, {@link #close}.
  */
-final class KvdCluster implements AutoCloseable {
+public final class KvdCluster implements AutoCloseable {
   private static final Pattern LEADER = Pattern.compile("\"leader\":\"([0-9a-f]*)\"");
   private static final Pattern ID = Pattern.compile("\"id\":\"([0-9a-f]+)\"");
 
   /** One member: its fixed addresses and command line, and its process while it runs. */
-  final class Member {
+  public final class Member {
     final int index;
     final String name;
     final String host;
@@ -184,6 +185,11 @@ final class KvdCluster implements AutoCloseable {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
   private final Firewall firewall;
 
+  /** A cluster of {@code size} members under {@code root}, without fault injection. */
+  public KvdCluster(Path root, int size) throws IOException {
+    this(Files.createDirectories(root), size, 10_000, null);
+  }
+
   KvdCluster(Path root, int size, long snapshotCount, Firewall firewall) throws IOException {
     this(root, size, snapshotCount, firewall, null);
   }
@@ -236,7 +242,12 @@ final class KvdCluster implements AutoCloseable {
     return m;
   }
 
-  void startAll() throws IOException, InterruptedException {
+  /** The members' client URLs, as fleetd's or etcdctl's --endpoints take them. */
+  public List<URI> clientUrls() {
+    return members.stream().map(Member::clientUrl).toList();
+  }
+
+  public void startAll() throws IOException, InterruptedException {
     for (Member m : members) {
       m.start();
     }
@@ -271,7 +282,7 @@ final class KvdCluster implements AutoCloseable {
     return null;
   }
 
-  Member awaitLeader(Duration timeout) throws InterruptedException {
+  public Member awaitLeader(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       Member l = leader();
@@ -316,7 +327,9 @@ final class KvdCluster implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
-      firewall.clear();
+      if (firewall != null) {
+        firewall.clear();
+      }
     } finally {
       for (Member m : members) {
         m.kill();

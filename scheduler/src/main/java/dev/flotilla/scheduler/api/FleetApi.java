@@ -3,6 +3,7 @@ package dev.flotilla.scheduler.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.kv.client.StoreException;
 import dev.flotilla.scheduler.fleet.InvalidUnitException;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.registry.DesiredState;
@@ -90,6 +91,14 @@ public final class FleetApi {
       return route(method, q.path(), q.parameters(), contentTypes, body);
     } catch (ApiException e) {
       return error(e.status, e.getMessage());
+    } catch (StoreException e) {
+      if (e.code() == StoreException.Code.UNAVAILABLE || e.code() == StoreException.Code.TIMEOUT) {
+        // the store is down, slow or without a leader: the client may retry later
+        log.warn("{} {}: {}", method, uri, e.getMessage());
+        return error(503, "the store is unavailable: " + e.getMessage());
+      }
+      log.error("{} {} failed", method, uri, e);
+      return error(500, e.getMessage());
     } catch (RuntimeException e) {
       log.error("{} {} failed", method, uri, e);
       return error(500, "");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.kv.client.JetcdStoreClient;
 import dev.flotilla.scheduler.engine.Engine;
 import dev.flotilla.scheduler.engine.EngineRegistry;
 import dev.flotilla.scheduler.engine.MemoryEngineLease;
@@ -11,10 +12,12 @@ import dev.flotilla.scheduler.fleet.Resources;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
 import dev.flotilla.scheduler.registry.memory.MemoryRegistry;
+import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitHash;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -301,6 +304,26 @@ class FleetApiTest {
   }
 
   // ---- helpers
+
+  @Test
+  void aStoreThatDoesNotAnswerIs503WithAMessage() throws Exception {
+    int deadPort;
+    try (ServerSocket s = new ServerSocket(0)) {
+      deadPort = s.getLocalPort(); // closed again: nothing listens there
+    }
+    try (JetcdStoreClient store = JetcdStoreClient.connect(List.of(URI.create("http://127.0.0.1:" + deadPort)),
+            Duration.ofMillis(500));
+        FleetApiServer unreachable = FleetApiServer.start(List.of(URI.create("http://127.0.0.1:0")),
+            new FleetApi(new StoreRegistry(store), new StoreRegistry(store), new StoreRegistry(store),
+                new StoreRegistry(store)))) {
+      base = URI.create("http://127.0.0.1:" + ((InetSocketAddress) unreachable.boundAddresses().get(0)).getPort());
+      HttpResponse<String> r = send("GET", "/fleet/v1/units/hello.service", null);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+      JsonNode error = json.readTree(r.body()).get("error");
+      assertThat(error.get("code").asInt()).isEqualTo(503);
+      assertThat(error.get("message").asText()).startsWith("the store is unavailable: ");
+    }
+  }
 
   private HttpResponse<String> send(String method, String path, String body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10));
