@@ -1,6 +1,7 @@
 package dev.flotilla.agent;
 
 import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
 import dev.flotilla.scheduler.fleet.InvalidUnitException;
@@ -40,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * it when it later fails (as fleet's agent; systemd's {@code Restart=} does that); after an
  * agent restart it adopts what the runtime already runs instead of starting it again.
  *
+ * <p>States are read in batches: right after an action (and at follow-ups 0.2, 1 and 3 s later),
+ * when the runtime says units changed ({@link UnitRuntime#changes}: systemd's journal, the
+ * process supervisor; those units only, a few ms after the first change so that a burst is one
+ * read), and otherwise by a poll, slow (a safety net) while the runtime follows changes, faster
+ * while it does not.
+ *
  * <p>Not thread-safe: one thread calls {@link #reconcile}, which takes {@code now} and returns
  * when it wants to run next.
  */
@@ -47,17 +54,28 @@ public final class AgentReconciler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentReconciler.class);
 
   /**
-   * @param statePoll how often unit states are read from the runtime when nothing happens
+   * @param statePoll how often unit states are read when nothing happens and the runtime does not
+   *     follow changes (or its feed is down)
    * @param safetyPass how often everything is read again even without events
+   * @param followedStatePoll how often unit states are read when nothing happens while the runtime
+   *     follows changes ({@link UnitRuntime#changes}): a safety net for changes it cannot see
+   * @param debounce how long after a change is seen its units are read, so that a burst (300 units
+   *     starting) is one batched read
    */
-  public record Config(Duration statePoll, Duration safetyPass) {
+  public record Config(Duration statePoll, Duration safetyPass, Duration followedStatePoll, Duration debounce) {
+    public Config(Duration statePoll, Duration safetyPass) {
+      this(statePoll, safetyPass, defaults().followedStatePoll(), defaults().debounce());
+    }
+
     public static Config defaults() {
-      return new Config(Duration.ofSeconds(5), Duration.ofSeconds(60));
+      return new Config(Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofMillis(20));
     }
   }
 
   /** After an action, states are read again after these delays (then every statePoll). */
   private static final long[] FOLLOW_UPS_MS = {200, 1_000, 3_000};
+  /** When reading changed units failed: when to try again. */
+  private static final long RETRY_READ_NANOS = 1_000_000_000L;
 
   private final String machineId;
   private final MachineSchedule schedule;
@@ -74,6 +92,13 @@ public final class AgentReconciler implements AutoCloseable {
   private long nextStatePoll;
   private int followUp = FOLLOW_UPS_MS.length;
   private long lastActionAt;
+  /** Whether the runtime followed changes at the last look (else states are polled faster). */
+  private boolean followed;
+  /** Units the runtime said changed, read once {@link #dirtyDue} comes. */
+  private final Set<String> dirty = new HashSet<>();
+  private boolean dirtyAll;
+  private long dirtyDue;
+  private long reads;
 
   /** What this machine should have: unit → desired state (never inactive). */
   private final Map<String, DesiredState> target = new TreeMap<>();
@@ -102,6 +127,11 @@ public final class AgentReconciler implements AutoCloseable {
   /** Runtime actions taken so far (loads, starts, stops, unloads; a batch counts once). */
   public long actions() {
     return actions;
+  }
+
+  /** State reads so far (each one batch of {@link UnitRuntime#states}), for tests and metrics. */
+  public long stateReads() {
+    return reads;
   }
 
   /** The units this machine should run, as of the last round. */
@@ -140,17 +170,65 @@ public final class AgentReconciler implements AutoCloseable {
         nextStatePoll = nowNanos + FOLLOW_UPS_MS[0] * 1_000_000L;
       }
     }
+    noteChanges(nowNanos);
     if (nowNanos - nextStatePoll >= 0) {
-      report();
+      dirty.clear();
+      dirtyAll = false;
+      report(target.keySet(), true);
       if (followUp < FOLLOW_UPS_MS.length - 1) {
         followUp++;
         nextStatePoll = lastActionAt + FOLLOW_UPS_MS[followUp] * 1_000_000L;
       } else {
         followUp = FOLLOW_UPS_MS.length;
+        nextStatePoll = nowNanos + idleStatePoll();
+      }
+    } else if ((dirtyAll || !dirty.isEmpty()) && nowNanos - dirtyDue >= 0) {
+      dirty.retainAll(target.keySet());
+      if (dirtyAll ? report(target.keySet(), true) : report(dirty, false)) {
+        dirty.clear();
+        dirtyAll = false;
+      } else {
+        dirtyDue = nowNanos + RETRY_READ_NANOS; // the runtime could not say: ask again soon
+      }
+    }
+    long next = nextStatePoll - nextSafetyPass < 0 ? nextStatePoll : nextSafetyPass;
+    if ((dirtyAll || !dirty.isEmpty()) && dirtyDue - next < 0) {
+      next = dirtyDue;
+    }
+    return next;
+  }
+
+  /**
+   * Takes what the runtime learnt of changed states: the units named (ours only) are read after
+   * the debounce; if its feed went down, states are polled at the faster rate again.
+   */
+  private void noteChanges(long nowNanos) {
+    StateChanges c = runtime.changes();
+    if (c.live() != followed) {
+      followed = c.live();
+      log.info("machine {}: unit states {}", machineId, followed
+          ? "followed through the runtime's change feed; polling every " + config.followedStatePoll().toSeconds() + " s"
+          : "polled every " + config.statePoll().toMillis() + " ms (the runtime's change feed is down)");
+      if (!followed && nextStatePoll - (nowNanos + config.statePoll().toNanos()) > 0) {
         nextStatePoll = nowNanos + config.statePoll().toNanos();
       }
     }
-    return nextStatePoll - nextSafetyPass < 0 ? nextStatePoll : nextSafetyPass;
+    boolean had = dirtyAll || !dirty.isEmpty();
+    if (c.all()) {
+      dirtyAll = true;
+    }
+    for (String u : c.units()) {
+      if (target.containsKey(u)) {
+        dirty.add(u);
+      }
+    }
+    if (!had && (dirtyAll || !dirty.isEmpty())) {
+      dirtyDue = nowNanos + config.debounce().toNanos();
+    }
+  }
+
+  private long idleStatePoll() {
+    return (followed ? config.followedStatePoll() : config.statePoll()).toNanos();
   }
 
   /** What the runtime already holds from an earlier life of this agent: running units are kept. */
@@ -281,12 +359,15 @@ public final class AgentReconciler implements AutoCloseable {
     }
   }
 
-  /** Reads the states of what runs here in one batch and reports those that changed. */
-  private void report() {
-    Set<String> watched = new TreeSet<>(target.keySet());
+  /**
+   * Reads the states of these units in one batch and reports those that changed; a full report
+   * ({@code all}) also clears the states of units no longer here.
+   */
+  private boolean report(Set<String> units, boolean all) {
+    Set<String> watched = new TreeSet<>(units);
     Map<String, UnitStatus> now = watched.isEmpty() ? Map.of() : readStates(watched);
     if (now == null) {
-      return; // the runtime could not say: report nothing rather than guess
+      return false; // the runtime could not say: report nothing rather than guess
     }
     for (String u : watched) {
       UnitStatus s = now.getOrDefault(u, UnitStatus.NOT_FOUND);
@@ -298,6 +379,9 @@ public final class AgentReconciler implements AutoCloseable {
         reported.put(u, rec);
       }
     }
+    if (!all) {
+      return true;
+    }
     List<String> gone = new ArrayList<>();
     for (String u : reported.keySet()) {
       if (!target.containsKey(u)) {
@@ -308,9 +392,11 @@ public final class AgentReconciler implements AutoCloseable {
       stateRegistry.clear(u, machineId);
       reported.remove(u);
     }
+    return true;
   }
 
   private Map<String, UnitStatus> readStates(Set<String> watched) {
+    reads++;
     try {
       return runtime.states(watched);
     } catch (RuntimeFailure e) {

@@ -13,6 +13,7 @@ import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -189,5 +190,85 @@ class AgentReconcilerTest {
         && state("kept.service").map(x -> x.activeState().equals("active")).orElse(false), "adopted");
     assertThat(runtime.running()).containsEntry("kept.service", pid);
     assertThat(runtime.count("start")).as("nothing started again").isEqualTo(startsBefore);
+  }
+
+  /** Runs rounds until {@code nanos} have passed (the runtime and registry may change meanwhile). */
+  private void runFor(AgentReconciler a, long nanos) {
+    long until = System.nanoTime() + nanos;
+    runUntil(a, () -> System.nanoTime() - until >= 0, "time to pass");
+  }
+
+  private boolean reported(String unit, String activeState) {
+    return state(unit).map(x -> x.activeState().equals(activeState)).orElse(false);
+  }
+
+  @Test
+  void changesTheRuntimeNamesAreReportedWithOneBatchedReadOfThoseUnitsOnly() {
+    int n = 300;
+    for (int i = 0; i < n; i++) {
+      submit("burst" + i + ".service", "", DesiredState.LAUNCHED);
+    }
+    agent.reconcile(System.nanoTime());
+    for (int i = 0; i < n; i++) {
+      assign("burst" + i + ".service", "m1");
+    }
+    runUntil(agent, () -> runtime.running().size() == n && reported("burst" + (n - 1) + ".service", "active"),
+        n + " units running and reported");
+    runFor(agent, TimeUnit.MILLISECONDS.toNanos(3_500)); // past the follow-up reads after the start
+
+    // one unit: read alone, reported at once (the idle poll of a followed runtime is a minute away)
+    long reads = agent.stateReads();
+    long t0 = System.nanoTime();
+    runtime.crash("burst7.service");
+    runUntil(agent, () -> reported("burst7.service", "failed"), "burst7 reported failed");
+    long tookMs = (System.nanoTime() - t0) / 1_000_000;
+    System.out.println("fake runtime: crash to reported state in " + tookMs + " ms");
+    assertThat(tookMs).isLessThan(2_000);
+    assertThat(agent.stateReads() - reads).isEqualTo(1);
+    assertThat(runtime.calls().get(runtime.calls().size() - 1)).isEqualTo("states 1");
+
+    // a burst: one read of all of them
+    var all = new ArrayList<String>();
+    for (int i = 0; i < n; i++) {
+      if (i != 7) {
+        all.add("burst" + i + ".service");
+      }
+    }
+    reads = agent.stateReads();
+    runtime.crashAll(all);
+    runUntil(agent, () -> all.stream().allMatch(u -> reported(u, "failed")), "the burst reported failed");
+    assertThat(agent.stateReads() - reads).as("reads for a burst of %s changes", all.size()).isEqualTo(1);
+    assertThat(runtime.calls().get(runtime.calls().size() - 1)).isEqualTo("states " + all.size());
+  }
+
+  @Test
+  void whileTheRuntimeFollowsChangesNothingIsPolledAndWhenItsFeedIsDownStatesArePolledAgain() {
+    submit("quiet.service", "", DesiredState.LAUNCHED);
+    submit("other.service", "", DesiredState.LAUNCHED);
+    submit("third.service", "", DesiredState.LAUNCHED);
+    assign("quiet.service", "m1");
+    assign("other.service", "m1");
+    assign("third.service", "m1");
+    runUntil(agent, () -> reported("third.service", "active") && reported("quiet.service", "active"), "running");
+    runFor(agent, TimeUnit.MILLISECONDS.toNanos(3_500)); // past the follow-up reads after the start
+
+    // a death the feed does not name: with the feed up, no poll finds it (statePoll is 200 ms here,
+    // but a followed runtime is polled once a minute)
+    long reads = agent.stateReads();
+    runtime.crashUnseen("quiet.service");
+    runFor(agent, TimeUnit.MILLISECONDS.toNanos(1_500));
+    assertThat(agent.stateReads()).as("state reads while idle and followed").isEqualTo(reads);
+    assertThat(reported("quiet.service", "active")).isTrue();
+
+    // the feed goes down: states are polled every statePoll again
+    runtime.feedDown();
+    runUntil(agent, () -> reported("quiet.service", "failed"), "quiet.service found failed by a poll");
+    runtime.crashUnseen("other.service");
+    runUntil(agent, () -> reported("other.service", "failed"), "other.service found failed by a poll");
+
+    // back, having missed a change: everything is read once
+    runtime.crashUnseen("third.service");
+    runtime.feedBack();
+    runUntil(agent, () -> reported("third.service", "failed"), "third.service read after the feed came back");
   }
 }

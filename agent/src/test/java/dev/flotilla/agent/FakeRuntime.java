@@ -1,5 +1,6 @@
 package dev.flotilla.agent;
 
+import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
 import java.util.ArrayList;
@@ -12,7 +13,10 @@ import java.util.TreeSet;
 
 /**
  * The deterministic twin of a host's runtime: unit files and running units in memory, every call
- * recorded (so tests can count batches). Thread-safe: tests read it while the agent's thread acts.
+ * recorded (so tests can count batches), and a change feed as systemd's journal gives it: every
+ * state change it makes is named by the next {@link #changes()}, unless the test takes the feed
+ * down or makes a unit die {@link #crashUnseen unseen}. Thread-safe: tests read it while the
+ * agent's thread acts.
  */
 final class FakeRuntime implements UnitRuntime {
   private final Map<String, String> files = new TreeMap<>();
@@ -20,6 +24,9 @@ final class FakeRuntime implements UnitRuntime {
   private final Set<String> failing = new TreeSet<>();
   private final List<String> calls = new ArrayList<>();
   private long nextPid = 1000;
+  private final Set<String> changed = new TreeSet<>();
+  private boolean feedUp = true;
+  private boolean feedRestarted;
 
   @Override
   public String name() {
@@ -42,10 +49,44 @@ final class FakeRuntime implements UnitRuntime {
     return Map.copyOf(running);
   }
 
-  /** The unit's process dies (as a crash would). */
+  /** The unit's process dies (as a crash would); the change feed names it. */
   synchronized void crash(String unit) {
+    crashUnseen(unit);
+    changed.add(unit);
+  }
+
+  /** These units' processes die at once (a burst of changes, as when a slice is killed). */
+  synchronized void crashAll(Collection<String> units) {
+    units.forEach(this::crash);
+  }
+
+  /** The unit's process dies and the change feed does not say so (a change only a poll finds). */
+  synchronized void crashUnseen(String unit) {
     running.remove(unit);
     failing.add(unit);
+  }
+
+  /** The change feed stops (journalctl died): {@link #changes()} says not live. */
+  synchronized void feedDown() {
+    feedUp = false;
+    changed.clear();
+  }
+
+  /** The change feed is back, having maybe missed changes: the next changes() says "read all". */
+  synchronized void feedBack() {
+    feedUp = true;
+    feedRestarted = true;
+  }
+
+  @Override
+  public synchronized StateChanges changes() {
+    if (!feedUp) {
+      return StateChanges.NOT_FOLLOWED;
+    }
+    var out = new StateChanges(changed, feedRestarted, true);
+    changed.clear();
+    feedRestarted = false;
+    return out;
   }
 
   @Override
@@ -71,6 +112,7 @@ final class FakeRuntime implements UnitRuntime {
       if (files.containsKey(u) && !running.containsKey(u)) {
         running.put(u, nextPid++);
         failing.remove(u);
+        changed.add(u);
       }
     });
   }
@@ -78,7 +120,11 @@ final class FakeRuntime implements UnitRuntime {
   @Override
   public synchronized void stop(Collection<String> units) {
     calls.add("stop " + units);
-    units.forEach(running::remove);
+    units.forEach(u -> {
+      if (running.remove(u) != null) {
+        changed.add(u);
+      }
+    });
   }
 
   @Override

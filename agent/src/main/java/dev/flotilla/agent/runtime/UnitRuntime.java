@@ -42,6 +42,16 @@ public interface UnitRuntime extends AutoCloseable {
   Map<String, UnitStatus> states(Collection<String> units);
 
   /**
+   * The units whose state changed since the last call, as the runtime learnt it without polling
+   * (systemd: its journal; the process runtime: its supervisor), drained by each call. Cheap and
+   * non-blocking: the agent calls it every round. The default follows nothing
+   * ({@link StateChanges#NOT_FOLLOWED}), and the agent then polls {@link #states}.
+   */
+  default StateChanges changes() {
+    return StateChanges.NOT_FOLLOWED;
+  }
+
+  /**
    * The units this runtime installed (files it wrote, still there): after an agent restart the
    * agent adopts those still assigned to it and unloads the rest.
    */

@@ -59,8 +59,11 @@ class FleetdEndToEndTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
   /** The failover target is 1.2 × TTL; CI on 2 shared cores is held to this instead. */
   private static final Duration FAILOVER_BOUND = TTL.multipliedBy(2).plusSeconds(2);
-  /** The target is 1 s; the systemd runtime polls states every 5 s today. */
-  private static final Duration STATE_LAG_BOUND = Duration.ofSeconds(10);
+  /**
+   * The issue's target is 1 s (the systemd runtime follows PID 1's journal: ~0.3-0.6 s measured);
+   * CI on 2 shared cores is held to 2 s.
+   */
+  private static final Duration STATE_LAG_BOUND = Duration.ofSeconds(2);
   private static final String SLEEPER = "[Service]\nExecStart=/bin/sleep infinity\n";
   private static final String[] SHOWN = {"LoadState", "ActiveState", "SubState", "MainPID"};
 
@@ -191,8 +194,9 @@ class FleetdEndToEndTest {
     submit("lag-stop.service", SLEEPER + "[X-Fleet]\nMachineMetadata=name=a\n");
     awaitRunningAsFleetSays(submitted);
     Map<String, String> kill = a.show("lag-kill.service", "MainPID", "ActiveEnterTimestampMonotonic");
-    // Right after an action the agent reads states again at 0.2, 1 and 3 s; the steady state is
-    // what counts, so the units change only after those (systemd's and nanoTime's clock is the same).
+    // Right after an action the agent reads states again at 0.2, 1 and 3 s; what is measured is the
+    // change seen through systemd's journal, so the units change only after those (systemd's and
+    // nanoTime's clock is the same).
     long settled = Long.parseLong(kill.get("ActiveEnterTimestampMonotonic")) * 1_000 + 3_500_000_000L;
     while (System.nanoTime() < settled) {
       LockSupport.parkNanos(settled - System.nanoTime());

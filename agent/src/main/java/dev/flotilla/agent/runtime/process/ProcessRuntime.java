@@ -1,6 +1,7 @@
 package dev.flotilla.agent.runtime.process;
 
 import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
 import dev.flotilla.scheduler.unit.InvalidUnitNameException;
@@ -67,6 +68,8 @@ public final class ProcessRuntime implements UnitRuntime {
   private final Thread supervisorThread;
   private final SupervisorContext ctx;
   private final Map<String, ServiceSupervisor> units = new ConcurrentHashMap<>();
+  /** Units whose state the supervisor changed since the last {@link #changes()}. */
+  private final Set<String> changed = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   public ProcessRuntime(Path stateDir) {
@@ -104,7 +107,7 @@ public final class ProcessRuntime implements UnitRuntime {
     executor.prestartCoreThread();
     this.supervisorThread = thread[0];
     this.ctx = new SupervisorContext(executor, clock, unitsDir, logsDir, runDir, setsid,
-        sup -> units.remove(sup.name(), sup));
+        sup -> units.remove(sup.name(), sup), changed::add);
     try {
       call(() -> {
         recover();
@@ -212,6 +215,20 @@ public final class ProcessRuntime implements UnitRuntime {
       out.put(name, sup == null ? UnitStatus.NOT_FOUND : sup.view().status());
     }
     return out;
+  }
+
+  /** {@inheritDoc} The supervisor sees every change as it makes it: always live. */
+  @Override
+  public StateChanges changes() {
+    if (changed.isEmpty()) {
+      return StateChanges.NONE;
+    }
+    Set<String> out = new TreeSet<>();
+    for (var it = changed.iterator(); it.hasNext(); ) {
+      out.add(it.next());
+      it.remove();
+    }
+    return new StateChanges(out, false, true);
   }
 
   @Override

@@ -665,8 +665,12 @@ final class ServiceSupervisor {
     long mainPid = main != null && mainExit == null ? main.pid()
         : phase == Phase.START && control != null ? control.pid() : 0; // a oneshot's command is its main process
     String load = removed ? "not-found" : definition.loadState();
+    UnitStatus before = view == null ? null : view.status();
     view = new View(new UnitStatus(load, phase.activeState(), phase.subState(), mainPid), since, result.word(), failure,
         control != null ? control.pid() : 0, definition, restarts);
+    if (!view.status().equals(before)) {
+      ctx.changed().accept(name);
+    }
   }
 
   private void forgetIfRemoved() {

@@ -1,6 +1,7 @@
 package dev.flotilla.agent.runtime.systemd;
 
 import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
@@ -33,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * Drives the host's systemd through {@code systemctl} and {@code journalctl} shell-outs, the way
  * fleet's agent did over D-Bus: unit files in a runtime unit directory ({@code /run/systemd/system},
  * gone at reboot), one {@code daemon-reload} per batch of changed files, non-blocking start and
- * stop jobs whose outcome the agent sees by polling {@link #states}, and one {@code systemctl}
- * process per kind of action and chunk of {@link Options#maxUnitsPerCommand} units, never one per
- * unit.
+ * stop jobs whose outcome the agent learns from systemd's journal ({@link #changes}: one
+ * long-lived {@code journalctl -f}, see {@link JournalFollower}) and reads in batches
+ * ({@link #states}), and one {@code systemctl} process per kind of action and chunk of
+ * {@link Options#maxUnitsPerCommand} units, never one per unit.
  *
  * <p>Each file it writes starts with {@link #MARKER}, so that {@link #installed()} tells its own
  * files from any other unit in the directory, also after an agent restart; units it did not
@@ -104,6 +107,8 @@ public final class SystemdRuntime implements UnitRuntime {
   private final CommandRunner runner;
   /** Files changed since the last daemon-reload that worked: the next load or unload retries it. */
   private boolean reloadPending;
+  /** Started by the first {@link #changes()} call: a runtime nobody asks about changes spawns no follower. */
+  private volatile JournalFollower follower;
 
   public SystemdRuntime(Options options) {
     this.options = options;
@@ -125,7 +130,7 @@ public final class SystemdRuntime implements UnitRuntime {
 
   /** Processes this runtime has spawned so far (every systemctl and journalctl), for metrics. */
   public long commandsRun() {
-    return runner.spawned();
+    return runner.spawned() + (follower == null ? 0 : follower.spawned());
   }
 
   /** Whether systemd would take {@code unit} as a unit name we may write a file for. */
@@ -266,6 +271,24 @@ public final class SystemdRuntime implements UnitRuntime {
     return result;
   }
 
+  /**
+   * {@inheritDoc} The first call starts following systemd's journal (one {@code journalctl -f}
+   * child for the life of this runtime); until that reached the end of the journal, and while it
+   * is down, this says not live, and the agent polls.
+   */
+  @Override
+  public StateChanges changes() {
+    if (follower == null) {
+      follower = new JournalFollower(options.commandPrefix()).start();
+    }
+    return follower.drain();
+  }
+
+  /** The journal follower's process, if one runs (tests kill it). */
+  OptionalLong followerPid() {
+    return follower == null ? OptionalLong.empty() : follower.pid();
+  }
+
   @Override
   public Set<String> installed() {
     if (!Files.isDirectory(options.unitDir())) {
@@ -310,9 +333,12 @@ public final class SystemdRuntime implements UnitRuntime {
     throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
   }
 
-  /** Nothing to release: units keep running, and a restarted agent adopts them. */
+  /** Stops following the journal; units keep running, and a restarted agent adopts them. */
   @Override
   public void close() {
+    if (follower != null) {
+      follower.close();
+    }
     log.debug("closing systemd runtime after {} commands; units stay as they are", commandsRun());
   }
 

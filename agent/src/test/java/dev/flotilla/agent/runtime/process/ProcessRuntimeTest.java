@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitStatus;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -339,6 +340,34 @@ class ProcessRuntimeTest {
         .contains("Main PID: " + pid + " (sleep)")
         .contains("hello from web");
     assertThat(rt.status("other.service")).contains("Loaded: not-found");
+  }
+
+  @Test
+  void changesNameAUnitWhoseMainProcessIsKilledBehindItsBack() {
+    load("watched.service", "ExecStart=/bin/sleep 1000");
+    rt.start(List.of("watched.service"));
+    long pid = awaitState("watched.service", "active", "running").mainPid();
+    Procs.await("the start to be named", WAIT, () -> rt.changes().units().contains("watched.service"));
+    assertThat(rt.changes()).isEqualTo(StateChanges.NONE);
+
+    long t0 = System.nanoTime();
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly(); // SIGKILL, not through the runtime
+    Set<String> seen = new HashSet<>();
+    Procs.await("a change of watched.service", WAIT, () -> seen.addAll(rt.changes().units())
+        && seen.contains("watched.service"));
+    long tookMs = (System.nanoTime() - t0) / 1_000_000;
+    System.out.println("process runtime: kill -9 of a main process named by changes() after " + tookMs + " ms");
+    assertThat(tookMs).isLessThan(2_000);
+    // it passes through deactivating (the rest of its session is swept) to failed: a reader that
+    // reads the state only when changes() names the unit ends up at failed all the same
+    UnitStatus failed = new UnitStatus("loaded", "failed", "failed", 0);
+    UnitStatus[] lastRead = {state("watched.service")};
+    Procs.await("reads on named changes only to arrive at failed", WAIT, () -> {
+      if (rt.changes().units().contains("watched.service")) {
+        lastRead[0] = state("watched.service");
+      }
+      return lastRead[0].equals(failed);
+    });
   }
 
   // ---- helpers ----

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flotilla.agent.runtime.RuntimeFailure;
+import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitStatus;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +14,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -51,6 +54,7 @@ class SystemdRuntimeTest {
 
   @AfterEach
   void unloadEverything() {
+    this.runtime.close();
     var runtime = new SystemdRuntime(host.runtimeOptions());
     runtime.unload(runtime.installed());
     assertThat(runtime.installed()).isEmpty();
@@ -300,5 +304,96 @@ class SystemdRuntimeTest {
     flaky.load(Map.of("retried.service", sleeper("v2")));
     assertThat(flaky.commandsRun() - before).as("the unchanged file is reloaded all the same").isEqualTo(1);
     assertThat(showInside("retried.service", "Description")).isEqualTo("v2");
+  }
+
+  /** Drains changes until the journal follower is live (it reached the end of the journal). */
+  private static void awaitFollowing(SystemdRuntime rt) {
+    Await.until(WAIT, "the journal follower to be live", rt::changes, StateChanges::live);
+  }
+
+  /** Drains changes until they name {@code unit}; returns the milliseconds since {@code t0}. */
+  private static long awaitChangeOf(SystemdRuntime rt, String unit, long t0) {
+    Set<String> seen = new TreeSet<>();
+    Await.until(WAIT, "a change of " + unit, () -> {
+      seen.addAll(rt.changes().units());
+      return seen;
+    }, x -> x.contains(unit));
+    return (System.nanoTime() - t0) / 1_000_000;
+  }
+
+  private long mainPid(String unit) {
+    return Long.parseLong(showInside(unit, "MainPID"));
+  }
+
+  @Test
+  void changesNameUnitsKilledStoppedOrFailingBehindOurBackWithinASecond() {
+    runtime.load(Map.of("watched.service", sleeper("watched"),
+        "fails-later.service", "[Service]\nExecStart=/bin/sh -c 'sleep 2; exit 3'\n"));
+    runtime.start(List.of("watched.service"));
+    awaitState(runtime, "watched.service", "active", "running");
+    awaitFollowing(runtime);
+
+    // its main process killed inside the host, not through the runtime
+    long t0 = System.nanoTime();
+    assertThat(host.exec("kill", "-9", Long.toString(mainPid("watched.service"))).exitCode()).isZero();
+    long killedMs = awaitChangeOf(runtime, "watched.service", t0);
+    // PID 1 logs in the same turn as it changes the state: a read after the line sees the new state
+    assertThat(runtime.states(List.of("watched.service")).get("watched.service"))
+        .isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));
+
+    // started and stopped by someone else's systemctl
+    t0 = System.nanoTime();
+    assertThat(host.exec("systemctl", "start", "watched.service").exitCode()).isZero();
+    long startedMs = awaitChangeOf(runtime, "watched.service", t0);
+    assertThat(runtime.states(List.of("watched.service")).get("watched.service").subState()).isEqualTo("running");
+    t0 = System.nanoTime();
+    assertThat(host.exec("systemctl", "stop", "watched.service").exitCode()).isZero();
+    long stoppedMs = awaitChangeOf(runtime, "watched.service", t0);
+    assertThat(runtime.states(List.of("watched.service")).get("watched.service"))
+        .isEqualTo(new UnitStatus("loaded", "inactive", "dead", 0));
+
+    // a service whose process fails by itself two seconds after it started
+    runtime.start(List.of("fails-later.service"));
+    awaitChangeOf(runtime, "fails-later.service", System.nanoTime()); // "Started"
+    t0 = System.nanoTime();
+    long failedMs = awaitChangeOf(runtime, "fails-later.service", t0);
+    assertThat(runtime.states(List.of("fails-later.service")).get("fails-later.service").activeState())
+        .isEqualTo("failed");
+    System.out.printf("journal follower: kill -9 seen after %d ms, systemctl start %d ms, systemctl stop %d ms"
+        + " (each including the systemctl run through nsenter); self-failing unit (exits 2 s after its start) seen %d ms after its Started line%n",
+        killedMs, startedMs, stoppedMs, failedMs);
+    assertThat(killedMs).as("kill -9 to change seen, ms").isLessThan(2_000);
+    assertThat(startedMs).as("systemctl start to change seen, ms").isLessThan(2_000);
+    assertThat(stoppedMs).as("systemctl stop to change seen, ms").isLessThan(2_000);
+    assertThat(failedMs).as("self-failing unit (exits 2 s after start) to change seen, ms").isLessThan(4_000);
+
+    // one long-lived follower did all of that, and close() ends it
+    long follower = runtime.followerPid().orElseThrow();
+    assertThat(runtime.commandsRun()).isLessThan(20);
+    runtime.close();
+    assertThat(runtime.followerPid()).isEmpty();
+    assertThat(ProcessHandle.of(follower)).isEmpty();
+  }
+
+  @Test
+  void aKilledFollowerIsRestartedFromItsLastEntryAndMissesNothing() {
+    runtime.load(Map.of("missed.service", sleeper("missed")));
+    runtime.start(List.of("missed.service"));
+    awaitState(runtime, "missed.service", "active", "running");
+    awaitFollowing(runtime);
+    long spawned = runtime.commandsRun();
+
+    // kill the journalctl (the child of nsenter, which then exits with it)
+    long nsenter = runtime.followerPid().orElseThrow();
+    var journalctl = ProcessHandle.of(nsenter).orElseThrow().children().findFirst().orElseThrow();
+    journalctl.destroyForcibly();
+    Await.until(WAIT, "the follower to notice it is down", runtime::changes, c -> !c.live());
+
+    // a change while it is down (it waits a second before it restarts)
+    assertThat(host.exec("kill", "-9", Long.toString(mainPid("missed.service"))).exitCode()).isZero();
+    awaitChangeOf(runtime, "missed.service", System.nanoTime());
+    assertThat(runtime.changes().live()).isTrue();
+    assertThat(runtime.commandsRun()).as("one journalctl started again").isEqualTo(spawned + 1);
+    assertThat(runtime.followerPid().orElseThrow()).isNotEqualTo(nsenter);
   }
 }

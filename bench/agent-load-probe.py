@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Polls the fleet API's /fleet/v1/state for bench/agent-load.sh (stdlib only).
+
+  agent-load-probe.py all  URL PREFIX N TIMEOUT_S
+      polls every 50 ms (all pages) until N units whose name starts with PREFIX are
+      active/running; prints the seconds it took and exits 0 (1 on timeout, printing the count);
+      each change of the count goes to stderr with its time
+  agent-load-probe.py unit URL UNIT ACTIVE SUB TIMEOUT_S
+      polls every 20 ms (?unitName=UNIT) until the unit is reported ACTIVE/SUB; prints the
+      milliseconds it took and exits 0 (1 on timeout, printing what was last reported)
+  agent-load-probe.py start URL TEMPLATE N THREADS
+      creates instances 1..N of the submitted TEMPLATE (name@.service) with desiredState
+      launched, by PUT /fleet/v1/units/<instance> with the template's options (as fleetctl
+      does), THREADS requests at a time; prints the seconds it took
+"""
+import concurrent.futures
+import json
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+
+def states(url, unit=None):
+    out, token = [], None
+    while True:
+        q = {}
+        if unit:
+            q["unitName"] = unit
+        if token:
+            q["nextPageToken"] = token
+        full = url.rstrip("/") + "/fleet/v1/state" + ("?" + urllib.parse.urlencode(q) if q else "")
+        with urllib.request.urlopen(full, timeout=5) as r:
+            page = json.load(r)
+        out.extend(page.get("states", []))
+        token = page.get("nextPageToken")
+        if not token:
+            return out
+
+
+def start(url, template, n, threads):
+    with urllib.request.urlopen(url.rstrip("/") + "/fleet/v1/units/" + urllib.parse.quote(template), timeout=10) as r:
+        options = json.load(r)["options"]
+    prefix, suffix = template.split("@.", 1)
+
+    def put(i):
+        name = "%s@%d.%s" % (prefix, i, suffix)
+        body = json.dumps({"name": name, "desiredState": "launched", "options": options}).encode()
+        req = urllib.request.Request(url.rstrip("/") + "/fleet/v1/units/" + urllib.parse.quote(name), data=body,
+                                     method="PUT", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            if r.status not in (201, 204):
+                raise RuntimeError("PUT %s: HTTP %d" % (name, r.status))
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(put, range(1, n + 1)))
+
+
+def main(argv):
+    mode, url = argv[1], argv[2]
+    t0 = time.monotonic()
+    if mode == "all":
+        prefix, n, timeout = argv[3], int(argv[4]), float(argv[5])
+        count, last = 0, -1
+        while time.monotonic() - t0 < timeout:
+            count = sum(1 for s in states(url) if s["name"].startswith(prefix)
+                        and s.get("systemdActiveState") == "active" and s.get("systemdSubState") == "running")
+            if count != last:
+                print("%.2f s: %d active/running" % (time.monotonic() - t0, count), file=sys.stderr, flush=True)
+                last = count
+            if count >= n:
+                print("%.2f" % (time.monotonic() - t0))
+                return 0
+            time.sleep(0.05)
+        print("timeout: %d of %d active/running after %.0f s" % (count, n, timeout))
+        return 1
+    if mode == "unit":
+        unit, active, sub, timeout = argv[3], argv[4], argv[5], float(argv[6])
+        last = None
+        while time.monotonic() - t0 < timeout:
+            got = states(url, unit)
+            last = (got[0].get("systemdActiveState"), got[0].get("systemdSubState")) if got else None
+            if last == (active, sub):
+                print("%.0f" % ((time.monotonic() - t0) * 1000))
+                return 0
+            time.sleep(0.02)
+        print("timeout: %s last reported %s" % (unit, last))
+        return 1
+    if mode == "start":
+        start(url, argv[3], int(argv[4]), int(argv[5]))
+        print("%.2f" % (time.monotonic() - t0))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
