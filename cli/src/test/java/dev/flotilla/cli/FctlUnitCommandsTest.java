@@ -9,6 +9,8 @@ import dev.flotilla.scheduler.unit.UnitFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -69,6 +71,33 @@ class FctlUnitCommandsTest {
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).isEqualTo("Unit hello.service inactive\n");
     assertThat(fleet.fctl("cat", "hello").out()).isEqualTo(UnitFile.parse(Files.readString(hello)).serialize());
+  }
+
+  @Test
+  void manyUnitsGoSideBySideAndAreReportedInArgumentOrder() throws IOException {
+    write("web@.service", TEMPLATE);
+    List<String> args = new ArrayList<>(List.of("start", "--no-block"));
+    StringBuilder created = new StringBuilder();
+    StringBuilder triggered = new StringBuilder();
+    StringBuilder destroyed = new StringBuilder();
+    for (int i = 1; i <= 40; i++) {
+      args.add(dir.resolve("web@" + i + ".service").toString());
+      created.append("Unit web@").append(i).append(".service inactive\n");
+      triggered.append("Triggered unit web@").append(i).append(".service start\n");
+    }
+    Run r = fleet.fctl(args.toArray(new String[0]));
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).isEqualTo(created.toString() + triggered);
+    for (int i = 1; i <= 40; i++) {
+      assertThat(fleet.registry.unit("web@" + i + ".service").orElseThrow().value().desiredState())
+          .isEqualTo(DesiredState.LAUNCHED);
+      destroyed.append("Destroyed web@").append(i).append(".service\n");
+    }
+    Run gone = fleet.fctl("destroy", "web@*.service");
+    assertThat(gone.exit()).as(gone.err()).isZero();
+    // the glob selects in fleetd's (name) order
+    assertThat(gone.out().lines().sorted().toList()).isEqualTo(destroyed.toString().lines().sorted().toList());
+    assertThat(fleet.registry.units()).isEmpty();
   }
 
   @Test

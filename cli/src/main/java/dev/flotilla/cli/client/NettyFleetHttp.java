@@ -38,13 +38,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.Deque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * {@link FleetHttp} over Netty's HTTP/1.1 client codec, on TCP or on a Unix domain socket (native
- * epoll). One keep-alive connection, opened on first use and again if fleetd closed it; one request
- * at a time. Each connect and each answer is bounded by the request timeout.
+ * epoll). Keep-alive connections, opened on first use and again if fleetd closed one; each carries
+ * one request at a time, and up to {@link #MAX_CONNECTIONS} requests from different threads go at
+ * once (a command acting on hundreds of units sends them side by side). Each connect and each
+ * answer is bounded by the request timeout.
  */
 public final class NettyFleetHttp implements FleetHttp {
   /** fleetd refuses bodies above 16 MiB; its answers are listings of at most 100 units. */
@@ -56,10 +61,14 @@ public final class NettyFleetHttp implements FleetHttp {
 
   private final Endpoint endpoint;
   private final long timeoutNanos;
+  /** Requests in flight at most: fleetd answers on a handful of threads. */
+  public static final int MAX_CONNECTIONS = 4;
+
   private final EventLoopGroup group;
   private final Bootstrap bootstrap;
-  private Channel channel;
-  private Exchange exchange;
+  private final Semaphore permits = new Semaphore(MAX_CONNECTIONS);
+  /** Connections open and not in use. */
+  private final Deque<Channel> idle = new ConcurrentLinkedDeque<>();
 
   public NettyFleetHttp(Endpoint endpoint, Duration timeout) {
     this.endpoint = endpoint;
@@ -87,10 +96,17 @@ public final class NettyFleetHttp implements FleetHttp {
   }
 
   @Override
-  public synchronized Response send(String method, String pathAndQuery, byte[] jsonBody) {
-    Channel ch = connected();
+  public Response send(String method, String pathAndQuery, byte[] jsonBody) {
+    permits.acquireUninterruptibly();
+    Channel ch;
+    try {
+      ch = connected();
+    } catch (RuntimeException e) {
+      permits.release();
+      throw e;
+    }
     CompletableFuture<Response> answer = new CompletableFuture<>();
-    exchange.pending = answer;
+    ch.pipeline().get(Exchange.class).pending = answer;
     FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), pathAndQuery,
         jsonBody == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(jsonBody));
     req.headers().set(HttpHeaderNames.HOST, endpoint.hostHeader());
@@ -107,27 +123,34 @@ public final class NettyFleetHttp implements FleetHttp {
       }
     });
     try {
-      return answer.get(timeoutNanos, TimeUnit.NANOSECONDS);
+      Response r = answer.get(timeoutNanos, TimeUnit.NANOSECONDS);
+      idle.push(ch);
+      return r;
     } catch (TimeoutException e) {
-      drop();
+      drop(ch);
       throw new UnreachableException("no answer from fleetd at " + endpoint + " to " + method + " " + pathAndQuery
           + " within " + seconds() + " (raise --request-timeout if fleetd is busy)", e);
     } catch (ExecutionException e) {
-      drop();
+      drop(ch);
       throw new UnreachableException("fleetd at " + endpoint + " did not answer " + method + " " + pathAndQuery
           + ": " + reason(e.getCause()), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      drop();
+      drop(ch);
       throw new UnreachableException("interrupted while waiting for fleetd at " + endpoint, e);
+    } finally {
+      permits.release();
     }
   }
 
+  /** An idle open connection, or a new one (the caller holds a permit). */
   private Channel connected() {
-    if (channel != null && channel.isActive()) {
-      return channel;
+    for (Channel c = idle.poll(); c != null; c = idle.poll()) {
+      if (c.isActive()) {
+        return c;
+      }
+      drop(c); // fleetd closed it meanwhile
     }
-    drop();
     SocketAddress address;
     if (endpoint.isUnix()) {
       if (!Files.exists(endpoint.socket())) {
@@ -153,17 +176,11 @@ public final class NettyFleetHttp implements FleetHttp {
       throw new UnreachableException("cannot reach fleetd at " + endpoint + ": " + why
           + "; is fleetd running there? Point fctl at it with --endpoint or FLEETCTL_ENDPOINT", f.cause());
     }
-    channel = f.channel();
-    exchange = channel.pipeline().get(Exchange.class);
-    return channel;
+    return f.channel();
   }
 
-  private void drop() {
-    if (channel != null) {
-      channel.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
-      channel = null;
-      exchange = null;
-    }
+  private static void drop(Channel c) {
+    c.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
   }
 
   private String seconds() {
@@ -191,8 +208,10 @@ public final class NettyFleetHttp implements FleetHttp {
   }
 
   @Override
-  public synchronized void close() {
-    drop();
+  public void close() {
+    for (Channel c = idle.poll(); c != null; c = idle.poll()) {
+      drop(c);
+    }
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
   }
 

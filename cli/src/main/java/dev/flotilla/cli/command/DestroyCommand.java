@@ -1,8 +1,10 @@
 package dev.flotilla.cli.command;
 
+import dev.flotilla.cli.client.Concurrently;
 import dev.flotilla.cli.client.FleetSchema.Unit;
 import dev.flotilla.cli.units.UnitSelector;
 import java.util.List;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -18,13 +20,22 @@ public final class DestroyCommand extends ClusterCommand {
   @Override
   public Integer call() {
     List<Unit> selected = UnitSelector.select(units, client().units(), true);
-    for (Unit u : selected) {
-      if (!client().destroyUnit(u.name())) {
-        err().println("Unit " + u.name() + " was already destroyed");
+    boolean[] destroyed = new boolean[selected.size()];
+    List<Integer> at = IntStream.range(0, selected.size()).boxed().toList();
+    List<RuntimeException> failures = Concurrently.attempt(at,
+        i -> destroyed[i] = client().destroyUnit(selected.get(i).name()));
+    for (int i = 0; i < selected.size(); i++) {
+      if (failures.get(i) != null) {
         continue;
       }
-      out().println("Destroyed " + u.name());
+      if (destroyed[i]) {
+        out().println("Destroyed " + selected.get(i).name());
+      } else {
+        err().println("Unit " + selected.get(i).name() + " was already destroyed");
+      }
     }
+    out().flush();
+    Concurrently.throwFirst(failures);
     return 0;
   }
 }

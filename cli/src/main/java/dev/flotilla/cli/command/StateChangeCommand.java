@@ -1,7 +1,9 @@
 package dev.flotilla.cli.command;
 
+import dev.flotilla.cli.client.Concurrently;
 import dev.flotilla.cli.client.FleetSchema.Unit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Mixin;
@@ -21,30 +23,39 @@ abstract class StateChangeCommand extends ClusterCommand {
    */
   int moveTo(List<String> names, String target, String verb) {
     Map<String, Unit> units = byName(client().units());
-    List<String> wait = new ArrayList<>();
     for (String name : names) {
-      Unit u = units.get(name);
-      if (u == null) {
+      if (!units.containsKey(name)) {
         err().println("fctl: unit " + name + " disappeared before it could be " + target + " (destroyed meanwhile?)");
         return 1;
       }
-      boolean triggered = !target.equals(u.desired());
-      if (triggered) {
-        client().setDesiredState(name, target);
+    }
+    List<Unit> triggered = names.stream().map(units::get).filter(u -> !target.equals(u.desired())).toList();
+    List<RuntimeException> failures = Concurrently.attempt(triggered, u -> client().setDesiredState(u.name(), target));
+    Map<String, Integer> triggeredAt = new HashMap<>();
+    for (int i = 0; i < triggered.size(); i++) {
+      triggeredAt.put(triggered.get(i).name(), i);
+    }
+    List<String> wait = new ArrayList<>();
+    for (String name : names) {
+      Unit u = units.get(name);
+      int t = triggeredAt.getOrDefault(name, -1);
+      if (t >= 0 && failures.get(t) != null) {
+        continue;
       }
       if (isGlobal(u)) {
-        if (triggered) {
+        if (t >= 0) {
           out().println("Triggered global unit " + name + " " + verb);
         }
       } else if (block.noBlock) {
-        if (triggered) {
+        if (t >= 0) {
           out().println("Triggered unit " + name + " " + verb);
         }
-      } else if (triggered || !target.equals(u.current())) {
+      } else if (t >= 0 || !target.equals(u.current())) {
         wait.add(name);
       }
     }
     out().flush();
+    Concurrently.throwFirst(failures);
     if (wait.isEmpty()) {
       return 0;
     }

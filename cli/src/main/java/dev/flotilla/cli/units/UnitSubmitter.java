@@ -1,6 +1,7 @@
 package dev.flotilla.cli.units;
 
 import dev.flotilla.cli.FctlException;
+import dev.flotilla.cli.client.Concurrently;
 import dev.flotilla.cli.client.FleetClient;
 import dev.flotilla.cli.client.FleetSchema;
 import dev.flotilla.cli.client.FleetSchema.Unit;
@@ -12,9 +13,11 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -31,6 +34,11 @@ public final class UnitSubmitter {
   private final PrintWriter out;
   private final PrintWriter err;
   private List<Unit> all;
+  /** More arguments than this: look units up in one listing rather than one GET each. */
+  private static final int MANY = 8;
+  private boolean manyArgs;
+  private final Map<String, Optional<Unit>> looked = new HashMap<>();
+  private Map<String, Unit> allByName;
 
   public UnitSubmitter(FleetClient client, PrintWriter out, PrintWriter err) {
     this.client = client;
@@ -43,6 +51,7 @@ public final class UnitSubmitter {
 
   /** Resolves, checks and creates; returns the unit names the arguments stand for, in order. */
   public List<String> ensureSubmitted(List<String> args) {
+    manyArgs = args.size() > MANY;
     Map<String, Creation> plan = new LinkedHashMap<>(); // name → creation, or null when present
     for (String arg : args) {
       if (UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg))) {
@@ -59,12 +68,16 @@ public final class UnitSubmitter {
       plan.put(name, resolve(arg, path, name, plan));
     }
     List<String> names = new ArrayList<>(plan.keySet());
-    for (Creation c : plan.values()) {
-      if (c != null) {
-        client.createUnit(c.name(), schemaOptions(c.file()), null);
-        out.println("Unit " + c.name() + " inactive");
+    List<Creation> creations = plan.values().stream().filter(Objects::nonNull).toList();
+    List<RuntimeException> failures = Concurrently.attempt(creations,
+        c -> client.createUnit(c.name(), schemaOptions(c.file()), null));
+    for (int i = 0; i < creations.size(); i++) {
+      if (failures.get(i) == null) {
+        out.println("Unit " + creations.get(i).name() + " inactive");
       }
     }
+    out.flush();
+    Concurrently.throwFirst(failures);
     return names;
   }
 
@@ -75,7 +88,7 @@ public final class UnitSubmitter {
     } catch (InvalidUnitNameException e) {
       throw new FctlException(e.getMessage());
     }
-    Optional<Unit> existing = client.unit(name);
+    Optional<Unit> existing = lookup(name);
     Path file = Path.of(path);
     if (existing.isPresent()) {
       warnIfDifferent(existing.get(), file);
@@ -96,7 +109,7 @@ public final class UnitSubmitter {
       warn(LocalUnitFile.validate(name, planned.file(), null, "template " + template));
       return new Creation(name, planned.file());
     }
-    Optional<Unit> inCluster = client.unit(template);
+    Optional<Unit> inCluster = lookup(template);
     if (inCluster.isPresent()) {
       UnitFile options = unitFile(inCluster.get());
       warn(LocalUnitFile.validate(name, options, null, "template " + template + " in the cluster"));
@@ -110,6 +123,28 @@ public final class UnitSubmitter {
     }
     throw new FctlException("unit " + name + " is not in the cluster, nor is its template " + template
         + ", and there is no file " + file + " or " + templateFile + "; submit the template first");
+  }
+
+  /**
+   * A unit in the cluster: from one listing of all units when the command names many (one paged
+   * read instead of a GET each), else by a GET; answers are remembered (a template serves many
+   * instances).
+   */
+  private Optional<Unit> lookup(String name) {
+    Optional<Unit> known = looked.get(name);
+    if (known == null) {
+      if (manyArgs) {
+        if (allByName == null) {
+          allByName = new HashMap<>();
+          allUnits().forEach(u -> allByName.put(u.name(), u));
+        }
+        known = Optional.ofNullable(allByName.get(name));
+      } else {
+        known = client.unit(name);
+      }
+      looked.put(name, known);
+    }
+    return known;
   }
 
   private static LocalUnitFile readRegular(Path file) {
