@@ -47,6 +47,11 @@ public final class Fleetd implements Callable<Integer> {
           + "Ignored with --embedded-store.")
   List<URI> endpoints;
 
+  @Option(names = "--etcd-request-timeout", defaultValue = "${env:FLEET_ETCD_REQUEST_TIMEOUT:-5.0}",
+      description = "Seconds a store request may take before it counts as failed (fleet's flag; "
+          + "default: ${DEFAULT-VALUE}).")
+  double etcdRequestTimeout;
+
   @Option(names = "--machine-id", defaultValue = "${env:FLEET_MACHINE_ID:-}",
       description = "This machine's ID (default: the contents of /etc/machine-id).")
   String machineId;
@@ -178,13 +183,12 @@ public final class Fleetd implements Callable<Integer> {
         client = fleet.add(kv.storeClient());
         log.info("embedded store serving clients on {}", kv.clientUrls());
       } else {
-        client = fleet.add(JetcdStoreClient.connect(endpoints, Duration.ofSeconds(5)));
+        client = fleet.add(JetcdStoreClient.connect(endpoints, requestTimeout()));
       }
       StoreRegistry registry = new StoreRegistry(client, keyPrefix);
       String ip = publicIpFor(host);
       UnitRuntime unitRuntime = chooseRuntime(); // the agent closes it
-      LocalUnits local = new LocalUnits(host.machineId(), unitRuntime, unitRuntime.name().equals("process")
-          ? new UnitLogFiles(processRuntimeDir().resolve("logs")) : null);
+      LocalUnits local = new LocalUnits(host.machineId(), unitRuntime);
       for (URI u : apiListen) {
         if ("unix".equals(u.getScheme())) {
           Files.createDirectories(Path.of(u.getPath()).getParent());
@@ -244,15 +248,18 @@ public final class Fleetd implements Callable<Integer> {
       case "systemd" -> new SystemdRuntime(unitDir, List.of());
       case "process" -> {
         Files.createDirectories(dataDir);
-        yield new ProcessRuntime(processRuntimeDir());
+        yield new ProcessRuntime(dataDir.resolve("units"));
       }
       default -> throw new IllegalArgumentException("--runtime: '" + runtime + "' is not one of systemd, process, auto");
     };
   }
 
-  /** The process runtime's state: units/, logs/ (read by {@link UnitLogFiles}), run/. */
-  private Path processRuntimeDir() {
-    return dataDir.resolve("units");
+  private Duration requestTimeout() {
+    if (!(etcdRequestTimeout > 0) || etcdRequestTimeout > 3600) {
+      throw new IllegalArgumentException("--etcd-request-timeout must be a number of seconds above 0, got "
+          + etcdRequestTimeout);
+    }
+    return Duration.ofMillis(Math.round(etcdRequestTimeout * 1000));
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -6,20 +6,18 @@ import dev.flotilla.scheduler.api.UnitHost;
 import java.util.List;
 
 /**
- * This machine's answers to {@code fctl status} and {@code fctl journal}, from its runtime; with
- * the process runtime the journal is read from the unit's log file with a cursor, so that
- * {@code fctl journal -f} can follow it (null {@code logs}: the systemd runtime, whose journal is
- * read through {@code journalctl} and cannot be followed yet).
+ * This machine's answers to {@code fctl status} and {@code fctl journal}, from its runtime
+ * ({@code systemctl status} and {@code journalctl} with cursors for the systemd runtime; the
+ * supervisor's view and the unit's log file for the process runtime), so that
+ * {@code fctl journal -f} can follow either.
  */
 final class LocalUnits implements UnitHost {
   private final String machineId;
   private final UnitRuntime runtime;
-  private final UnitLogFiles logs;
 
-  LocalUnits(String machineId, UnitRuntime runtime, UnitLogFiles logs) {
+  LocalUnits(String machineId, UnitRuntime runtime) {
     this.machineId = machineId;
     this.runtime = runtime;
-    this.logs = logs;
   }
 
   @Override
@@ -39,11 +37,8 @@ final class LocalUnits implements UnitHost {
 
   @Override
   public JournalPage journal(String unit, int lines) {
-    if (logs != null) {
-      return logs.tail(unit, lines);
-    }
     try {
-      return new JournalPage(runtime.journal(unit, lines), null);
+      return runtime.journal(unit, lines);
     } catch (RuntimeFailure e) {
       return new JournalPage(List.of(unit + ": " + e.getMessage()), null);
     }
@@ -51,10 +46,11 @@ final class LocalUnits implements UnitHost {
 
   @Override
   public JournalPage journalAfter(String unit, String cursor) {
-    if (logs == null) {
-      throw new UnsupportedOperationException("machine " + machineId + " runs the " + runtime.name()
-          + " runtime, whose journal fleetd cannot follow yet; run fctl journal without -f");
+    try {
+      return runtime.journalAfter(unit, cursor);
+    } catch (RuntimeFailure e) {
+      throw new UnsupportedOperationException("cannot read the journal of " + unit + " on machine " + machineId
+          + ": " + e.getMessage());
     }
-    return logs.after(unit, cursor);
   }
 }

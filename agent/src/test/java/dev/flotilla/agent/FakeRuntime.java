@@ -3,6 +3,7 @@ package dev.flotilla.agent;
 import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
+import dev.flotilla.scheduler.api.UnitHost.JournalPage;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -151,8 +152,13 @@ final class FakeRuntime implements UnitRuntime {
   }
 
   @Override
-  public synchronized List<String> journal(String unit, int lines) {
-    return List.of();
+  public synchronized JournalPage journal(String unit, int lines) {
+    return new JournalPage(List.of(), "fake");
+  }
+
+  @Override
+  public synchronized JournalPage journalAfter(String unit, String cursor) {
+    return new JournalPage(List.of(), cursor);
   }
 
   @Override

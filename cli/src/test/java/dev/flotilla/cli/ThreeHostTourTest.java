@@ -117,11 +117,18 @@ class ThreeHostTourTest {
     assertThat(machines.exit).as(machines.toString()).isZero();
     assertThat(machines.out).contains("tour-a", "tour-b", "tour-c");
 
-    Run started = fctl(endpoint, "start", units.resolve("web@1.service").toString(),
-        units.resolve("web@2.service").toString(), units.resolve("web@3.service").toString(),
-        units.resolve("monitor.service").toString(), units.resolve("db.service").toString());
+    String[] start = {"start", units.resolve("web@1.service").toString(), units.resolve("web@2.service").toString(),
+        units.resolve("web@3.service").toString(), units.resolve("monitor.service").toString(),
+        units.resolve("db.service").toString()};
+    Run started = fctl(endpoint, start);
+    if (started.exit != 0 && started.err.contains("(HTTP 503)")) {
+      // the store was too slow for fleetd once (three fresh JVM stores on 2 shared cores): as a user
+      // would, run the same command again; start is idempotent
+      System.out.println("tour: start answered " + started.err.strip() + "; again");
+      started = fctl(endpoint, start);
+    }
     assertThat(started.exit).as(started.toString()).isZero();
-    assertThat(started.out).contains("Unit web@1.service launched", "Unit db.service launched");
+    assertThat(fctl(endpoint, "list-unit-files", "--no-legend").out).contains("web@1.service", "db.service");
 
     Map<String, Set<String>> placed = awaitListUnits(endpoint, "every unit running",
         p -> p.keySet().equals(Set.of("web@1.service", "web@2.service", "web@3.service", "monitor.service",
@@ -144,6 +151,14 @@ class ThreeHostTourTest {
         }
       }
     }
+
+    // status and journal come from db's own host through the API of host c
+    Run status = fctl(endpoint, "status", "db.service");
+    assertThat(status.exit).as(status.toString()).isZero();
+    assertThat(status.out).contains("db.service", "active (running)");
+    Run journal = fctl(endpoint, "journal", "--lines", "5", "db.service");
+    assertThat(journal.exit).as(journal.toString()).isZero();
+    assertThat(journal.out).contains("Started db.service");
 
     FleetdHost dying = dbHost.equals("tour-a") ? a : b;
     FleetdHost otherSsd = dying == a ? b : a;
@@ -174,11 +189,16 @@ class ThreeHostTourTest {
   /** Polls {@code fctl list-units} (the table a user reads) until {@code done}; unit → machines. */
   private Map<String, Set<String>> awaitListUnits(String endpoint, String what,
       java.util.function.Predicate<Map<String, Set<String>>> done) {
-    return Await.until(WAIT, what + " in fctl list-units", () -> runningUnits(endpoint), done);
+    return Await.until(WAIT, what + " in fctl list-units", () -> runningUnits(endpoint), p -> p != null && done.test(p));
   }
 
+  /** What list-units shows running, or null while fleetd answers that its store is busy (503: try again). */
   private Map<String, Set<String>> runningUnits(String endpoint) {
     Run r = fctl(endpoint, "list-units", "--full", "--no-legend");
+    if (r.exit != 0 && r.err.contains("(HTTP 503)")) {
+      System.out.println("tour: list-units answered " + r.err.strip() + "; again");
+      return null;
+    }
     if (r.exit != 0) {
       throw new AssertionError(r.toString());
     }

@@ -1,5 +1,6 @@
 package dev.flotilla.agent.runtime;
 
+import dev.flotilla.scheduler.api.UnitHost.JournalPage;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,10 @@ import java.util.Set;
  * takes a batch so that one reconcile pass costs one {@code systemctl} per kind of action, not one
  * per unit. Unit names are full systemd names ({@code web@1.service}); unit files are their text.
  *
- * <p>Calls come from the agent's one reconciler thread; implementations need not be reentrant.
+ * <p>Calls that act on the host ({@code load}, {@code unload}, {@code start}, {@code stop},
+ * {@code states}, {@code changes}) come from the agent's one reconciler thread; implementations need
+ * not be reentrant for those. {@code status}, {@code journal} and {@code journalAfter} answer
+ * {@code fctl} through the fleet API's threads, at the same time: they only read.
  * A failure for one unit does not stop the rest of the batch: it is thrown after the batch as a
  * {@link RuntimeFailure} naming each unit that failed.
  */
@@ -57,8 +61,18 @@ public interface UnitRuntime extends AutoCloseable {
    */
   Set<String> installed();
 
-  /** The last {@code lines} lines of a unit's output, oldest first ({@code journalctl -u}). */
-  List<String> journal(String unit, int lines);
+  /**
+   * The last {@code lines} lines of a unit's output, oldest first ({@code journalctl -u}), and a
+   * cursor just past them for {@link #journalAfter}.
+   */
+  JournalPage journal(String unit, int lines);
+
+  /**
+   * What the unit wrote after {@code cursor} (from an earlier page of this runtime), a bounded
+   * amount per call, and the next cursor: {@code fctl journal -f} polls it. Throws
+   * {@link IllegalArgumentException} for a cursor this runtime did not make.
+   */
+  JournalPage journalAfter(String unit, String cursor);
 
   /** A human-readable status of a unit, as {@code systemctl status} prints it. */
   String status(String unit);

@@ -63,7 +63,7 @@ public final class JournalCommand extends ClusterCommand {
     }
     if (page.cursor() == null) {
       throw new FctlException("cannot follow the journal of " + name + ": machine " + page.machineId()
-          + " runs the systemd runtime, whose journal fleetd cannot follow yet; run without -f");
+          + " could not read it (see the line above); run without -f");
     }
     // the cursor is a position in that machine's log: keep asking the same machine
     String from = page.machineId();

@@ -4,6 +4,7 @@ import dev.flotilla.agent.runtime.RuntimeFailure;
 import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
+import dev.flotilla.scheduler.api.UnitHost.JournalPage;
 import dev.flotilla.scheduler.unit.InvalidUnitNameException;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.io.IOException;
@@ -62,6 +63,7 @@ public final class ProcessRuntime implements UnitRuntime {
 
   private final Path unitsDir;
   private final Path logsDir;
+  private final UnitLogFiles logs;
   private final Path runDir;
   private final Clock clock;
   private final ScheduledThreadPoolExecutor executor;
@@ -80,6 +82,7 @@ public final class ProcessRuntime implements UnitRuntime {
   public ProcessRuntime(Path stateDir, Clock clock) {
     this.unitsDir = stateDir.resolve("units");
     this.logsDir = stateDir.resolve("logs");
+    this.logs = new UnitLogFiles(logsDir);
     this.runDir = stateDir.resolve("run");
     this.clock = clock;
     for (Path dir : List.of(unitsDir, logsDir, runDir)) {
@@ -248,8 +251,13 @@ public final class ProcessRuntime implements UnitRuntime {
   }
 
   @Override
-  public List<String> journal(String unit, int lines) {
-    return UnitLog.tail(logFile(unit), lines);
+  public JournalPage journal(String unit, int lines) {
+    return logs.tail(unit, lines);
+  }
+
+  @Override
+  public JournalPage journalAfter(String unit, String cursor) {
+    return logs.after(unit, cursor);
   }
 
   @Override
@@ -290,7 +298,7 @@ public final class ProcessRuntime implements UnitRuntime {
         sb.append("      Cause: ").append(v.failure()).append('\n');
       }
     }
-    List<String> tail = journal(unit, 10);
+    List<String> tail = journal(unit, 10).lines();
     if (!tail.isEmpty()) {
       sb.append('\n');
       tail.forEach(l -> sb.append(l).append('\n'));
@@ -417,13 +425,6 @@ public final class ProcessRuntime implements UnitRuntime {
     Path tmp = unitsDir.resolve("." + name + ".tmp");
     Files.writeString(tmp, text, StandardCharsets.UTF_8);
     Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-  }
-
-  private Path logFile(String unit) {
-    if (!UnitName.isValid(unit)) {
-      throw new RuntimeFailure(unit + ": invalid unit name; expected a full name such as web.service");
-    }
-    return logsDir.resolve(unit + ".log");
   }
 
   private static String command(long pid) {

@@ -46,45 +46,4 @@ final class UnitLog {
   }
 
   /** The last {@code n} lines, oldest first, read backwards from the end (logs may be large). */
-  static List<String> tail(Path log, int n) {
-    if (n <= 0) {
-      return List.of();
-    }
-    try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
-      long end = f.length();
-      if (end > 0) {
-        f.seek(end - 1);
-        if (f.read() == '\n') {
-          end--; // the final newline ends the last line, it does not start an empty one
-        }
-      }
-      long start = end;
-      int newlines = 0;
-      byte[] buf = new byte[8192];
-      outer:
-      while (start > 0) {
-        int len = (int) Math.min(buf.length, start);
-        f.seek(start - len);
-        f.readFully(buf, 0, len);
-        for (int i = len - 1; i >= 0; i--) {
-          if (buf[i] == '\n' && ++newlines == n) {
-            start = start - len + i + 1;
-            break outer;
-          }
-        }
-        start -= len;
-      }
-      byte[] bytes = new byte[(int) (end - start)];
-      f.seek(start);
-      f.readFully(bytes);
-      if (bytes.length == 0 && end == 0) {
-        return List.of();
-      }
-      return new ArrayList<>(Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n", -1)));
-    } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-      return List.of();
-    } catch (IOException e) {
-      return List.of("(cannot read " + log + ": " + e.getMessage() + ")");
-    }
-  }
 }

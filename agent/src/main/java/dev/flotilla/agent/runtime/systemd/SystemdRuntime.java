@@ -4,6 +4,7 @@ import dev.flotilla.agent.runtime.RuntimeFailure;
 import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
+import dev.flotilla.scheduler.api.UnitHost.JournalPage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -49,6 +50,12 @@ public final class SystemdRuntime implements UnitRuntime {
 
   /** The first line of every unit file this runtime writes. */
   public static final String MARKER = "# installed by flotilla fleetd; do not edit";
+
+  /** What our journal cursors start with: a journalctl cursor follows (none: the unit's start). */
+  static final String CURSOR_PREFIX = "journal:";
+  /** journalctl's cursors: {@code s=…;i=…;b=…;m=…;t=…;x=…} (hex fields); nothing else is passed on. */
+  private static final String SHOWN_CURSOR = "-- cursor: ";
+  private static final Pattern JOURNAL_CURSOR = Pattern.compile("([a-z]=[0-9a-f]+(;[a-z]=[0-9a-f]+)*)?");
 
   /**
    * Unit names systemd accepts for files we may create: its character set, a known type suffix,
@@ -305,18 +312,49 @@ public final class SystemdRuntime implements UnitRuntime {
   }
 
   @Override
-  public List<String> journal(String unit, int lines) {
+  public JournalPage journal(String unit, int lines) {
     requireValid(unit);
-    if (lines <= 0) {
-      return List.of();
+    // at least one line, for its cursor: with --lines 0 a follower starts at the end, not the start
+    JournalPage page = journalPage(unit, List.of("-n", Integer.toString(Math.max(1, lines))), null);
+    return lines > 0 ? page : new JournalPage(List.of(), page.cursor());
+  }
+
+  /**
+   * journalctl's own cursor ({@code --after-cursor}), prefixed with {@link #CURSOR_PREFIX}; before
+   * the unit wrote anything the cursor is the prefix alone and the next page reads from the start.
+   */
+  @Override
+  public JournalPage journalAfter(String unit, String cursor) {
+    requireValid(unit);
+    if (cursor == null || !cursor.startsWith(CURSOR_PREFIX)
+        || !JOURNAL_CURSOR.matcher(cursor.substring(CURSOR_PREFIX.length())).matches()) {
+      throw new IllegalArgumentException("journal cursor '" + cursor + "' was not made by this machine's "
+          + "systemd runtime");
     }
-    // -q: no "-- No entries --" or boot separators among the lines.
-    var r = runner.run(List.of("journalctl", "-u", unit, "-n", Integer.toString(lines), "-q", "--no-pager",
-        "-o", "short-iso"));
-    if (!r.ok()) {
+    String after = cursor.substring(CURSOR_PREFIX.length());
+    return journalPage(unit, after.isEmpty() ? List.of() : List.of("--after-cursor=" + after), cursor);
+  }
+
+  /**
+   * One {@code journalctl -u --show-cursor} read: the lines, and the cursor of the last (or
+   * {@code previous} when nothing new came; the bare prefix when the unit never wrote a line).
+   */
+  private JournalPage journalPage(String unit, List<String> range, String previous) {
+    List<String> cmd = new ArrayList<>(List.of("journalctl", "-u", unit, "-q", "--no-pager", "-o", "short-iso",
+        "--show-cursor"));
+    cmd.addAll(range);
+    var r = runner.run(cmd);
+    // with --show-cursor, journalctl (252) exits 1 and says nothing when there is no entry to show
+    boolean none = !r.timedOut() && r.exitCode() == 1 && r.stdout().isBlank() && r.stderr().isBlank();
+    if (!r.ok() && !none) {
       throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
     }
-    return r.stdout().lines().collect(Collectors.toList());
+    List<String> lines = new ArrayList<>(r.stdout().lines().toList());
+    String cursor = previous != null ? previous : CURSOR_PREFIX;
+    if (!lines.isEmpty() && lines.get(lines.size() - 1).startsWith(SHOWN_CURSOR)) {
+      cursor = CURSOR_PREFIX + lines.remove(lines.size() - 1).substring(SHOWN_CURSOR.length()).strip();
+    }
+    return new JournalPage(lines, cursor);
   }
 
   @Override

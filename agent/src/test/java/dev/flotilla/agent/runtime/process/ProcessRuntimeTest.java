@@ -132,7 +132,7 @@ class ProcessRuntimeTest {
 
     assertThat(awaitState("once.service", "failed", "failed").mainPid()).isZero();
     assertThat(Files.readAllLines(count)).hasSize(1);
-    assertThat(String.join("\n", rt.journal("once.service", 20)))
+    assertThat(String.join("\n", rt.journal("once.service", 20).lines()))
         .contains("exited, code=exited, status=3/NOTIMPLEMENTED")
         .contains("Failed with result 'exit-code'");
   }
@@ -260,7 +260,7 @@ class ProcessRuntimeTest {
     rt.start(List.of("env.service"));
 
     awaitState("env.service", "inactive", "dead");
-    assertThat(rt.journal("env.service", 50))
+    assertThat(rt.journal("env.service", 50).lines())
         .contains("env:hello world|overridden by the file|y|from file")
         .contains("argv:hello world hello world");
   }
@@ -271,10 +271,10 @@ class ProcessRuntimeTest {
     rt.start(List.of("talk.service"));
     awaitState("talk.service", "inactive", "dead");
 
-    List<String> all = rt.journal("talk.service", 100);
+    List<String> all = rt.journal("talk.service", 100).lines();
     assertThat(all).containsSubsequence("out1", "err1", "out2");
-    assertThat(rt.journal("talk.service", 2)).containsExactlyElementsOf(all.subList(all.size() - 2, all.size()));
-    assertThat(rt.journal("quiet.service", 5)).isEmpty();
+    assertThat(rt.journal("talk.service", 2).lines()).containsExactlyElementsOf(all.subList(all.size() - 2, all.size()));
+    assertThat(rt.journal("quiet.service", 5).lines()).isEmpty();
   }
 
   @Test
@@ -329,7 +329,7 @@ class ProcessRuntimeTest {
     load("web.service", "ExecStart=/bin/sh -c 'echo hello from web; exec sleep 1000'");
     rt.start(List.of("web.service"));
     long pid = awaitState("web.service", "active", "running").mainPid();
-    Procs.await("the greeting in the log", WAIT, () -> rt.journal("web.service", 10).contains("hello from web"));
+    Procs.await("the greeting in the log", WAIT, () -> rt.journal("web.service", 10).lines().contains("hello from web"));
     Procs.await("sh to exec sleep", WAIT, () -> Procs.cmdline(pid).startsWith("sleep"));
 
     String status = rt.status("web.service");

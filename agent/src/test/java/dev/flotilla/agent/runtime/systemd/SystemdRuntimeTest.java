@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -213,15 +214,44 @@ class SystemdRuntimeTest {
         "[Service]\nExecStart=/bin/sh -c 'echo first line; echo second line; exec sleep 1000'\n"));
     runtime.start(List.of("talks.service"));
 
-    var lines = Await.until(WAIT, "talks.service output in the journal", () -> runtime.journal("talks.service", 50),
-        l -> l.stream().anyMatch(s -> s.endsWith("second line")));
+    var lines = Await.until(WAIT, "talks.service output in the journal",
+        () -> runtime.journal("talks.service", 50).lines(), l -> l.stream().anyMatch(s -> s.endsWith("second line")));
 
     var output = lines.stream().filter(l -> l.endsWith(" line")).collect(Collectors.toList());
     assertThat(output).hasSize(2);
     assertThat(output.get(0)).endsWith("first line").contains(host.hostname());
     assertThat(output.get(1)).endsWith("second line");
-    assertThat(runtime.journal("talks.service", 1)).hasSize(1);
-    assertThat(runtime.journal("never-ran.service", 10)).isEmpty();
+    assertThat(lines).noneMatch(l -> l.startsWith("-- cursor"));
+    assertThat(runtime.journal("talks.service", 1).lines()).hasSize(1);
+    assertThat(runtime.journal("never-ran.service", 10).lines()).isEmpty();
+  }
+
+  @Test
+  void aJournalCursorHandsOutEachNewLineOnceEvenWhenTheTextRepeats() {
+    // a unit that has not written yet: following starts from its first line
+    var before = runtime.journal("ticks.service", 5);
+    assertThat(before.lines()).isEmpty();
+    runtime.load(Map.of("ticks.service",
+        "[Service]\nExecStart=/bin/sh -c 'i=0; while [ $i -lt 12 ]; do echo tick; i=$((i+1)); sleep 0.1; done; exec sleep 1000'\n"));
+    runtime.start(List.of("ticks.service"));
+
+    List<String> followed = new ArrayList<>();
+    String cursor = before.cursor();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (followed.stream().filter(l -> l.endsWith(" tick")).count() < 12 && System.nanoTime() < deadline) {
+      var page = runtime.journalAfter("ticks.service", cursor);
+      followed.addAll(page.lines());
+      cursor = page.cursor();
+      LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+    }
+    assertThat(followed.stream().filter(l -> l.endsWith(" tick"))).hasSize(12);
+    assertThat(runtime.journalAfter("ticks.service", cursor).lines()).as("nothing new after the last page").isEmpty();
+    // --lines 0 gives the end as the cursor: nothing old comes back
+    assertThat(runtime.journalAfter("ticks.service", runtime.journal("ticks.service", 0).cursor()).lines()).isEmpty();
+    assertThatThrownBy(() -> runtime.journalAfter("ticks.service", "journal:s=1; rm -rf /"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> runtime.journalAfter("ticks.service", "17:42"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -263,7 +293,9 @@ class SystemdRuntimeTest {
     runtime.load(Map.of("tpl@.service", "[Service]\nExecStart=/bin/sleep 100%i\n"));
     runtime.start(List.of("tpl@7.service"));
     var running = awaitState(runtime, "tpl@7.service", "active", "running");
-    assertThat(host.exec("cat", "/proc/" + running.mainPid() + "/cmdline").stdout()).isEqualTo("/bin/sleep\u00001007\u0000");
+    // Type=simple is running from the fork on: the exec of the instance's command line follows
+    Await.until(WAIT, "tpl@7's main process running /bin/sleep 1007",
+        () -> host.exec("cat", "/proc/" + running.mainPid() + "/cmdline").stdout(), "/bin/sleep\u00001007\u0000"::equals);
 
     var states = runtime.states(List.of("tpl@.service", "tpl@7.service"));
     assertThat(states.get("tpl@.service")).isEqualTo(UnitStatus.NOT_FOUND);

@@ -1,4 +1,4 @@
-package dev.flotilla.agent;
+package dev.flotilla.agent.runtime.process;
 
 import dev.flotilla.scheduler.api.UnitHost.JournalPage;
 import dev.flotilla.scheduler.unit.UnitName;
@@ -19,8 +19,7 @@ import java.util.List;
  * {@code .log.1} when large) read with a cursor, for {@code fctl journal} and {@code -f}: the
  * cursor is {@code <inode>:<byte offset>} just past the last whole line handed out, so a follower
  * gets every line once, also when the same text repeats. A line still being written waits for its
- * newline. (The runtime's own {@code journal(unit, n)} has no position to continue from; this
- * belongs beside it once {@code UnitRuntime} grows a cursor.)
+ * newline. {@link ProcessRuntime#journal} and {@link ProcessRuntime#journalAfter} read through it.
  */
 final class UnitLogFiles {
   /** At most this much of a log per page, so that a follower far behind catches up in steps. */

@@ -1,4 +1,4 @@
-package dev.flotilla.agent;
+package dev.flotilla.agent.runtime.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
