@@ -12,7 +12,8 @@ fctl() { echo "\$ fctl $*"; "$ROOT/bin/fctl" --endpoint "$SOCK" "$@"; echo; }
 "$ROOT/bin/fleetd" --embedded-store --data-dir "$DATA" --listen-client-urls "http://127.0.0.1:$PORT" \
   --api-listen "$SOCK" --runtime "$RUNTIME" --machine-id "one-machine" --agent-ttl 10s >"$DATA/fleetd.log" 2>&1 &
 FLEETD=$!
-trap 'kill $FLEETD 2>/dev/null; wait $FLEETD 2>/dev/null; rm -rf "$DATA"' EXIT
+# on the way out: stop fleetd (its process runtime stops the unit), keep the script's own status
+trap 'rc=$?; kill $FLEETD 2>/dev/null; wait $FLEETD 2>/dev/null || true; rm -rf "$DATA"; exit $rc' EXIT
 for _ in $(seq 1 120); do [[ -S "$DATA/fleet.sock" ]] && break; sleep 0.25; done
 echo "fleetd is up (store at http://127.0.0.1:$PORT, fleet API at $SOCK, log $DATA/fleetd.log)"; echo
 

@@ -91,7 +91,7 @@ public final class Fleetd implements Callable<Integer> {
 
   @Option(names = "--data-dir", defaultValue = "${env:FLEET_DATA_DIR:-/var/lib/fleetd}",
       description = "Where fleetd keeps its state: the embedded store (store/) and the process runtime's units "
-          + "and logs (units/) (default: ${DEFAULT-VALUE}).")
+          + "and logs (processes/) (default: ${DEFAULT-VALUE}).")
   Path dataDir;
 
   @Option(names = "--listen-client-urls", defaultValue = "${env:ETCD_LISTEN_CLIENT_URLS:-http://127.0.0.1:2379}",
@@ -248,7 +248,7 @@ public final class Fleetd implements Callable<Integer> {
       case "systemd" -> new SystemdRuntime(unitDir, List.of());
       case "process" -> {
         Files.createDirectories(dataDir);
-        yield new ProcessRuntime(dataDir.resolve("units"));
+        yield new ProcessRuntime(dataDir.resolve("processes"));
       }
       default -> throw new IllegalArgumentException("--runtime: '" + runtime + "' is not one of systemd, process, auto");
     };

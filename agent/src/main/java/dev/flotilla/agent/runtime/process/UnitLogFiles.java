@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The process runtime's per-unit output files ({@code <data-dir>/units/logs/<unit>.log}, moved to
+ * The process runtime's per-unit output files ({@code <data-dir>/processes/logs/<unit>.log}, moved to
  * {@code .log.1} when large) read with a cursor, for {@code fctl journal} and {@code -f}: the
  * cursor is {@code <inode>:<byte offset>} just past the last whole line handed out, so a follower
  * gets every line once, also when the same text repeats. A line still being written waits for its
