@@ -56,7 +56,10 @@ public final class JetcdStoreClient implements StoreClient {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no store endpoints given; pass the client URLs, e.g. http://127.0.0.1:2379");
     }
-    return new JetcdStoreClient(Client.builder().endpoints(endpoints.toArray(URI[]::new)).build(), timeout);
+    // answers as large as the store sends, as etcd's own Go client takes them (math.MaxInt32):
+    // gRPC's 4 MiB default refused a full read of the fleet registry past ~15,000 units
+    return new JetcdStoreClient(Client.builder().endpoints(endpoints.toArray(URI[]::new))
+        .maxInboundMessageSize(Integer.MAX_VALUE).build(), timeout);
   }
 
   public static JetcdStoreClient connect(URI endpoint) {

@@ -13,7 +13,9 @@ import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.RegistryEvent;
 import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.registry.ScheduleRegistry;
+import dev.flotilla.scheduler.registry.ScheduleWrite;
 import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitRegistry;
 import dev.flotilla.scheduler.registry.Versioned;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -67,8 +69,11 @@ public final class Engine implements AutoCloseable {
   public record Stats(long rounds, long fullPasses, long events, long assignments, long unassignments,
       long failedWrites, long terms) {}
 
-  /** A submitted unit as the engine sees it; {@code options} null when its [X-Fleet] is invalid. */
-  private record UnitEntry(UnitRecord record, XFleetOptions options, String invalid) {
+  /**
+   * A submitted unit as the engine sees it, read at {@code modRevision}; {@code options} null when
+   * its [X-Fleet] is invalid.
+   */
+  private record UnitEntry(UnitRecord record, long modRevision, XFleetOptions options, String invalid) {
     boolean schedulable() {
       return options != null && !record.name().isTemplate() && record.desiredState() != DesiredState.INACTIVE;
     }
@@ -91,8 +96,19 @@ public final class Engine implements AutoCloseable {
   private final Map<String, UnitEntry> units = new HashMap<>();
   /** unit → machine as the registry has it (after our own writes). */
   private final Map<String, String> assigned = new HashMap<>();
-  /** Mod revisions of assignments, where known (read or seen in an event); absent: read before writing. */
+  /** Mod revisions of assignments (0: absent), where known (read or written); absent: read before writing. */
   private final Map<String, Long> revisions = new HashMap<>();
+  /**
+   * The store revision up to which each unit's assignment is known (its entry's mod revision when
+   * read, the revision of our own write): assignment events at or before it are old news, such as
+   * our own writes coming back, and cost no read.
+   */
+  private final Map<String, Long> assignmentKnownAt = new HashMap<>();
+  /**
+   * The store revision of the last full read of the units (0: not known): unit events up to it
+   * are in that read already, and those after it carry the unit as it is to be taken.
+   */
+  private long unitsReadAt;
   /** Reasons as recorded in the registry. */
   private final Map<String, String> reasons = new HashMap<>();
   /** Units to look at in the next round. */
@@ -210,6 +226,7 @@ public final class Engine implements AutoCloseable {
     units.clear();
     assigned.clear();
     revisions.clear();
+    assignmentKnownAt.clear();
     reasons.clear();
     dirty.clear();
     waiting.clear();
@@ -225,6 +242,7 @@ public final class Engine implements AutoCloseable {
     units.clear();
     assigned.clear();
     revisions.clear();
+    assignmentKnownAt.clear();
     reasons.clear();
     waiting.clear();
     waitingFollowers.clear();
@@ -232,8 +250,10 @@ public final class Engine implements AutoCloseable {
     for (MachineRecord m : registry.machines().machines()) {
       cluster.putMachine(machine(m));
     }
-    for (Versioned<UnitRecord> v : registry.units().units()) {
-      UnitEntry e = entry(v.value());
+    UnitRegistry.Listing listing = registry.units().listing();
+    unitsReadAt = listing.revision();
+    for (Versioned<UnitRecord> v : listing.units()) {
+      UnitEntry e = entry(v);
       units.put(e.record().name().name(), e);
       if (e.options() != null && e.options().global()) {
         globals.add(e.record().name().name());
@@ -242,7 +262,11 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    assigned.putAll(schedule.assignments());
+    schedule.assignmentsWithRevisions().forEach((unit, v) -> {
+      assigned.put(unit, v.value());
+      revisions.put(unit, v.modRevision());
+      assignmentKnownAt.put(unit, v.modRevision());
+    });
     reasons.putAll(schedule.unscheduledReasons());
     // what stays in the cluster view: assignments of schedulable units to present machines;
     // everything else is looked at below and moved, unassigned or left as it is
@@ -257,33 +281,80 @@ public final class Engine implements AutoCloseable {
     clusterChanged = true;
   }
 
-  /** Applies waiting watch events to the view; true when more are waiting. */
+  /**
+   * Applies waiting watch events to the view; true when more are waiting. Events name what
+   * changed; what it is now is read in bulk (a store reads many keys per request), once per name
+   * however many events named it, and not at all for assignments known since (our own writes).
+   */
   private boolean takeEvents() {
     List<RegistryEvent> batch = watch.poll(config.maxEventsPerPoll());
     events += batch.size();
     if (cluster == null) {
       return batch.size() == config.maxEventsPerPoll(); // a full read follows; events only wake us
     }
+    TreeSet<String> machinesChanged = new TreeSet<>();
+    // unit → the unit as of its last event (null: removed, or to be read)
+    LinkedHashMap<String, Optional<Versioned<UnitRecord>>> unitsChanged = new LinkedHashMap<>();
+    TreeSet<String> unitsToRead = new TreeSet<>();
+    Map<String, Long> assignmentsChanged = new LinkedHashMap<>();
     for (RegistryEvent e : batch) {
       if (e instanceof RegistryEvent.UnitChanged c) {
-        unitChanged(c.unit());
+        if (unitsReadAt > 0 && c.revision() <= unitsReadAt) {
+          continue; // the full read has it (the watch opened before the read)
+        }
+        if (unitsReadAt > 0 && c.value() != null) {
+          unitsChanged.put(c.unit(), Optional.of(c.value()));
+          unitsToRead.remove(c.unit());
+        } else {
+          unitsChanged.put(c.unit(), Optional.empty());
+          unitsToRead.add(c.unit());
+        }
       } else if (e instanceof RegistryEvent.UnitRemoved r) {
-        unitChanged(r.unit());
+        if (unitsReadAt > 0 && r.revision() <= unitsReadAt) {
+          continue;
+        }
+        unitsChanged.put(r.unit(), Optional.empty());
+        if (unitsReadAt > 0) {
+          unitsToRead.remove(r.unit());
+        } else {
+          unitsToRead.add(r.unit());
+        }
       } else if (e instanceof RegistryEvent.MachineChanged c) {
-        machineChanged(c.machineId());
+        machinesChanged.add(c.machineId());
       } else if (e instanceof RegistryEvent.MachineGone g) {
-        machineChanged(g.machineId());
+        machinesChanged.add(g.machineId());
       } else if (e instanceof RegistryEvent.AssignmentChanged a) {
-        assignmentChanged(a.unit());
+        assignmentsChanged.merge(a.unit(), a.revision(), Math::max);
+      }
+    }
+    for (String m : machinesChanged) {
+      machineChanged(m);
+    }
+    if (!unitsToRead.isEmpty()) {
+      Map<String, Versioned<UnitRecord>> now = registry.units().units(unitsToRead);
+      for (String u : unitsToRead) {
+        unitsChanged.put(u, Optional.ofNullable(now.get(u)));
+      }
+    }
+    unitsChanged.forEach(this::unitChanged);
+    List<String> toRead = new ArrayList<>();
+    assignmentsChanged.forEach((unit, revision) -> {
+      if (revision > assignmentKnownAt.getOrDefault(unit, 0L)) {
+        toRead.add(unit);
+      }
+    });
+    if (!toRead.isEmpty()) {
+      Map<String, Versioned<String>> now = schedule.assignments(toRead);
+      for (String u : toRead) {
+        assignmentChanged(u, Optional.ofNullable(now.get(u)));
       }
     }
     return batch.size() == config.maxEventsPerPoll();
   }
 
-  private void unitChanged(String name) {
-    Optional<Versioned<UnitRecord>> v = registry.units().unit(name);
+  private void unitChanged(String name, Optional<Versioned<UnitRecord>> v) {
     UnitEntry old = units.get(name);
-    UnitEntry now = v.map(x -> entry(x.value())).orElse(null);
+    UnitEntry now = v.map(Engine::entry).orElse(null);
     if (now == null) {
       units.remove(name);
       reasons.remove(name); // destroy took its reason with it
@@ -349,12 +420,14 @@ public final class Engine implements AutoCloseable {
     clusterChanged = true;
   }
 
-  private void assignmentChanged(String unit) {
-    Optional<Versioned<String>> v = schedule.assignment(unit);
+  private void assignmentChanged(String unit, Optional<Versioned<String>> v) {
     String host = v.map(Versioned::value).orElse(null);
     if (Objects.equals(host, assigned.get(unit))) {
-      // our own write coming back: learn its revision
-      v.ifPresentOrElse(x -> revisions.put(unit, x.modRevision()), () -> revisions.remove(unit));
+      // our own write coming back (its revision was not known): learn it
+      v.ifPresentOrElse(x -> {
+        revisions.put(unit, x.modRevision());
+        assignmentKnownAt.put(unit, x.modRevision());
+      }, () -> revisions.put(unit, 0L));
       return;
     }
     // someone else's write (a previous leader's late one): take it as the truth and look again
@@ -373,6 +446,7 @@ public final class Engine implements AutoCloseable {
     }
     assigned.put(unit, v.get().value());
     revisions.put(unit, v.get().modRevision());
+    assignmentKnownAt.put(unit, v.get().modRevision());
     UnitEntry e = units.get(unit);
     if (e != null && e.schedulable() && !e.options().global() && cluster.machine(v.get().value()).isPresent()) {
       if (!cluster.hostOf(unit).equals(Optional.of(v.get().value()))) {
@@ -451,20 +525,20 @@ public final class Engine implements AutoCloseable {
         startWaiting(u.unit());
       }
     }
-    boolean retry = false;
-    for (String unit : new TreeSet<>(targets.keySet())) {
-      retry |= !write(unit, targets.get(unit));
-    }
-    for (Map.Entry<String, String> r : new TreeMap<>(newReasons).entrySet()) {
-      String old = reasons.getOrDefault(r.getKey(), "");
-      if (!old.equals(r.getValue())) {
-        schedule.setUnscheduledReason(r.getKey(), r.getValue());
+    boolean retry = !write(new TreeMap<>(targets));
+    TreeMap<String, String> changedReasons = new TreeMap<>();
+    for (Map.Entry<String, String> r : newReasons.entrySet()) {
+      if (!reasons.getOrDefault(r.getKey(), "").equals(r.getValue())) {
+        changedReasons.put(r.getKey(), r.getValue());
         if (r.getValue().isEmpty()) {
           reasons.remove(r.getKey());
         } else {
           reasons.put(r.getKey(), r.getValue());
         }
       }
+    }
+    if (!changedReasons.isEmpty()) {
+      schedule.setUnscheduledReasons(changedReasons);
     }
     return retry;
   }
@@ -547,44 +621,81 @@ public final class Engine implements AutoCloseable {
     return Placement.global(e.options(), cluster).whyNone().orElse("");
   }
 
-  /** Makes the registry say {@code unit} → {@code machine} (null: unassigned); false if it failed. */
-  private boolean write(String unit, String machine) {
-    String now = assigned.get(unit);
-    if (Objects.equals(now, machine)) {
+  /**
+   * Makes the registry say unit → machine (null: unassigned) for every target that differs from
+   * it, in one batch (a store writes many per transaction, without reading first); false if a
+   * write failed: what is there is read back and the unit decided again next round.
+   */
+  private boolean write(TreeMap<String, String> targets) {
+    List<String> unknown = new ArrayList<>(); // assigned, but at a revision not known: read it
+    targets.forEach((unit, machine) -> {
+      if (!Objects.equals(assigned.get(unit), machine) && !revisions.containsKey(unit) && assigned.containsKey(unit)) {
+        unknown.add(unit);
+      }
+    });
+    if (!unknown.isEmpty()) {
+      Map<String, Versioned<String>> read = schedule.assignments(unknown);
+      unknown.forEach(u -> revisions.put(u, read.containsKey(u) ? read.get(u).modRevision() : 0L));
+    }
+    List<ScheduleWrite> writes = new ArrayList<>();
+    targets.forEach((unit, machine) -> {
+      if (Objects.equals(assigned.get(unit), machine)) {
+        return;
+      }
+      UnitEntry e = units.get(unit);
+      Versioned<DesiredState> desired = e == null || e.modRevision() <= 0 ? null
+          : new Versioned<>(e.record().desiredState(), e.modRevision());
+      writes.add(new ScheduleWrite(unit, machine, revisions.getOrDefault(unit, 0L), assigned.get(unit), desired));
+    });
+    if (writes.isEmpty()) {
       return true;
     }
-    long rev = revisions.computeIfAbsent(unit,
-        u -> schedule.assignment(u).map(Versioned::modRevision).orElse(0L));
-    boolean ok = machine == null
-        ? schedule.unassign(unit, rev)
-        : schedule.assign(unit, machine, rev);
-    if (ok) {
-      if (machine == null) {
+    List<String> failed = new ArrayList<>();
+    for (ScheduleWrite.Outcome o : schedule.write(writes)) {
+      String unit = o.unit();
+      if (!o.done()) {
+        failed.add(unit);
+        continue;
+      }
+      if (o.revision() > 0) {
+        assignmentKnownAt.put(unit, o.revision());
+      }
+      if (targets.get(unit) == null) {
         assigned.remove(unit);
         unassignments++;
         revisions.put(unit, 0L);
       } else {
-        assigned.put(unit, machine);
+        assigned.put(unit, targets.get(unit));
         assignments++;
-        revisions.remove(unit); // learnt from the event, or read before the next write
+        if (o.revision() > 0) {
+          revisions.put(unit, o.revision());
+        } else {
+          revisions.remove(unit); // learnt from the event, or read before the next write
+        }
       }
+    }
+    if (failed.isEmpty()) {
       return true;
     }
-    // someone else wrote it, or the unit is gone: read what is there and decide again
-    failedWrites++;
-    noteAssignment(unit, schedule.assignment(unit));
-    dirty.add(unit);
+    // someone else wrote them, the units are gone, or we no longer lead: read what is there and decide again
+    failedWrites += failed.size();
+    Map<String, Versioned<String>> now = schedule.assignments(failed);
+    for (String unit : failed) {
+      noteAssignment(unit, Optional.ofNullable(now.get(unit)));
+      dirty.add(unit);
+    }
     clusterChanged = true;
     return false;
   }
 
   // ---- helpers
 
-  private static UnitEntry entry(UnitRecord r) {
+  private static UnitEntry entry(Versioned<UnitRecord> v) {
+    UnitRecord r = v.value();
     try {
-      return new UnitEntry(r, XFleetOptions.parse(r.name(), r.file()), null);
+      return new UnitEntry(r, v.modRevision(), XFleetOptions.parse(r.name(), r.file()), null);
     } catch (InvalidUnitException e) {
-      return new UnitEntry(r, null, "invalid [X-Fleet]: " + String.join("; ", e.problems()));
+      return new UnitEntry(r, v.modRevision(), null, "invalid [X-Fleet]: " + String.join("; ", e.problems()));
     }
   }
 

@@ -38,6 +38,14 @@ public final class EngineRunner implements AutoCloseable {
   }
 
   private void run() {
+    try {
+      loop();
+    } finally {
+      engine.close(); // on this thread: the engine is only ever touched by it
+    }
+  }
+
+  private void loop() {
     while (running) {
       long now = clock.getAsLong();
       long next;
@@ -54,15 +62,25 @@ public final class EngineRunner implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops the thread after its current round (a full pass over a large registry can take seconds)
+   * and lets it give the lease up; waits for that.
+   */
   @Override
   public void close() {
     running = false;
+    if (thread.getState() == Thread.State.NEW) {
+      engine.close(); // never started
+      return;
+    }
     LockSupport.unpark(thread);
     try {
-      thread.join(5_000);
+      thread.join(60_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    engine.close();
+    if (thread.isAlive()) {
+      log.warn("engine {}: its thread did not stop within 60 s; the lease is left to expire", engine.id());
+    }
   }
 }

@@ -20,10 +20,16 @@ public final class Glob {
   private final String literal; // non-null when the pattern has no metacharacters
   private final String prefix;  // non-null (with suffix) when the pattern is text, one '*', text
   private final String suffix;
+  private final String literalPrefix; // what every matching name starts with
 
   private Glob(String pattern, Token[] tokens) {
     this.pattern = pattern;
     this.tokens = tokens;
+    int lead = 0;
+    while (lead < tokens.length && tokens[lead].kind == Kind.LITERAL) {
+      lead++;
+    }
+    this.literalPrefix = literalOf(tokens, 0, lead);
     this.literal = literalOf(tokens, 0, tokens.length);
     int star = -1;
     int stars = 0;
@@ -148,6 +154,14 @@ public final class Glob {
   }
 
   /** Whether the pattern is plain text (matches exactly one name). */
+  /**
+   * The text before the first wildcard: every name this glob matches starts with it (empty when
+   * the pattern starts with one). Lets callers index names instead of trying every glob on every name.
+   */
+  public String literalPrefix() {
+    return literalPrefix;
+  }
+
   public boolean isLiteral() {
     return literal != null;
   }

@@ -1,5 +1,6 @@
 package dev.flotilla.scheduler.placement;
 
+import dev.flotilla.scheduler.fleet.Glob;
 import dev.flotilla.scheduler.fleet.Resources;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import java.util.ArrayList;
@@ -7,6 +8,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
@@ -86,6 +88,11 @@ public final class ClusterState {
   private final Map<String, Slot> hosts = new HashMap<>();
   private final Map<String, Set<String>> followers = new HashMap<>();
   private final Map<String, XFleetOptions> globals = new HashMap<>();
+  /**
+   * The {@code Conflicts=} and {@code Replaces=} globs of scheduled units, by their literal prefix:
+   * prefix → glob → machine → the units there that have it.
+   */
+  private final Map<String, Map<Glob, Map<Slot, TreeSet<String>>>> globsByPrefix = new HashMap<>();
   /** metadata key → value → the machines with it, in load order like {@link #byLoad}. */
   private final Map<String, Map<String, TreeSet<Slot>>> metadataIndex = new HashMap<>();
 
@@ -187,6 +194,82 @@ public final class ClusterState {
     for (String target : unit.machineOf()) {
       followers.computeIfAbsent(target, t -> new TreeSet<>()).add(unit.unit());
     }
+    indexGlobs(unit, slot, true);
+  }
+
+  private void indexGlobs(XFleetOptions unit, Slot slot, boolean add) {
+    for (List<Glob> globs : List.of(unit.conflicts(), unit.replaces())) {
+      for (Glob g : globs) {
+        if (add) {
+          globsByPrefix.computeIfAbsent(g.literalPrefix(), p -> new HashMap<>())
+              .computeIfAbsent(g, x -> new HashMap<>()).computeIfAbsent(slot, x -> new TreeSet<>()).add(unit.unit());
+          continue;
+        }
+        Map<Glob, Map<Slot, TreeSet<String>>> byGlob = globsByPrefix.get(g.literalPrefix());
+        Map<Slot, TreeSet<String>> bySlot = byGlob == null ? null : byGlob.get(g);
+        TreeSet<String> having = bySlot == null ? null : bySlot.get(slot);
+        if (having != null && having.remove(unit.unit()) && having.isEmpty()) {
+          bySlot.remove(slot);
+          if (bySlot.isEmpty()) {
+            byGlob.remove(g);
+            if (byGlob.isEmpty()) {
+              globsByPrefix.remove(g.literalPrefix());
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The scheduled units whose {@code Conflicts=} or {@code Replaces=} matches {@code unit}'s name,
+   * by machine: found from the name's prefixes, without trying every unit's globs.
+   */
+  Naming naming(String unit) {
+    List<Map<Slot, TreeSet<String>>> maps = new ArrayList<>(1);
+    if (!globsByPrefix.isEmpty()) {
+      for (int k = 0; k <= unit.length(); k++) {
+        Map<Glob, Map<Slot, TreeSet<String>>> byGlob = globsByPrefix.get(unit.substring(0, k));
+        if (byGlob != null) {
+          byGlob.forEach((g, bySlot) -> {
+            if (g.matches(unit)) {
+              maps.add(bySlot);
+            }
+          });
+        }
+      }
+    }
+    return new Naming(maps);
+  }
+
+  /** What {@link #naming} found: per machine, the units there whose globs name a unit. */
+  static final class Naming {
+    private final List<Map<Slot, TreeSet<String>>> maps;
+
+    private Naming(List<Map<Slot, TreeSet<String>>> maps) {
+      this.maps = maps;
+    }
+
+    boolean anyOn(Slot slot) {
+      for (Map<Slot, TreeSet<String>> bySlot : maps) {
+        if (bySlot.containsKey(slot)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** Adds the units on {@code slot} naming the unit (itself included, if it names itself) to {@code into}. */
+    void addOn(Slot slot, Map<String, XFleetOptions> into) {
+      for (Map<Slot, TreeSet<String>> bySlot : maps) {
+        TreeSet<String> names = bySlot.get(slot);
+        if (names != null) {
+          for (String n : names) {
+            into.put(n, slot.units.get(n));
+          }
+        }
+      }
+    }
   }
 
   /** Unschedules {@code unit}; returns its options if it was scheduled. */
@@ -201,6 +284,7 @@ public final class ClusterState {
     slot.memoryReserved -= u.reservation().memoryBytes();
     slot.recomputeShare();
     list(slot);
+    indexGlobs(u, slot, false);
     for (String target : u.machineOf()) {
       Set<String> f = followers.get(target);
       if (f != null) {

@@ -2,6 +2,7 @@ package dev.flotilla.scheduler.placement;
 
 import dev.flotilla.scheduler.fleet.MetadataRequirement;
 import dev.flotilla.scheduler.fleet.Resources;
+import dev.flotilla.scheduler.fleet.Glob;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -10,6 +11,7 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.NavigableSet;
 import java.util.NoSuchElementException;
@@ -54,6 +56,9 @@ public final class Placement {
   /** How many blocked machines a conflicts message lists before "(and N more)". */
   private static final int LISTED = 3;
 
+  /** Up to this many units on a machine, {@link #evaluate} looks at each rather than only at the relevant ones. */
+  private static final int FEW_UNITS = 16;
+
   private static final Comparator<Miss> BY_MACHINE_ID = Comparator.comparing(m -> m.slot().id());
 
   private Placement() {}
@@ -88,8 +93,9 @@ public final class Placement {
     List<String> displacingWhat = null;
     // when every machine is looked at and none is feasible, the misses are the explanation
     List<Miss> misses = all ? new ArrayList<>() : null;
+    ClusterState.Naming naming = state.naming(unit.unit());
     for (ClusterState.Slot slot : all ? state.slotsByLoad() : withMetadata(unit.metadata(), state)) {
-      Miss miss = evaluate(unit, slot, state, displaced);
+      Miss miss = evaluate(unit, slot, state, displaced, naming);
       if (miss == null) {
         if (displaced.isEmpty()) {
           return new Decision.Place(unit.unit(), slot.id(), List.of());
@@ -109,7 +115,7 @@ public final class Placement {
       misses.sort(BY_MACHINE_ID);
       return explain(unit, state, misses);
     }
-    return explain(unit, state);
+    return explain(unit, state, naming);
   }
 
   /**
@@ -168,6 +174,19 @@ public final class Placement {
 
   /** Checks one machine. Null when feasible; {@code displaced} then holds the units to move. */
   private static Miss evaluate(XFleetOptions u, ClusterState.Slot slot, ClusterState state, List<String> displaced) {
+    return evaluate(u, slot, state, displaced, null);
+  }
+
+  /**
+   * Whether {@code u} may go on {@code slot}; null when it may (with the units it would displace in
+   * {@code displaced}), else where it failed. With {@code naming} ({@link ClusterState#naming} of
+   * {@code u}; null: look at every unit) only the units on the machine that can matter are looked
+   * at — {@code u} itself, those whose globs name it, those its globs match — in name order as
+   * always; the others cannot conflict with, replace or be replaced by {@code u}. A machine runs
+   * ~100 units in a large cluster, and a unit may be tried on every machine.
+   */
+  private static Miss evaluate(XFleetOptions u, ClusterState.Slot slot, ClusterState state, List<String> displaced,
+      ClusterState.Naming naming) {
     displaced.clear();
     if (u.machineId().isPresent() && !u.machineId().get().equals(slot.id())) {
       return new Miss(Reason.MACHINE_ID, slot, null, false, 0, 0);
@@ -184,7 +203,9 @@ public final class Placement {
     }
     long freeCpu = slot.freeCpu();
     long freeMemory = slot.freeMemory();
-    for (XFleetOptions other : slot.units.values()) {
+    // on a machine with few units, looking at each is cheaper than finding the few that matter
+    boolean each = naming == null || slot.units.size() <= FEW_UNITS;
+    for (XFleetOptions other : each ? slot.units.values() : relevant(u, slot, naming)) {
       String name = other.unit();
       if (name.equals(u.unit())) { // checking an existing assignment: its own share is free
         freeCpu += other.reservation().cpuMillis();
@@ -220,6 +241,33 @@ public final class Placement {
       return new Miss(Reason.RESOURCES, slot, null, false, freeCpu, freeMemory);
     }
     return null;
+  }
+
+  /** The units on {@code slot} that {@code u} may interact with, by name: itself, those naming it, those it names. */
+  private static java.util.Collection<XFleetOptions> relevant(XFleetOptions u, ClusterState.Slot slot,
+      ClusterState.Naming naming) {
+    TreeMap<String, XFleetOptions> out = null; // most machines have none: nothing allocated
+    XFleetOptions self = slot.units.get(u.unit());
+    if (self != null) {
+      out = new TreeMap<>();
+      out.put(self.unit(), self);
+    }
+    if (naming.anyOn(slot)) {
+      out = out == null ? new TreeMap<>() : out;
+      naming.addOn(slot, out);
+    }
+    for (List<Glob> globs : List.of(u.conflicts(), u.replaces())) {
+      for (Glob g : globs) {
+        String p = g.literalPrefix();
+        for (Map.Entry<String, XFleetOptions> e : slot.units.subMap(p, true, p + Character.MAX_VALUE, true).entrySet()) {
+          if (g.matches(e.getKey())) {
+            out = out == null ? new TreeMap<>() : out;
+            out.put(e.getKey(), e.getValue());
+          }
+        }
+      }
+    }
+    return out == null ? List.of() : out.values();
   }
 
   /** Whether one of {@code targets} follows {@code unit}, directly or through others (so moves with it). */
@@ -333,11 +381,11 @@ public final class Placement {
   // ---- explaining
 
   /** Evaluates every machine (by ID) to say why none is feasible. */
-  private static Decision.Unschedulable explain(XFleetOptions u, ClusterState state) {
+  private static Decision.Unschedulable explain(XFleetOptions u, ClusterState state, ClusterState.Naming naming) {
     List<Miss> misses = new ArrayList<>();
     List<String> scratch = new ArrayList<>();
     for (ClusterState.Slot slot : state.slotsById()) {
-      Miss m = evaluate(u, slot, state, scratch);
+      Miss m = evaluate(u, slot, state, scratch, naming);
       if (m == null) {
         throw new IllegalStateException("explain() found " + slot.id() + " feasible for " + u.unit());
       }

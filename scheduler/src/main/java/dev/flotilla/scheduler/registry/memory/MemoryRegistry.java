@@ -201,6 +201,11 @@ public final class MemoryRegistry
   }
 
   @Override
+  public synchronized Map<String, Versioned<String>> assignmentsWithRevisions() {
+    return new TreeMap<>(schedule);
+  }
+
+  @Override
   public synchronized boolean assign(String unit, String machineId, long expectedModRevision) {
     Versioned<String> cur = schedule.get(unit);
     long at = cur == null ? 0 : cur.modRevision();

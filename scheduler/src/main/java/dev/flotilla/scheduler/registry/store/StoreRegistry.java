@@ -24,12 +24,20 @@ import dev.flotilla.scheduler.registry.UnitRegistry;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
 import dev.flotilla.scheduler.registry.UnitStateRegistry;
 import dev.flotilla.scheduler.registry.Versioned;
+import dev.flotilla.kv.client.GetResult;
+import dev.flotilla.kv.client.TxnResult;
+import dev.flotilla.scheduler.registry.ScheduleWrite;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Fleet's registry as keys in the v3 store, through {@link StoreClient} only (so the same code
@@ -50,6 +58,15 @@ public final class StoreRegistry
 
   /** Attempts at a txn whose compares fail only because a neighbouring key moved meanwhile. */
   private static final int RETRIES = 32;
+
+  /**
+   * Most compares, or ops in one branch, of a txn: etcd's {@code --max-txn-ops} default, which kvd
+   * enforces too. Batched reads and writes are cut into txns of at most this many.
+   */
+  static final int MAX_TXN_OPS = 128;
+
+  /** Bytes of keys and values a batched txn stays under: below etcd's and kvd's default 1.5 MiB requests. */
+  static final int MAX_TXN_BYTES = 1 << 20;
 
   private final StoreClient client;
   private final RegistryKeys keys;
@@ -111,22 +128,96 @@ public final class StoreRegistry
   }
 
   @Override
-  public List<Versioned<UnitRecord>> units() {
-    List<Versioned<UnitRecord>> out = new ArrayList<>();
-    for (KeyValue kv : client.get(keys.units()).kvs()) {
-      out.add(new Versioned<>(RegistryCodec.unit(kv.value()), kv.modRevision()));
+  public Map<String, Versioned<UnitRecord>> units(Collection<String> names) {
+    Map<String, Versioned<UnitRecord>> out = new TreeMap<>();
+    for (KeyValue kv : getAll(names.stream().map(keys::unit).toList())) {
+      out.put(keys.parse(kv.key()).orElseThrow().unit(), new Versioned<>(RegistryCodec.unit(kv.value()), kv.modRevision()));
+    }
+    return out;
+  }
+
+  /** The keys of {@code keys} that exist, read {@value #MAX_TXN_OPS} to a txn. */
+  private List<KeyValue> getAll(List<ByteString> keys) {
+    List<KeyValue> out = new ArrayList<>();
+    for (int from = 0; from < keys.size(); from += MAX_TXN_OPS) {
+      List<ByteString> chunk = keys.subList(from, Math.min(keys.size(), from + MAX_TXN_OPS));
+      TxnResult r = client.txn(Txn.when().then(chunk.stream().map(k -> Op.get(KeyRange.key(k))).toArray(Op[]::new)));
+      for (int i = 0; i < chunk.size(); i++) {
+        r.result(i, GetResult.class).first().ifPresent(out::add);
+      }
     }
     return out;
   }
 
   @Override
+  public List<Versioned<UnitRecord>> units() {
+    return listing().units();
+  }
+
+  @Override
+  public Listing listing() {
+    GetResult r = client.get(keys.units());
+    List<Versioned<UnitRecord>> out = new ArrayList<>(r.kvs().size());
+    for (KeyValue kv : r.kvs()) {
+      out.add(new Versioned<>(RegistryCodec.unit(kv.value()), kv.modRevision()));
+    }
+    return new Listing(out, r.revision());
+  }
+
+  @Override
   public boolean create(UnitRecord unit) {
     ByteString key = keys.unit(unit.name().name());
-    List<Op> writes = new ArrayList<>(List.of(Op.put(key, RegistryCodec.unit(unit))));
+    return client.txn(Txn.when(Compare.absent(key)).then(creation(unit).toArray(Op[]::new))).succeeded();
+  }
+
+  /**
+   * Creates the units up to {@value #MAX_TXN_OPS} compares (each "absent", with its puts) or
+   * {@value #MAX_TXN_BYTES} bytes to a txn; a txn that fails because one name was taken creates
+   * nothing, and its units are then created one by one.
+   */
+  @Override
+  public List<Boolean> createAll(List<UnitRecord> units) {
+    List<Boolean> out = new ArrayList<>(units.size());
+    List<UnitRecord> chunk = new ArrayList<>();
+    List<Compare> compares = new ArrayList<>();
+    List<Op> ops = new ArrayList<>();
+    int bytes = 0;
+    for (int i = 0; i <= units.size(); i++) {
+      List<Op> writes = i == units.size() ? List.of() : creation(units.get(i));
+      int size = 0;
+      for (Op w : writes) {
+        Op.Put p = (Op.Put) w;
+        size += p.key().size() + p.value().size();
+      }
+      if (i == units.size() || compares.size() + 1 > MAX_TXN_OPS || ops.size() + writes.size() > MAX_TXN_OPS
+          || bytes + size > MAX_TXN_BYTES) {
+        if (!chunk.isEmpty() && client.txn(new Txn(compares, ops, List.of())).succeeded()) {
+          chunk.forEach(u -> out.add(true));
+        } else {
+          chunk.forEach(u -> out.add(create(u)));
+        }
+        chunk.clear();
+        compares.clear();
+        ops.clear();
+        bytes = 0;
+      }
+      if (i < units.size()) {
+        bytes += size;
+        chunk.add(units.get(i));
+        compares.add(Compare.absent(keys.unit(units.get(i).name().name())));
+        ops.addAll(writes);
+      }
+    }
+    return out;
+  }
+
+  /** The puts that create {@code unit}: its document, and its globals/ entry if it runs globally. */
+  private List<Op> creation(UnitRecord unit) {
+    List<Op> writes = new ArrayList<>(List.of(Op.put(keys.unit(unit.name().name()), RegistryCodec.unit(unit))));
     if (XFleetOptions.runsGlobally(unit.name(), unit.file())) {
       writes.add(Op.put(keys.global(unit.name().name()), RegistryCodec.desired(unit.desiredState())));
     }
-    return client.txn(Txn.when(Compare.absent(key)).then(writes.toArray(Op[]::new))).succeeded();
+    return writes;
   }
 
   @Override
@@ -206,7 +297,17 @@ public final class StoreRegistry
     return out;
   }
 
+  @Override
+  public Map<String, Versioned<String>> assignments(Collection<String> units) {
+    Map<String, Versioned<String>> out = new TreeMap<>();
+    for (KeyValue kv : getAll(units.stream().map(keys::assignment).toList())) {
+      out.put(keys.parse(kv.key()).orElseThrow().unit(), new Versioned<>(kv.valueUtf8(), kv.modRevision()));
+    }
+    return out;
+  }
+
   /** Assignments with the mod revision of each index entry, for compare-and-set callers. */
+  @Override
   public Map<String, Versioned<String>> assignmentsWithRevisions() {
     Map<String, Versioned<String>> out = new TreeMap<>();
     for (KeyValue kv : client.get(keys.assignments()).kvs()) {
@@ -217,30 +318,35 @@ public final class StoreRegistry
 
   @Override
   public boolean assign(String unit, String machineId, long expectedModRevision) {
+    return assignAt(unit, machineId, expectedModRevision) > 0;
+  }
+
+  /** {@link #assign}, returning the revision it was made at, or 0 when it was not. */
+  private long assignAt(String unit, String machineId, long expectedModRevision) {
     ByteString unitKey = keys.unit(unit);
     ByteString indexKey = keys.assignment(unit);
     ByteString entry = keys.scheduled(machineId, unit);
     for (int attempt = 0; attempt < RETRIES; attempt++) {
       var read = client.txn(Txn.when().then(Op.get(KeyRange.key(unitKey)), Op.get(KeyRange.key(indexKey))));
-      Optional<KeyValue> unitKv = read.result(0, dev.flotilla.kv.client.GetResult.class).first();
-      Optional<KeyValue> index = read.result(1, dev.flotilla.kv.client.GetResult.class).first();
+      Optional<KeyValue> unitKv = read.result(0, GetResult.class).first();
+      Optional<KeyValue> index = read.result(1, GetResult.class).first();
       long indexRev = index.map(KeyValue::modRevision).orElse(0L);
       if (unitKv.isEmpty() || indexRev != expectedModRevision) {
-        return false; // destroyed, or someone else (re)assigned it
+        return 0; // destroyed, or someone else (re)assigned it
       }
       DesiredState desired = RegistryCodec.unit(unitKv.get().value()).desiredState();
       List<Op> writes = new ArrayList<>(List.of(Op.put(indexKey, ByteString.copyFromUtf8(machineId)),
           Op.put(entry, RegistryCodec.desired(desired))));
       index.filter(i -> !i.valueUtf8().equals(machineId))
           .ifPresent(i -> writes.add(Op.delete(KeyRange.key(keys.scheduled(i.valueUtf8(), unit)))));
-      boolean ok = client.txn(Txn.when(guarded(Compare.unchanged(indexKey, expectedModRevision),
+      TxnResult r = client.txn(Txn.when(guarded(Compare.unchanged(indexKey, expectedModRevision),
               Compare.unchanged(unitKey, unitKv.get().modRevision())))
-          .then(writes.toArray(Op[]::new))).succeeded();
-      if (ok) {
-        return true;
+          .then(writes.toArray(Op[]::new)));
+      if (r.succeeded()) {
+        return r.revision();
       }
       if (!guardHolds()) {
-        return false; // no longer the leader
+        return 0; // no longer the leader
       }
       // the unit document moved (its desired state, so the copy to write): read again
     }
@@ -250,14 +356,179 @@ public final class StoreRegistry
 
   @Override
   public boolean unassign(String unit, long expectedModRevision) {
+    return unassignAt(unit, expectedModRevision) > 0;
+  }
+
+  private long unassignAt(String unit, long expectedModRevision) {
     ByteString indexKey = keys.assignment(unit);
     Optional<KeyValue> index = client.get(KeyRange.key(indexKey)).first();
     if (index.isEmpty() || index.get().modRevision() != expectedModRevision) {
+      return 0;
+    }
+    TxnResult r = client.txn(Txn.when(guarded(Compare.unchanged(indexKey, expectedModRevision)))
+        .then(Op.delete(KeyRange.key(indexKey)), Op.delete(KeyRange.key(keys.scheduled(index.get().valueUtf8(), unit)))));
+    return r.succeeded() ? r.revision() : 0;
+  }
+
+  /**
+   * Writes the batch in txns of at most {@value #MAX_TXN_OPS} compares and ops, each carrying the
+   * schedule guard once: an assignment compares its entry's and its unit document's mod
+   * revisions and writes the index entry and the machine's schedule entry (deleting the one on
+   * the machine it leaves); an unassignment compares the entry and deletes both. No reads when the
+   * writes say what they expect ({@link ScheduleWrite#from}, {@link ScheduleWrite#desired}); a
+   * txn that fails applies nothing, and its writes are then made one by one (each reading what it
+   * needs), unless the guard no longer holds: then every write left fails.
+   */
+  @Override
+  public List<ScheduleWrite.Outcome> write(List<ScheduleWrite> writes) {
+    // cut into txns (a write that needs reads first is a batch of its own, made alone)
+    List<Batch> batches = new ArrayList<>();
+    Batch batch = new Batch();
+    for (ScheduleWrite w : writes) {
+      List<Compare> c = new ArrayList<>();
+      List<Op> o = new ArrayList<>();
+      boolean batchable = batchable(w, c, o);
+      if (!batch.writes.isEmpty() && (!batchable || batch.compares.size() + c.size() > MAX_TXN_OPS
+          || batch.ops.size() + o.size() > MAX_TXN_OPS)) {
+        batches.add(batch);
+        batch = new Batch();
+      }
+      batch.add(w, batchable ? c : null, o);
+      if (!batchable) {
+        batches.add(batch);
+        batch = new Batch();
+      }
+    }
+    if (!batch.writes.isEmpty()) {
+      batches.add(batch);
+    }
+    List<ScheduleWrite.Outcome> out = new ArrayList<>(writes.size());
+    for (int from = 0; from < batches.size(); from += PIPELINE) {
+      if (!send(batches.subList(from, Math.min(batches.size(), from + PIPELINE)), out)) {
+        break; // deposed: the rest is not tried
+      }
+    }
+    for (int i = out.size(); i < writes.size(); i++) {
+      out.add(new ScheduleWrite.Outcome(writes.get(i).unit(), false, 0));
+    }
+    return out;
+  }
+
+  /** Txns of a batched write in flight at once: the store commits them together (one log sync). */
+  private static final int PIPELINE = 4;
+
+  /** Sends all but the last txn of a window (the caller's thread sends that one). */
+  private static final ExecutorService PIPELINE_THREADS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "registry-write-pipeline");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /** Writes gathered for one txn, after the schedule guard's compares; {@code alone}: made by itself. */
+  private final class Batch {
+    final List<ScheduleWrite> writes = new ArrayList<>();
+    final List<Compare> compares = new ArrayList<>(scheduleGuard);
+    final List<Op> ops = new ArrayList<>();
+    boolean alone;
+
+    void add(ScheduleWrite w, List<Compare> c, List<Op> o) {
+      writes.add(w);
+      if (c == null) {
+        alone = true;
+        return;
+      }
+      compares.addAll(c);
+      ops.addAll(o);
+    }
+
+    Txn txn() {
+      return new Txn(compares, ops, List.of());
+    }
+  }
+
+  /**
+   * Sends a window of batches, their txns in flight together, and adds their outcomes to
+   * {@code out} in order. A txn that succeeded made all its writes at its revision; one that
+   * failed made none, and its writes are then made one by one to find which failed — unless the
+   * guard failed: then none is, and this returns false.
+   */
+  private boolean send(List<Batch> window, List<ScheduleWrite.Outcome> out) {
+    List<CompletableFuture<TxnResult>> sent = new ArrayList<>(window.size());
+    for (int i = 0; i < window.size(); i++) {
+      Batch b = window.get(i);
+      if (b.alone) {
+        sent.add(null);
+      } else if (i == window.size() - 1) {
+        CompletableFuture<TxnResult> f = new CompletableFuture<>();
+        try {
+          f.complete(client.txn(b.txn()));
+        } catch (RuntimeException e) {
+          f.completeExceptionally(e);
+        }
+        sent.add(f);
+      } else {
+        sent.add(CompletableFuture.supplyAsync(() -> client.txn(b.txn()), PIPELINE_THREADS));
+      }
+    }
+    Boolean guard = null;
+    for (int i = 0; i < window.size(); i++) {
+      Batch b = window.get(i);
+      TxnResult r = sent.get(i) == null ? null : result(sent.get(i));
+      if (r != null && r.succeeded()) {
+        b.writes.forEach(w -> out.add(new ScheduleWrite.Outcome(w.unit(), true, r.revision())));
+        continue;
+      }
+      if (r != null && guard == null) {
+        guard = guardHolds();
+      }
+      if (Boolean.FALSE.equals(guard)) {
+        return false;
+      }
+      b.writes.forEach(w -> out.add(writeOne(w))); // made alone, or someone else moved one of them
+    }
+    return true;
+  }
+
+  /** The txn's result, or its failure as the client threw it. */
+  private static TxnResult result(CompletableFuture<TxnResult> f) {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : e;
+    }
+  }
+
+  /** The compares and ops of {@code w} in a batch; false when it needs reads first (knowledge missing). */
+  private boolean batchable(ScheduleWrite w, List<Compare> compares, List<Op> ops) {
+    ByteString indexKey = keys.assignment(w.unit());
+    if (w.expectedModRevision() != 0 && w.from() == null) {
+      return false; // the machine it leaves is unknown
+    }
+    compares.add(Compare.unchanged(indexKey, w.expectedModRevision()));
+    if (w.machine() == null) {
+      if (w.from() == null) {
+        return false; // nothing to unassign: let the single write say so
+      }
+      ops.add(Op.delete(KeyRange.key(indexKey)));
+      ops.add(Op.delete(KeyRange.key(keys.scheduled(w.from(), w.unit()))));
+      return true;
+    }
+    if (w.desired() == null) {
       return false;
     }
-    return client.txn(Txn.when(guarded(Compare.unchanged(indexKey, expectedModRevision)))
-        .then(Op.delete(KeyRange.key(indexKey)), Op.delete(KeyRange.key(keys.scheduled(index.get().valueUtf8(), unit)))))
-        .succeeded();
+    compares.add(Compare.unchanged(keys.unit(w.unit()), w.desired().modRevision()));
+    ops.add(Op.put(indexKey, ByteString.copyFromUtf8(w.machine())));
+    ops.add(Op.put(keys.scheduled(w.machine(), w.unit()), RegistryCodec.desired(w.desired().value())));
+    if (w.from() != null && !w.from().equals(w.machine())) {
+      ops.add(Op.delete(KeyRange.key(keys.scheduled(w.from(), w.unit()))));
+    }
+    return true;
+  }
+
+  private ScheduleWrite.Outcome writeOne(ScheduleWrite w) {
+    long rev = w.machine() == null ? unassignAt(w.unit(), w.expectedModRevision())
+        : assignAt(w.unit(), w.machine(), w.expectedModRevision());
+    return new ScheduleWrite.Outcome(w.unit(), rev > 0, rev);
   }
 
   @Override
@@ -265,6 +536,23 @@ public final class StoreRegistry
     Op write = reason.isEmpty() ? Op.delete(KeyRange.key(keys.reason(unit)))
         : Op.put(keys.reason(unit), ByteString.copyFromUtf8(reason));
     client.txn(Txn.when(guarded()).then(write));
+  }
+
+  /** Reasons written {@value #MAX_TXN_OPS} to a txn (minus the guard's compares), each txn guarded. */
+  @Override
+  public void setUnscheduledReasons(Map<String, String> reasons) {
+    List<Op> ops = new ArrayList<>();
+    for (Map.Entry<String, String> r : reasons.entrySet()) {
+      ops.add(r.getValue().isEmpty() ? Op.delete(KeyRange.key(keys.reason(r.getKey())))
+          : Op.put(keys.reason(r.getKey()), ByteString.copyFromUtf8(r.getValue())));
+      if (ops.size() == MAX_TXN_OPS) {
+        client.txn(Txn.when(guarded()).then(ops.toArray(Op[]::new)));
+        ops.clear();
+      }
+    }
+    if (!ops.isEmpty()) {
+      client.txn(Txn.when(guarded()).then(ops.toArray(Op[]::new)));
+    }
   }
 
   @Override
@@ -326,7 +614,9 @@ public final class StoreRegistry
     boolean put = e.type() == WatchEvent.Type.PUT;
     long rev = e.revision();
     return keys.parse(e.kv().key()).flatMap(p -> switch (p.kind()) {
-      case UNIT -> Optional.of(put ? new RegistryEvent.UnitChanged(p.unit(), rev)
+      // the unit as written, decoded here on the watch's thread rather than read again by the engine
+      case UNIT -> Optional.of(put ? new RegistryEvent.UnitChanged(p.unit(), rev,
+              new Versioned<>(RegistryCodec.unit(e.kv().value()), e.kv().modRevision()))
           : new RegistryEvent.UnitRemoved(p.unit(), rev));
       case ASSIGNMENT -> Optional.of(new RegistryEvent.AssignmentChanged(p.unit(), rev));
       case MACHINE -> Optional.of(put ? new RegistryEvent.MachineChanged(p.machine(), rev)
