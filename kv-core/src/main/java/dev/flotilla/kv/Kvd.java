@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "kvd", mixinStandardHelpOptions = true,
     versionProvider = Kvd.Version.class,
+    subcommands = Kvd.SnapshotCommand.class,
     description = "Flotilla's key-value store member: etcd's v2 keys API on a Raft-ready MVCC store.")
 public final class Kvd implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Kvd.class);
@@ -98,21 +99,37 @@ public final class Kvd implements Callable<Integer> {
           + "\"proxy\" supports v2 API only (default: ${DEFAULT-VALUE}).")
   String discoveryFallback;
 
+  @Option(names = "--quota-backend-bytes",
+      defaultValue = "${env:ETCD_QUOTA_BACKEND_BYTES:-0}",
+      description = "Raise the NOSPACE alarm and refuse v3 writes when the store would pass this size "
+          + "(0: etcd's default, 2 GiB; negative: no quota).")
+  long quotaBackendBytes;
+
+  @Option(names = "--experimental-watch-progress-notify-interval",
+      defaultValue = "${env:ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL:-10m}",
+      description = "How often a quiet watcher created with progress_notify hears the current revision, "
+          + "as a Go duration like 10m or 500ms (default: ${DEFAULT-VALUE}; etcd 3.5's flag).")
+  String watchProgressNotifyInterval;
+
   @Option(names = "--enable-v2", arity = "0..1", defaultValue = "true",
       description = "Accepted for etcd compatibility; the v2 API is always served.")
   boolean enableV2;
 
   public static void main(String[] args) {
-    int code = new CommandLine(new Kvd())
+    int code = commandLine().execute(goStyleFlags(args));
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /** kvd's command line: a failure prints "kvd: <what failed>" and exits 1. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Kvd())
         .setUnmatchedOptionsArePositionalParams(false)
         .setExecutionExceptionHandler((e, cmd, parsed) -> {
           cmd.getErr().println("kvd: " + e.getMessage());
           return 1;
-        })
-        .execute(goStyleFlags(args));
-    if (code != 0) {
-      System.exit(code);
-    }
+        });
   }
 
   @Override
@@ -132,6 +149,9 @@ public final class Kvd implements Callable<Integer> {
         .electionTimeoutMs(electionTimeout)
         .discovery(discovery)
         .discoveryFallback(discoveryFallback)
+        .quotaBackendBytes(quotaBackendBytes)
+        .watchProgressNotifyIntervalMs(goDurationMs(watchProgressNotifyInterval,
+            "--experimental-watch-progress-notify-interval"))
         .build();
     EmbeddedKv kv = EmbeddedKv.start(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
@@ -141,10 +161,13 @@ public final class Kvd implements Callable<Integer> {
       stopped.countDown();
     }, "shutdown"));
     log.info("ready to serve client requests on {}", kv.clientUrls());
+    // as etcd, stop 10 heartbeats after applying our own removal, so that a removed leader still
+    // answers the request that removed it and its followers hear of the commit
     kv.removedFromCluster().thenRunAsync(() -> {
       log.warn("this member was removed from the cluster; exiting");
       System.exit(0); // the shutdown hook closes the member
-    });
+    }, java.util.concurrent.CompletableFuture.delayedExecutor(10 * heartbeatInterval,
+        java.util.concurrent.TimeUnit.MILLISECONDS));
     stopped.await();
     return 0;
   }
@@ -160,6 +183,27 @@ public final class Kvd implements Callable<Integer> {
       }
     }
     return out;
+  }
+
+  /** A Go duration made of number-unit parts (h, m, s, ms), e.g. "10m", "1m30s", "500ms", in milliseconds. */
+  static long goDurationMs(String text, String flag) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|h|m|s)").matcher(text);
+    long total = 0;
+    int end = 0;
+    while (m.find() && m.start() == end) {
+      long n = Long.parseLong(m.group(1));
+      total += switch (m.group(2)) {
+        case "h" -> n * 3_600_000L;
+        case "m" -> n * 60_000L;
+        case "s" -> n * 1_000L;
+        default -> n;
+      };
+      end = m.end();
+    }
+    if (end == 0 || end != text.length()) {
+      throw new IllegalArgumentException(flag + ": '" + text + "' is not a duration like 10m, 30s or 500ms");
+    }
+    return total;
   }
 
   static List<URI> urls(String csv, String flag) {
@@ -179,6 +223,46 @@ public final class Kvd implements Callable<Integer> {
       }
     }
     return out;
+  }
+
+  /**
+   * {@code kvd snapshot restore <file> --data-dir <dir>}: the way back from {@code etcdctl snapshot
+   * save} taken from a kvd (etcdctl's own restore reads only etcd's bbolt files). A separate offline
+   * step, as etcd's: it makes a new data dir, then each member starts on its own restored dir with
+   * its usual flags (a new cluster with --initial-cluster, or a single node), so a start never
+   * depends on whether a restore flag is still on the command line after a restart.
+   */
+  @Command(name = "snapshot", mixinStandardHelpOptions = true, subcommands = RestoreCommand.class,
+      description = "Work with backups taken with etcdctl snapshot save from a kvd.")
+  static final class SnapshotCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: kvd snapshot restore");
+    }
+  }
+
+  @Command(name = "restore", mixinStandardHelpOptions = true,
+      description = "Create a new data dir from a kvd snapshot file (checks its SHA-256 first).")
+  static final class RestoreCommand implements Callable<Integer> {
+    @CommandLine.Parameters(index = "0", paramLabel = "<file>", description = "The file etcdctl snapshot save wrote.")
+    Path file;
+
+    @Option(names = "--data-dir", required = true, description = "The new member's data dir (must not hold a member yet).")
+    Path dataDir;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      long revision = dev.flotilla.kv.server.StoreBackup.restore(file, dataDir);
+      spec.commandLine().getOut().println("restored " + file + " (revision " + revision + ") into " + dataDir
+          + "; start kvd with --data-dir " + dataDir + " and this member's flags");
+      return 0;
+    }
   }
 
   static final class Version implements CommandLine.IVersionProvider {

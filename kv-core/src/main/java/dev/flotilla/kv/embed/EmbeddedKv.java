@@ -60,7 +60,8 @@ public final class EmbeddedKv implements AutoCloseable {
     V2HttpServer http;
     V3GrpcServer grpc = null;
     try {
-      grpc = V3GrpcServer.start(member, config.maxRequestBytes());
+      grpc = V3GrpcServer.start(member, config.maxRequestBytes(), config.quotaBackendBytes(),
+          java.time.Duration.ofMillis(config.watchProgressNotifyIntervalMs()));
       http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc.address(),
           grpc.gateway());
     } catch (IOException | RuntimeException e) {

@@ -24,7 +24,12 @@ public record KvConfig(
     long heartbeatIntervalMs,
     long electionTimeoutMs,
     String discovery,
-    String discoveryFallback) {
+    String discoveryFallback,
+    long quotaBackendBytes,
+    long watchProgressNotifyIntervalMs) {
+
+  /** etcd's default backend quota (--quota-backend-bytes 0): 2 GiB. */
+  public static final long DEFAULT_QUOTA_BACKEND_BYTES = 2L << 30;
 
   /** etcd's default for --max-request-bytes: 1.5 MiB. */
   public static final long DEFAULT_MAX_REQUEST_BYTES = 1_572_864L;
@@ -46,6 +51,13 @@ public record KvConfig(
       throw new IllegalArgumentException("--election-timeout (" + electionTimeoutMs + " ms) must be at least twice"
           + " --heartbeat-interval (" + heartbeatIntervalMs + " ms), which must be positive");
     }
+    if (quotaBackendBytes == 0) {
+      quotaBackendBytes = DEFAULT_QUOTA_BACKEND_BYTES; // etcd: 0 means the default
+    }
+    if (watchProgressNotifyIntervalMs <= 0) {
+      throw new IllegalArgumentException("the watch progress notify interval must be positive, got "
+          + watchProgressNotifyIntervalMs + " ms");
+    }
     if (maxRequestBytes <= 0) {
       throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
     }
@@ -55,7 +67,7 @@ public record KvConfig(
   public KvConfig withInitialCluster(String cluster) {
     return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
         cluster, initialClusterState, initialClusterToken, maxRequestBytes, snapshotCount, heartbeatIntervalMs,
-        electionTimeoutMs, discovery, discoveryFallback);
+        electionTimeoutMs, discovery, discoveryFallback, quotaBackendBytes, watchProgressNotifyIntervalMs);
   }
 
   /** A one-member store on a data dir, serving clients at {@code clientUrl}. */
@@ -79,6 +91,8 @@ public record KvConfig(
     private long electionTimeoutMs = 1000;
     private String discovery = "";
     private String discoveryFallback = "proxy";
+    private long quotaBackendBytes = DEFAULT_QUOTA_BACKEND_BYTES;
+    private long watchProgressNotifyIntervalMs = 600_000;
 
     private Builder(Path dataDir) {
       this.dataDir = dataDir;
@@ -99,11 +113,16 @@ public record KvConfig(
     public Builder electionTimeoutMs(long v) { this.electionTimeoutMs = v; return this; }
     public Builder discovery(String v) { this.discovery = v == null ? "" : v; return this; }
     public Builder discoveryFallback(String v) { this.discoveryFallback = v; return this; }
+    /** etcd's --quota-backend-bytes: 0 is the default (2 GiB), a negative value no quota. */
+    public Builder quotaBackendBytes(long v) { this.quotaBackendBytes = v; return this; }
+    /** How often a quiet watcher created with progress_notify hears the revision (etcd: 10 minutes). */
+    public Builder watchProgressNotifyIntervalMs(long v) { this.watchProgressNotifyIntervalMs = v; return this; }
 
     public KvConfig build() {
       return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls,
           initialAdvertisePeerUrls, initialCluster, initialClusterState, initialClusterToken,
-          maxRequestBytes, snapshotCount, heartbeatIntervalMs, electionTimeoutMs, discovery, discoveryFallback);
+          maxRequestBytes, snapshotCount, heartbeatIntervalMs, electionTimeoutMs, discovery, discoveryFallback,
+          quotaBackendBytes, watchProgressNotifyIntervalMs);
     }
   }
 }

@@ -238,30 +238,48 @@ public final class MvccStore implements AutoCloseable {
     }
   }
 
-  /** Bytes the store takes on disk and in memtables (etcd's dbSize). */
+  /**
+   * Bytes the store holds (etcd's dbSize, what --quota-backend-bytes limits): its SST files plus
+   * what its memtables hold. Memtable memory is allocated in blocks of megabytes, so the
+   * memtables count by their contents, not their allocation; defragmenting after a compaction
+   * makes the number shrink, as etcd's file does.
+   */
   public long sizeBytes() {
     long total = 0;
-    for (ColumnFamilyHandle h : handles) {
-      try {
+    try (var from = new org.rocksdb.Slice(new byte[0]);
+         var to = new org.rocksdb.Slice(ALL_KEYS_END)) {
+      var all = new org.rocksdb.Range(from, to);
+      for (ColumnFamilyHandle h : handles) {
         total += db.getLongProperty(h, "rocksdb.total-sst-files-size");
-        total += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
-      } catch (RocksDBException e) {
-        throw new StoreException("reading the store size failed", e);
+        total += db.getApproximateMemTableStats(h, all).size;
       }
+    } catch (RocksDBException e) {
+      throw new StoreException("reading the store size failed", e);
     }
     return total;
+  }
+
+  /** Above every key the column families hold in practice (keys are user keys or start with one). */
+  private static final byte[] ALL_KEYS_END = filled(256, (byte) 0xFF);
+
+  private static byte[] filled(int n, byte b) {
+    byte[] a = new byte[n];
+    java.util.Arrays.fill(a, b);
+    return a;
   }
 
   /** Estimated bytes of live data (etcd's dbSizeInUse). */
   public long liveBytes() {
     long total = 0;
-    for (ColumnFamilyHandle h : handles) {
-      try {
+    try (var from = new org.rocksdb.Slice(new byte[0]);
+         var to = new org.rocksdb.Slice(ALL_KEYS_END)) {
+      var all = new org.rocksdb.Range(from, to);
+      for (ColumnFamilyHandle h : handles) {
         total += db.getLongProperty(h, "rocksdb.estimate-live-data-size");
-        total += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
-      } catch (RocksDBException e) {
-        throw new StoreException("reading the store size failed", e);
+        total += db.getApproximateMemTableStats(h, all).size;
       }
+    } catch (RocksDBException e) {
+      throw new StoreException("reading the store size failed", e);
     }
     return total;
   }
@@ -338,6 +356,39 @@ public final class MvccStore implements AutoCloseable {
       this.compactRevision = readLong(db.get(meta, META_COMPACT));
     } catch (RocksDBException e) {
       throw new IOException("restoring the store from a snapshot failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * etcd's Defragment: flushes, then compacts every column family's whole key range, so that space
+   * held by deleted and overwritten records (compacted history, tombstones) goes back to the disk.
+   */
+  public void defragment() throws IOException {
+    flush();
+    try (var opts = new org.rocksdb.CompactRangeOptions()
+        .setBottommostLevelCompaction(org.rocksdb.CompactRangeOptions.BottommostLevelCompaction.kForce)) {
+      for (ColumnFamilyHandle h : handles) {
+        db.compactRange(h, null, null, opts);
+      }
+    } catch (RocksDBException e) {
+      throw new IOException("defragmenting the store failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Makes a store restored from a backup a new member's store: the log position and the member list
+   * and the alarms belong to the cluster the backup came from, so they go (the new log starts at index 1 and its
+   * founders' conf changes write the new list); keys, history, leases and alarms stay.
+   */
+  public void forgetClusterState() throws IOException {
+    try (var wo = new WriteOptions().setSync(true)) {
+      db.delete(meta, wo, META_APPLIED);
+      db.delete(meta, wo, bytes("members"));
+      db.delete(meta, wo, bytes("alarms")); // raised by members of the old cluster
+      flush();
+      this.appliedIndex = 0;
+    } catch (RocksDBException e) {
+      throw new IOException("resetting the restored store failed: " + e.getMessage(), e);
     }
   }
 

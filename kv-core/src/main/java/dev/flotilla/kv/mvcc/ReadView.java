@@ -46,6 +46,34 @@ public final class ReadView implements KvView, AutoCloseable {
     }
   }
 
+  /**
+   * etcd's HashKV: a CRC-32C over every stored version (key and record) at or below {@code rev},
+   * which compaction, applied through the log, leaves the same on every member.
+   */
+  public int hashKv(long rev) {
+    var crc = new java.util.zip.CRC32C();
+    crc.update(MvccStore.bytes("revs"));
+    try (RocksIterator it = store.db().newIterator(store.revs, options)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (RevKey.revision(k) <= rev) {
+          crc.update(k);
+          crc.update(it.value());
+        }
+      }
+    }
+    return (int) crc.getValue();
+  }
+
+  /** The compaction point in this view (0: never compacted). */
+  public long compactRevision() {
+    try {
+      return MvccStore.readLong(store.db().get(store.meta, options, MvccStore.bytes("compact_revision")));
+    } catch (RocksDBException e) {
+      throw new StoreException("read of the compact revision failed", e);
+    }
+  }
+
   /** The store's revision in this view. */
   @Override
   public long revision() {

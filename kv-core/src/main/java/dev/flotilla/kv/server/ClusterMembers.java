@@ -65,13 +65,13 @@ public final class ClusterMembers {
     return null;
   }
 
-  /** Adds a member, or replaces its peer URLs (keeping what it published itself). */
+  /** Adds a member, or replaces its peer URLs and learner flag (keeping what it published itself). */
   void add(WriteTxn txn, MemberRecord m) {
     List<MemberRecord> next = new ArrayList<>();
     boolean replaced = false;
     for (MemberRecord old : members) {
       if (old.getId() == m.getId()) {
-        next.add(old.toBuilder().clearPeerUrls().addAllPeerUrls(m.getPeerUrlsList()).build());
+        next.add(old.toBuilder().clearPeerUrls().addAllPeerUrls(m.getPeerUrlsList()).setLearner(m.getLearner()).build());
         replaced = true;
       } else {
         next.add(old);

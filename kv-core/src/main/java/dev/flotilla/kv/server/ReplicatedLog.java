@@ -333,6 +333,23 @@ public final class ReplicatedLog implements CommandLog {
     return node.proposeConfChange(cc, context).orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** Completes once this member's store has applied up to {@code index}. */
+  public CompletableFuture<Void> awaitApplied(long index) {
+    return applier.awaitApplied(index);
+  }
+
+  /** Promotes a learner to voter (leader only): an ADD_VOTER conf change carrying its updated record. */
+  public CompletableFuture<Long> promoteMember(dev.flotilla.proto.store.MemberRecord member) {
+    byte[] context = StoreCommand.newBuilder().setMemberAdd(member).build().toByteArray();
+    return node.proposeConfChange(ConfChange.addVoter(member.getId()), context)
+        .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Asks Raft to hand leadership to {@code to} (leader only); completes when the request is taken. */
+  public CompletableFuture<Void> transferLeader(long to) {
+    return node.transferLeader(to);
+  }
+
   /** Replaces a member's peer URLs (leader or follower: a normal command). */
   public CompletableFuture<ApplyOutcome> updateMember(dev.flotilla.proto.store.MemberRecord member) {
     return propose(StoreCommand.newBuilder().setMemberAdd(member).build().toByteArray());

@@ -146,6 +146,7 @@ public final class StoreMember implements AutoCloseable {
       }
       var member = new StoreMember(identity, store, machine, commandLog, machine.clock(), metrics);
       member.removed = removedFromCluster;
+      member.memberDir = memberDir;
       member.expiryThread.start();
       return member;
     } catch (IOException | RuntimeException e) {
@@ -197,6 +198,12 @@ public final class StoreMember implements AutoCloseable {
   }
 
   private CompletableFuture<Void> removed = NEVER;
+  private Path memberDir;
+
+  /** {@code <data-dir>/member}: the store, the logs, and temporary files such as snapshots being sent. */
+  public Path memberDir() {
+    return memberDir;
+  }
 
   /** Completes when this member has been removed from its cluster (then close it, as etcd stops). */
   public CompletableFuture<Void> removedFromCluster() {

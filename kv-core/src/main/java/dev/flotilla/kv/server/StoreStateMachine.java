@@ -38,6 +38,7 @@ public final class StoreStateMachine {
   private final V3Lessor lessor = new V3Lessor();
   private final java.time.Clock clock;
   private final ClusterMembers members;
+  private final Alarms alarms;
   private final dev.flotilla.kv.v2.V2StoreStats v2Stats = new dev.flotilla.kv.v2.V2StoreStats();
 
   public StoreStateMachine(MvccStore store) {
@@ -50,6 +51,7 @@ public final class StoreStateMachine {
     this.clock = clock;
     this.v3Watchers = new V3WatchHub(store);
     this.members = new ClusterMembers(store);
+    this.alarms = new Alarms(store);
     loadMemoryState();
   }
 
@@ -91,6 +93,7 @@ public final class StoreStateMachine {
     }
     loadMemoryState();
     members.reload(store);
+    alarms.reload(store);
     members.announceAll();
     v3Watchers.publish(List.of(), store.revision());
   }
@@ -109,6 +112,10 @@ public final class StoreStateMachine {
 
   public dev.flotilla.kv.v2.V2StoreStats v2Stats() {
     return v2Stats;
+  }
+
+  public Alarms alarms() {
+    return alarms;
   }
 
   public ClusterMembers members() {
@@ -213,7 +220,7 @@ public final class StoreStateMachine {
         return new ApplyOutcome.Done(index);
       }
       case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION, V3_LEASE_GRANT, V3_LEASE_REVOKE,
-          V3_LEASE_CHECKPOINT -> {
+          V3_LEASE_CHECKPOINT, V3_ALARM -> {
         return applyV3(index, txn, cmd);
       }
       case MEMBER_ADD -> {
@@ -236,6 +243,9 @@ public final class StoreStateMachine {
 
   private ApplyOutcome applyV3(long index, WriteTxn txn, StoreCommand cmd) {
     try {
+      if (alarms.active(dev.flotilla.proto.etcd.etcdserverpb.AlarmType.NOSPACE) && growsStore(cmd)) {
+        throw V3Error.noSpace(); // etcd's capped applier
+      }
       com.google.protobuf.Message resp = switch (cmd.getCmdCase()) {
         case V3_PUT -> V3Kv.put(txn, cmd.getV3Put());
         case V3_DELETE_RANGE -> V3Kv.deleteRange(txn, cmd.getV3DeleteRange());
@@ -244,12 +254,38 @@ public final class StoreStateMachine {
         case V3_LEASE_GRANT -> lessor.grant(txn, cmd.getV3LeaseGrant(), nowNanos());
         case V3_LEASE_REVOKE -> lessor.revoke(txn, cmd.getV3LeaseRevoke());
         case V3_LEASE_CHECKPOINT -> lessor.checkpoint(txn, cmd.getV3LeaseCheckpoint(), nowNanos());
+        case V3_ALARM -> alarms.apply(txn, cmd.getV3Alarm());
         default -> throw new IllegalStateException("not a v3 command: " + cmd.getCmdCase());
       };
       return new ApplyOutcome.V3Done(index, resp);
     } catch (V3Error e) {
       return new ApplyOutcome.V3Failed(index, e);
     }
+  }
+
+  /** What etcd refuses while NOSPACE is raised: puts, lease grants and any txn that is not read-only. */
+  public static boolean growsStore(StoreCommand cmd) {
+    return switch (cmd.getCmdCase()) {
+      case V3_PUT, V3_LEASE_GRANT -> true;
+      case V3_TXN -> !readOnly(cmd.getV3Txn());
+      default -> false;
+    };
+  }
+
+  private static boolean readOnly(dev.flotilla.proto.etcd.etcdserverpb.TxnRequest t) {
+    for (var list : List.of(t.getSuccessList(), t.getFailureList())) {
+      for (var op : list) {
+        boolean ro = switch (op.getRequestCase()) {
+          case REQUEST_RANGE -> true;
+          case REQUEST_TXN -> readOnly(op.getRequestTxn());
+          default -> false;
+        };
+        if (!ro) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   private CompactionResponse compaction(WriteTxn txn, CompactionRequest r) throws V3Error {

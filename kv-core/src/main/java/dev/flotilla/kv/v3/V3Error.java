@@ -31,6 +31,11 @@ public final class V3Error extends Exception {
     return new V3Error(Code.INVALID_ARGUMENT, "etcdserver: key not found");
   }
 
+  /** The NOSPACE alarm is raised, or this write would take the store past --quota-backend-bytes. */
+  public static V3Error noSpace() {
+    return new V3Error(Code.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded");
+  }
+
   public static V3Error leaseNotFound() {
     return new V3Error(Code.NOT_FOUND, "etcdserver: requested lease not found");
   }

@@ -225,6 +225,18 @@ public final class V3WatchHub implements AutoCloseable {
     }
   }
 
+  /**
+   * A progress notification for {@code w}: when it has caught up (every event up to the current
+   * revision went to its sink, under this lock), {@code send} gets that revision and true comes back.
+   */
+  public synchronized boolean progress(Watcher w, java.util.function.LongConsumer send) {
+    if (w.canceled || !w.synced) {
+      return false;
+    }
+    send.accept(currentRevision);
+    return true;
+  }
+
   public synchronized long currentRevision() {
     return currentRevision;
   }

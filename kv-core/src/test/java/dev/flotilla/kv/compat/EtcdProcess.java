@@ -85,11 +85,16 @@ public final class EtcdProcess implements V2Target {
    * a port taken between our probe and etcd's bind means a retry on new ports.
    */
   public static EtcdProcess start(String name, boolean enableV2, Path logDir) {
+    return start(name, enableV2, logDir, List.of());
+  }
+
+  /** As {@link #start(String, boolean, Path)}, with more etcd flags (e.g. --quota-backend-bytes). */
+  public static EtcdProcess start(String name, boolean enableV2, Path logDir, List<String> extraArgs) {
     Path etcd = requireEtcd();
     IOException last = null;
     for (int attempt = 1; attempt <= 3; attempt++) {
       try {
-        return startOnce(etcd, name, enableV2, logDir);
+        return startOnce(etcd, name, enableV2, logDir, extraArgs);
       } catch (IOException e) {
         last = e;
       }
@@ -97,8 +102,8 @@ public final class EtcdProcess implements V2Target {
     throw new UncheckedIOException("etcd " + name + " did not start in 3 attempts", last);
   }
 
-  private static EtcdProcess startOnce(Path etcd, String name, boolean enableV2, Path logDir)
-      throws IOException {
+  private static EtcdProcess startOnce(Path etcd, String name, boolean enableV2, Path logDir,
+      List<String> extraArgs) throws IOException {
     int clientPort = freePort();
     int peerPort = freePort();
     while (peerPort == clientPort) {
@@ -120,6 +125,7 @@ public final class EtcdProcess implements V2Target {
     if (enableV2) {
       cmd.add(3, "--enable-v2=true"); // after "--name default", where it always stood
     }
+    cmd.addAll(extraArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
     Files.writeString(logFile, String.join(" ", cmd) + "\n");

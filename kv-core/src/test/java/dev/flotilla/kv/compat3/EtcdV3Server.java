@@ -22,6 +22,16 @@ final class EtcdV3Server implements V3Server {
     return new EtcdV3Server(EtcdProcess.start(name, false, logDir()));
   }
 
+  /** With etcd's --quota-backend-bytes. */
+  static EtcdV3Server start(String name, long quotaBackendBytes) {
+    return start(name, java.util.List.of("--quota-backend-bytes", Long.toString(quotaBackendBytes)));
+  }
+
+  /** With more etcd flags. */
+  static EtcdV3Server start(String name, java.util.List<String> extraArgs) {
+    return new EtcdV3Server(EtcdProcess.start(name, false, logDir(), extraArgs));
+  }
+
   static int freePort() throws IOException {
     return EtcdProcess.freePort();
   }

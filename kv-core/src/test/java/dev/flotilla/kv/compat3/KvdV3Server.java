@@ -27,16 +27,26 @@ final class KvdV3Server implements V3Server {
   }
 
   static KvdV3Server start(String name) {
+    return start(name, 0);
+  }
+
+  /** With kvd's --quota-backend-bytes (0: the default). */
+  static KvdV3Server start(String name, long quotaBackendBytes) {
+    return start(name, b -> b.quotaBackendBytes(quotaBackendBytes));
+  }
+
+  /** With settings beyond etcd's defaults, as {@code tweak} makes them. */
+  static KvdV3Server start(String name, java.util.function.UnaryOperator<KvConfig.Builder> tweak) {
     Path dataDir = null;
     try {
       dataDir = Files.createTempDirectory("flotilla-compat3-kvd-");
       URI peer = URI.create("http://127.0.0.1:" + EtcdV3Server.freePort());
-      EmbeddedKv kv = EmbeddedKv.start(KvConfig.builder(dataDir.resolve("member-data"))
+      EmbeddedKv kv = EmbeddedKv.start(tweak.apply(KvConfig.builder(dataDir.resolve("member-data"))
           .name("default")
           .listenClientUrl("http://127.0.0.1:0")
           .listenPeerUrls(List.of(peer))
           .initialAdvertisePeerUrls(List.of(peer))
-          .initialCluster("default=" + peer)
+          .initialCluster("default=" + peer))
           .build());
       kv.ready().join();
       return new KvdV3Server(name, kv, dataDir, peer);

@@ -20,6 +20,15 @@ interface V3Server extends AutoCloseable {
   @Override
   void close();
 
+  /** Starts {@code kind} ("etcd" or "kvd") as {@code name} with --quota-backend-bytes. */
+  static V3Server start(String kind, String name, long quotaBackendBytes) {
+    return switch (kind) {
+      case "etcd" -> EtcdV3Server.start(name, quotaBackendBytes);
+      case "kvd" -> KvdV3Server.start(name, quotaBackendBytes);
+      default -> throw new IllegalArgumentException("unknown server kind " + kind + "; use etcd or kvd");
+    };
+  }
+
   /** Starts {@code kind} ("etcd" or "kvd") as {@code name}. */
   static V3Server start(String kind, String name) {
     return switch (kind) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flotilla.kv.server.MemberIdentity;
+import dev.flotilla.kv.server.Reconfiguration;
 import dev.flotilla.kv.server.ReplicatedLog;
 import dev.flotilla.kv.server.StoreMember;
 import dev.flotilla.proto.store.MemberRecord;
@@ -32,10 +33,13 @@ final class V2MembersService {
   record Answer(int status, String body) {}
 
   private final StoreMember member;
+  /** The leader's side of a change, shared with the v3 Cluster service (checks, conf change). */
+  private final Reconfiguration reconfiguration;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   V2MembersService(StoreMember member) {
     this.member = member;
+    this.reconfiguration = new Reconfiguration(member);
   }
 
   CompletableFuture<Answer> change(String method, String id, String body) {
@@ -76,11 +80,8 @@ final class V2MembersService {
     if (!raft.isLeader()) {
       return forward("POST", "/v2/members", body);
     }
-    MemberRecord rec = MemberRecord.newBuilder().setId(id)
-        .addAllPeerUrls(urls.stream().map(URI::toString).toList()).build();
-    return raft.addMember(rec).handle((index, err) -> err == null
-        ? new Answer(201, memberJson(rec).toString())
-        : failure(err));
+    return leaderSide(() -> reconfiguration.add(urls, false))
+        .handle((rec, err) -> err == null ? new Answer(201, memberJson(rec).toString()) : failure(err));
   }
 
   private CompletableFuture<Answer> remove(ReplicatedLog raft, String hex) {
@@ -94,7 +95,8 @@ final class V2MembersService {
     if (!raft.isLeader()) {
       return forward("DELETE", "/v2/members/" + hex, "");
     }
-    return raft.removeMember(id).handle((index, err) -> err == null ? new Answer(204, "") : failure(err));
+    return leaderSide(() -> reconfiguration.remove(id))
+        .handle((v, err) -> err == null ? new Answer(204, "") : failure(err));
   }
 
   private CompletableFuture<Answer> update(ReplicatedLog raft, String hex, String body) {
@@ -112,9 +114,11 @@ final class V2MembersService {
         }
       }
     }
-    MemberRecord rec = old.toBuilder().clearPeerUrls().addAllPeerUrls(urls.stream().map(URI::toString).toList())
-        .build();
-    return raft.updateMember(rec).handle((o, err) -> err == null ? new Answer(204, "") : failure(err));
+    if (!raft.isLeader()) {
+      return forward("PUT", "/v2/members/" + hex, body);
+    }
+    return leaderSide(() -> reconfiguration.update(id, urls))
+        .handle((rec, err) -> err == null ? new Answer(204, "") : failure(err));
   }
 
   /** Passes a change on to the leader's client URL and returns the leader's answer. */
@@ -181,8 +185,28 @@ final class V2MembersService {
     return m;
   }
 
+  /** Runs the leader's side; a refusal thrown before anything was proposed fails the future instead. */
+  private static <T> CompletableFuture<T> leaderSide(java.util.function.Supplier<CompletableFuture<T>> change) {
+    try {
+      return change.get();
+    } catch (Reconfiguration.RefusedException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   private static Answer failure(Throwable err) {
     Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    if (cause instanceof Reconfiguration.RefusedException r) {
+      // etcd's v2 members API: 409 for a taken ID or peer URL, 404 for an unknown member, else 500
+      return switch (r.refusal()) {
+        case MEMBER_EXISTS -> new Answer(409, message("membership: ID exists"));
+        case PEER_URL_EXISTS -> new Answer(409, message("membership: peerURL exists"));
+        case ID_REMOVED -> new Answer(409, message("membership: ID removed (a member with these peer URLs was"
+            + " removed once; a replacement needs new peer URLs)"));
+        case MEMBER_NOT_FOUND -> new Answer(404, message("No such member"));
+        default -> new Answer(500, message(r.getMessage()));
+      };
+    }
     if (cause instanceof java.util.concurrent.TimeoutException) {
       return new Answer(500, message("etcdserver: request timed out"));
     }

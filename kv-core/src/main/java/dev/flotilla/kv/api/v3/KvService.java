@@ -34,6 +34,9 @@ final class KvService extends KVGrpc.KVImplBase {
 
   private final StoreMember member;
   private final long maxRequestBytes;
+  /** --quota-backend-bytes; 0 or less: no quota. */
+  private volatile long quotaBytes;
+  private volatile Runnable raiseNoSpace = () -> { };
 
   KvService(StoreMember member, long maxRequestBytes) {
     this.member = member;
@@ -173,6 +176,10 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(V3Status.of(V3Status.TOO_LARGE));
       return;
     }
+    if (overQuota(cmd, bytes.length)) {
+      out.onError(V3Status.of(V3Error.noSpace()));
+      return;
+    }
     member.log().propose(bytes).whenComplete((outcome, err) -> {
       if (err != null) {
         out.onError(V3Status.internal(err));
@@ -186,6 +193,50 @@ final class KvService extends KVGrpc.KVImplBase {
       }
     });
   }
+
+  /** --max-request-bytes: also the size past which a fragmenting watcher's responses are split. */
+  long maxRequestBytes() {
+    return maxRequestBytes;
+  }
+
+  /** Sets the backend quota and what to do when a write would pass it (raise NOSPACE). */
+  void quota(long bytes, Runnable onExceeded) {
+    this.quotaBytes = bytes;
+    this.raiseNoSpace = onExceeded;
+  }
+
+  /**
+   * etcd's quota check before a write that can grow the store: the store's size plus the request's
+   * cost must stay within the quota, else NOSPACE is raised and the write refused.
+   */
+  private boolean overQuota(StoreCommand cmd, int bytes) {
+    long quota = quotaBytes;
+    if (quota <= 0 || !dev.flotilla.kv.server.StoreStateMachine.growsStore(cmd)) {
+      return false;
+    }
+    if (storeSize() + bytes + QUOTA_OVERHEAD_BYTES <= quota) {
+      return false;
+    }
+    raiseNoSpace.run();
+    return true;
+  }
+
+  /** How stale the store size the quota check uses may be: measuring it takes RocksDB calls per column family. */
+  static final long SIZE_REFRESH_NANOS = 100_000_000L;
+  private volatile long sizeBytes;
+  private volatile long sizeMeasuredAt = System.nanoTime() - SIZE_REFRESH_NANOS;
+
+  private long storeSize() {
+    long now = System.nanoTime();
+    if (now - sizeMeasuredAt >= SIZE_REFRESH_NANOS) {
+      sizeBytes = member.store().sizeBytes();
+      sizeMeasuredAt = now;
+    }
+    return sizeBytes;
+  }
+
+  /** etcd's per-request overhead estimate in its quota (bolt page and index bookkeeping). */
+  static final int QUOTA_OVERHEAD_BYTES = 512;
 
   ResponseHeader header(ResponseHeader h) {
     return h.toBuilder()

@@ -17,7 +17,14 @@ import dev.flotilla.proto.etcd.etcdserverpb.LeaseKeepAliveResponse;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseLeasesRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseRevokeRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseTimeToLiveRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.DefragmentRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.HashRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.MemberAddRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.MemberListRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.MemberPromoteRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.MemberRemoveRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.MemberUpdateRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.MoveLeaderRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.PutRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.RangeRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.StatusRequest;
@@ -101,6 +108,14 @@ public final class V3Gateway {
     route("/cluster/member/list", MemberListRequest.getDefaultInstance(), adapt(cluster::memberList));
     route("/maintenance/status", StatusRequest.getDefaultInstance(), adapt(maintenance::status));
     route("/maintenance/alarm", AlarmRequest.getDefaultInstance(), adapt(maintenance::alarm));
+    route("/cluster/member/add", MemberAddRequest.getDefaultInstance(), adapt(cluster::memberAdd));
+    route("/cluster/member/remove", MemberRemoveRequest.getDefaultInstance(), adapt(cluster::memberRemove));
+    route("/cluster/member/update", MemberUpdateRequest.getDefaultInstance(), adapt(cluster::memberUpdate));
+    route("/cluster/member/promote", MemberPromoteRequest.getDefaultInstance(), adapt(cluster::memberPromote));
+    // etcd 3.4 maps Hash and HashKV to the same path; its gateway answers Hash there
+    route("/maintenance/hash", HashRequest.getDefaultInstance(), adapt(maintenance::hash));
+    route("/maintenance/defragment", DefragmentRequest.getDefaultInstance(), adapt(maintenance::defragment));
+    route("/maintenance/transfer-leadership", MoveLeaderRequest.getDefaultInstance(), adapt(maintenance::moveLeader));
   }
 
   private void route(String path, Message prototype, BiConsumer<Message, StreamObserver<Message>> call) {

@@ -26,8 +26,13 @@ public final class V3GrpcServer implements AutoCloseable {
   private final KvService kv;
   private final WatchService watch;
   private final LeaseService lease;
+  private final MaintenanceService maintenance;
+  private final LeaderRelay relay;
 
-  private V3GrpcServer(Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease) {
+  private V3GrpcServer(Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease,
+      MaintenanceService maintenance, LeaderRelay relay) {
+    this.maintenance = maintenance;
+    this.relay = relay;
     this.server = server;
     this.gateway = gateway;
     this.kv = kv;
@@ -35,24 +40,39 @@ public final class V3GrpcServer implements AutoCloseable {
     this.lease = lease;
   }
 
-  public static V3GrpcServer start(StoreMember member, long maxRequestBytes) throws IOException {
+  /**
+   * Starts the services. {@code quotaBackendBytes} is etcd's --quota-backend-bytes: a v3 write that
+   * would take the store past it is refused and raises the NOSPACE alarm.
+   */
+  public static V3GrpcServer start(StoreMember member, long maxRequestBytes, long quotaBackendBytes)
+      throws IOException {
+    return start(member, maxRequestBytes, quotaBackendBytes, WatchService.DEFAULT_PROGRESS_INTERVAL);
+  }
+
+  /** As above, with the interval of watch progress notifications (etcd 3.5's --experimental-watch-progress-notify-interval). */
+  public static V3GrpcServer start(StoreMember member, long maxRequestBytes, long quotaBackendBytes,
+      java.time.Duration watchProgressInterval) throws IOException {
     KvService kv = new KvService(member, maxRequestBytes);
-    WatchService watch = new WatchService(member, kv);
+    WatchService watch = new WatchService(member, kv, watchProgressInterval);
     LeaseService lease = new LeaseService(member, kv);
-    ClusterService cluster = new ClusterService(member, kv);
+    LeaderRelay relay = new LeaderRelay();
+    ClusterService cluster = new ClusterService(member, kv, relay);
     MaintenanceService maintenance = new MaintenanceService(member, kv);
+    kv.quota(quotaBackendBytes, maintenance::raiseNoSpace);
+    LearnerGuard guard = new LearnerGuard(member);
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
         .directExecutor() // handlers never block: reads are snapshots, writes complete later
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
-        .addService(kv)
-        .addService(watch)
-        .addService(lease)
-        .addService(cluster)
-        .addService(maintenance)
+        .addService(io.grpc.ServerInterceptors.intercept(kv, guard))
+        .addService(io.grpc.ServerInterceptors.intercept(watch, guard))
+        .addService(io.grpc.ServerInterceptors.intercept(lease, guard))
+        .addService(io.grpc.ServerInterceptors.intercept(cluster, guard))
+        .addService(io.grpc.ServerInterceptors.intercept(maintenance, guard))
         .build()
         .start();
-    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch), kv, watch, lease);
+    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch), kv, watch, lease,
+        maintenance, relay);
   }
 
   /** The JSON gateway over the same services, for the HTTP/1.1 side of the client port. */
@@ -84,6 +104,9 @@ public final class V3GrpcServer implements AutoCloseable {
   @Override
   public void close() {
     server.shutdownNow();
+    relay.close();
+    maintenance.close();
+    watch.close();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -10,36 +10,115 @@ import dev.flotilla.proto.etcd.etcdserverpb.WatchRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.WatchResponse;
 import dev.flotilla.proto.etcd.mvccpb.Event;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * etcd's Watch service: one bidirectional stream carries many watchers, created, canceled and
- * asked for progress by the client; events come from the {@link V3WatchHub}.
+ * asked for progress by the client; events come from the {@link V3WatchHub}. A watcher created
+ * with {@code fragment} gets responses larger than --max-request-bytes plus gRPC's 512 KiB allowance
+ * split into fragments; one
+ * created with {@code progress_notify} gets an empty response with the current revision every
+ * progress interval in which it got no events (etcd: 10 minutes).
  */
-final class WatchService extends WatchGrpc.WatchImplBase {
+final class WatchService extends WatchGrpc.WatchImplBase implements AutoCloseable {
+  /** etcd 3.4's progressReportInterval. */
+  static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofMinutes(10);
+
   private final StoreMember member;
   private final KvService headers;
+  private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+  private final ScheduledExecutorService progressTicker = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "v3-watch-progress");
+    t.setDaemon(true);
+    return t;
+  });
 
-  WatchService(StoreMember member, KvService headers) {
+  WatchService(StoreMember member, KvService headers, Duration progressInterval) {
     this.member = member;
     this.headers = headers;
+    long ms = progressInterval.toMillis();
+    progressTicker.scheduleAtFixedRate(() -> streams.forEach(Stream::progressTick), ms, ms, TimeUnit.MILLISECONDS);
   }
 
   @Override
   public StreamObserver<WatchRequest> watch(StreamObserver<WatchResponse> out) {
-    return new Stream(out);
+    Stream s = new Stream(out);
+    streams.add(s);
+    return s;
+  }
+
+  @Override
+  public void close() {
+    progressTicker.shutdownNow();
   }
 
   private final class Stream implements StreamObserver<WatchRequest> {
     private final StreamObserver<WatchResponse> out;
     private final Map<Long, V3WatchHub.Watcher> watchers = new HashMap<>();
+    /** Watchers with progress_notify: true while no event went out since the last tick (etcd's progress map). */
+    private final Map<Long, Boolean> quiet = new HashMap<>();
     private long nextId;
     private boolean closed;
 
     Stream(StreamObserver<WatchResponse> out) {
       this.out = out;
+    }
+
+    /** etcd's progress ticker: a notification to each quiet, caught-up watcher, then all are quiet again. */
+    private void progressTick() {
+      List<Map.Entry<Long, V3WatchHub.Watcher>> due = new java.util.ArrayList<>();
+      synchronized (this) {
+        for (var e : quiet.entrySet()) {
+          V3WatchHub.Watcher w = watchers.get(e.getKey());
+          if (e.getValue() && w != null) {
+            due.add(Map.entry(e.getKey(), w));
+          }
+          e.setValue(true);
+        }
+      }
+      var hub = member.machine().v3Watchers();
+      for (var e : due) {
+        hub.progress(e.getValue(), rev -> send(WatchResponse.newBuilder().setHeader(header(rev))
+            .setWatchId(e.getKey()).build()));
+      }
+    }
+
+    /** Events for a watcher, in fragments when it asked for them and the response is too large. */
+    private void sendEvents(long watchId, List<Event> events, long revision, boolean fragment) {
+      WatchResponse whole = WatchResponse.newBuilder().setHeader(header(revision)).setWatchId(watchId)
+          .addAllEvents(events).build();
+      synchronized (this) {
+        quiet.computeIfPresent(watchId, (k, v) -> false);
+      }
+      long limit = headers.maxRequestBytes() + V3GrpcServer.GRPC_OVERHEAD_BYTES; // etcd's watch server limit
+      if (!fragment || whole.getSerializedSize() < limit || events.size() < 2) {
+        send(whole);
+        return;
+      }
+      // etcd's sendFragments: as many events as fit under the limit (at least one) per response,
+      // every response but the last marked fragment
+      WatchResponse.Builder cur = whole.toBuilder().clearEvents().setFragment(true);
+      int sent = 0;
+      while (sent < events.size()) {
+        cur.clearEvents();
+        while (sent < events.size()) {
+          cur.addEvents(events.get(sent));
+          if (cur.getEventsCount() > 1 && cur.build().getSerializedSize() >= limit) {
+            cur.removeEvents(cur.getEventsCount() - 1);
+            break;
+          }
+          sent++;
+        }
+        send(cur.setFragment(sent < events.size()).build());
+      }
     }
 
     private synchronized void send(WatchResponse r) {
@@ -61,6 +140,7 @@ final class WatchService extends WatchGrpc.WatchImplBase {
           V3WatchHub.Watcher w;
           synchronized (this) {
             w = watchers.remove(id);
+            quiet.remove(id);
           }
           if (w != null) {
             w.cancel();
@@ -104,14 +184,14 @@ final class WatchService extends WatchGrpc.WatchImplBase {
           c.getPrevKv(), new V3WatchHub.Sink() {
             @Override
             public void events(List<Event> events, long revision) {
-              send(WatchResponse.newBuilder().setHeader(header(revision)).setWatchId(watchId)
-                  .addAllEvents(events).build());
+              sendEvents(watchId, events, revision, c.getFragment());
             }
 
             @Override
             public void compacted(long compactRevision) {
               synchronized (Stream.this) {
                 watchers.remove(watchId);
+                quiet.remove(watchId);
               }
               // etcd's answer: no header revision and no cancel reason, only compact_revision
               // (clients turn that into "required revision has been compacted")
@@ -127,6 +207,9 @@ final class WatchService extends WatchGrpc.WatchImplBase {
             w.cancel();
           } else {
             watchers.put(watchId, w);
+            if (c.getProgressNotify()) {
+              quiet.put(watchId, true);
+            }
           }
         }
       }
@@ -138,7 +221,9 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         closed = true;
         all = List.copyOf(watchers.values());
         watchers.clear();
+        quiet.clear();
       }
+      streams.remove(this);
       all.forEach(V3WatchHub.Watcher::cancel);
     }
 

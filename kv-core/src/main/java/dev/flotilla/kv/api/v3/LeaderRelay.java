@@ -1,0 +1,61 @@
+package dev.flotilla.kv.api.v3;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+import dev.flotilla.kv.server.StoreMember;
+import dev.flotilla.proto.store.MemberRecord;
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.AbstractStub;
+import java.net.URI;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Calls the leader's v3 services over gRPC (its first advertised client URL), for requests only the
+ * leader carries out. One channel per leader URL, kept until {@link #close}.
+ */
+final class LeaderRelay implements AutoCloseable {
+  private static final long DEADLINE_SECONDS = 15;
+
+  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+  <S extends AbstractStub<S>, R> CompletableFuture<R> call(StoreMember member, Function<Channel, S> stub,
+      Function<S, ListenableFuture<R>> rpc) {
+    MemberRecord lead = member.machine().members().get(member.leaderId());
+    if (lead == null || lead.getClientUrlsCount() == 0) {
+      return CompletableFuture.failedFuture(
+          Status.UNAVAILABLE.withDescription("etcdserver: no leader").asRuntimeException());
+    }
+    URI url = URI.create(lead.getClientUrls(0));
+    ManagedChannel ch = channels.computeIfAbsent(url.getHost() + ":" + url.getPort(),
+        target -> NettyChannelBuilder.forTarget(target).usePlaintext().build());
+    CompletableFuture<R> out = new CompletableFuture<>();
+    Futures.addCallback(rpc.apply(stub.apply(ch).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)),
+        new FutureCallback<R>() {
+          @Override
+          public void onSuccess(R r) {
+            out.complete(r);
+          }
+
+          @Override
+          public void onFailure(Throwable t) {
+            out.completeExceptionally(t);
+          }
+        }, MoreExecutors.directExecutor());
+    return out;
+  }
+
+  @Override
+  public void close() {
+    channels.values().forEach(ManagedChannel::shutdownNow);
+    channels.clear();
+  }
+}
