@@ -121,12 +121,6 @@ class ThreeHostTourTest {
         units.resolve("web@3.service").toString(), units.resolve("monitor.service").toString(),
         units.resolve("db.service").toString()};
     Run started = fctl(endpoint, start);
-    if (started.exit != 0 && started.err.contains("(HTTP 503)")) {
-      // the store was too slow for fleetd once (three fresh JVM stores on 2 shared cores): as a user
-      // would, run the same command again; start is idempotent
-      System.out.println("tour: start answered " + started.err.strip() + "; again");
-      started = fctl(endpoint, start);
-    }
     assertThat(started.exit).as(started.toString()).isZero();
     assertThat(fctl(endpoint, "list-unit-files", "--no-legend").out).contains("web@1.service", "db.service");
 

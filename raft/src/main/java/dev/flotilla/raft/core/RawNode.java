@@ -121,8 +121,10 @@ public final class RawNode {
 
   /**
    * Asks for a linearizable read point; the answer comes as a {@link ReadState} with the same
-   * {@code context} in a later Ready. {@code context} must be unique among pending reads.
-   * Followers forward the request to their leader; a lost request simply never gets an answer.
+   * {@code context} in a later Ready. {@code context} must be unique among the pending reads of
+   * <em>every</em> member: followers forward the request to their leader, which queues all of them by
+   * context alone and ignores a context it already holds (so put the member's ID in it). A lost
+   * request simply never gets an answer; asking again with the same context is harmless.
    *
    * @throws ProposalDroppedException when no leader is known
    */

@@ -63,6 +63,12 @@ public final class RaftNode implements AutoCloseable {
 
   private record PendingProposal(long term, CompletableFuture<Long> future) {}
 
+  /** A ReadIndex request not answered yet: asked at {@code startTick}, (re)sent at {@code sentTick}. */
+  private record PendingRead(byte[] context, CompletableFuture<Long> future, long startTick, long sentTick) {}
+
+  /** Bytes of a ReadIndex context: this member's ID, then the request's number. */
+  private static final int READ_CONTEXT_BYTES = 16;
+
   private final RaftNodeOptions options;
   private final LogStore store;
   private final StateMachine app;
@@ -74,9 +80,16 @@ public final class RaftNode implements AutoCloseable {
 
   // loop-thread state
   private final Map<Long, PendingProposal> proposals = new HashMap<>();
-  private final Map<Long, CompletableFuture<Long>> reads = new HashMap<>();
+  private final Map<Long, PendingRead> reads = new HashMap<>();
   private final TreeMap<Long, ArrayDeque<CompletableFuture<Long>>> readsWaitingForApply = new TreeMap<>();
-  private long nextReadId;
+  /**
+   * Numbers this member's ReadIndex requests. The leader keeps every member's pending requests in
+   * one queue keyed by context (etcd's readOnly), so a context must be unique across the cluster:
+   * it carries our member ID, and the count starts at a random value so that a restarted member
+   * cannot reuse a context still queued at the leader from its previous run.
+   */
+  private long nextReadId = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+  private long ticks;
   private final java.util.List<byte[]> forwardBatch = new java.util.ArrayList<>();
   private final java.util.List<CompletableFuture<Void>> forwardFutures = new java.util.ArrayList<>();
   private long applied;
@@ -194,18 +207,28 @@ public final class RaftNode implements AutoCloseable {
 
   /**
    * A linearizable read point: completes with an index once this member has applied up to it, after
-   * which reading the state machine here is linearizable. Fails at once when no leader is known;
-   * never completes if the request is lost on the way (use a timeout).
+   * which reading the state machine here is linearizable. Fails at once when no leader is known. A
+   * request that gets no answer within half an election timeout is sent again (to whoever leads
+   * then; a lost message or a leader change must not cost the caller its whole timeout, as etcd
+   * retries its ReadIndex); after {@link #READ_GIVE_UP_ELECTIONS} election timeouts it fails with a
+   * {@link java.util.concurrent.TimeoutException}. Callers should still use their own timeout.
    */
   public CompletableFuture<Long> readIndex() {
     CompletableFuture<Long> f = new CompletableFuture<>();
     submit(f, () -> {
       long id = ++nextReadId;
-      byte[] ctx = ByteBuffer.allocate(8).putLong(id).array();
+      byte[] ctx = readContext(id(), id);
       raw.readIndex(ctx);
-      reads.put(id, f);
+      reads.put(id, new PendingRead(ctx, f, ticks, ticks));
     });
     return f;
+  }
+
+  /** A pending read is abandoned after this many election timeouts without an answer. */
+  static final int READ_GIVE_UP_ELECTIONS = 10;
+
+  private static byte[] readContext(long member, long id) {
+    return ByteBuffer.allocate(READ_CONTEXT_BYTES).putLong(member).putLong(id).array();
   }
 
   /** Asks for leadership to move to {@code to} (see {@link RawNode#transferLeader}). */
@@ -333,6 +356,8 @@ public final class RaftNode implements AutoCloseable {
         long now = System.nanoTime();
         if (now - nextTick >= 0) {
           raw.tick();
+          ticks++;
+          retryReads();
           // one tick per round: after a stall, skip the missed ticks rather than fire them in a burst
           nextTick = Math.max(nextTick + tickNanos, now + tickNanos / 2);
         }
@@ -399,7 +424,7 @@ public final class RaftNode implements AutoCloseable {
       }
     }
     for (ReadState rs : rd.readStates()) {
-      CompletableFuture<Long> f = reads.remove(ByteBuffer.wrap(rs.context()).getLong());
+      CompletableFuture<Long> f = answeredRead(rs.context());
       if (f != null) {
         if (applied >= rs.index()) {
           f.complete(rs.index());
@@ -410,6 +435,48 @@ public final class RaftNode implements AutoCloseable {
     }
     raw.advance(rd);
     maybeSnapshot();
+  }
+
+  /** The future of our read request with {@code context}, removed from the pending ones; null if none. */
+  private CompletableFuture<Long> answeredRead(byte[] context) {
+    if (context.length != READ_CONTEXT_BYTES) {
+      return null;
+    }
+    ByteBuffer b = ByteBuffer.wrap(context);
+    if (b.getLong() != id()) {
+      return null;
+    }
+    PendingRead p = reads.remove(b.getLong());
+    return p == null ? null : p.future();
+  }
+
+  /**
+   * Sends again the read requests unanswered for half an election timeout (ReadIndex is
+   * idempotent: the leader queues a context once, and the first answer wins), and gives up on
+   * those unanswered for {@link #READ_GIVE_UP_ELECTIONS} election timeouts.
+   */
+  private void retryReads() {
+    if (reads.isEmpty()) {
+      return;
+    }
+    int election = options.raft().electionTick();
+    long resendAfter = Math.max(1, election / 2);
+    for (Iterator<Map.Entry<Long, PendingRead>> it = reads.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Long, PendingRead> e = it.next();
+      PendingRead p = e.getValue();
+      if (ticks - p.startTick() >= (long) READ_GIVE_UP_ELECTIONS * election) {
+        it.remove();
+        p.future().completeExceptionally(new java.util.concurrent.TimeoutException(
+            "no answer to a read index request within " + READ_GIVE_UP_ELECTIONS + " election timeouts"));
+      } else if (ticks - p.sentTick() >= resendAfter) {
+        try {
+          raw.readIndex(p.context());
+        } catch (ProposalDroppedException dropped) {
+          // no leader right now: the next round tries again
+        }
+        e.setValue(new PendingRead(p.context(), p.future(), p.startTick(), ticks));
+      }
+    }
   }
 
   private void restore(Snapshot snap) {
@@ -505,7 +572,7 @@ public final class RaftNode implements AutoCloseable {
   private void failAll(Exception e) {
     proposals.values().forEach(p -> p.future().completeExceptionally(e));
     proposals.clear();
-    reads.values().forEach(f -> f.completeExceptionally(e));
+    reads.values().forEach(p -> p.future().completeExceptionally(e));
     reads.clear();
     forwardFutures.forEach(f -> f.completeExceptionally(e));
     forwardFutures.clear();

@@ -94,6 +94,46 @@ class RaftNodeTest {
     }
   }
 
+  /**
+   * The leader queues every member's ReadIndex requests by context: each member numbering its own
+   * from 1 made two members' requests collide there, and the later one was never answered (a
+   * linearizable read on a follower hung until its timeout).
+   */
+  @Test
+  void concurrentReadsFromEveryMemberAreAllAnswered() throws Exception {
+    startAll();
+    RaftNode leader = awaitLeader(Set.copyOf(IDS));
+    long written = leader.propose("w".getBytes()).get(10, TimeUnit.SECONDS);
+    await(WAIT, "the followers to know their leader",
+        () -> nodes.values().stream().allMatch(n -> n.view().lead() == leader.id()));
+    List<CompletableFuture<Long>> reads = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      for (RaftNode n : nodes.values()) {
+        reads.add(n.readIndex());
+      }
+    }
+    CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+    for (CompletableFuture<Long> r : reads) {
+      assertThat(r.join()).isGreaterThanOrEqualTo(written);
+    }
+  }
+
+  @Test
+  void aReadIndexRequestLostOnTheWayIsSentAgain() throws Exception {
+    startAll();
+    RaftNode leader = awaitLeader(Set.copyOf(IDS));
+    long written = leader.propose("w".getBytes()).get(10, TimeUnit.SECONDS);
+    RaftNode follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    await(WAIT, "the follower to know its leader", () -> follower.view().lead() == leader.id());
+    network.isolate(follower.id(), true);
+    CompletableFuture<Long> read = follower.readIndex();
+    follower.status().get(10, TimeUnit.SECONDS); // the request is in the core, its message queued
+    long readies = follower.readiesAndSyncs()[0];
+    await(WAIT, "the follower to send (and lose) its request", () -> follower.readiesAndSyncs()[0] > readies);
+    network.isolate(follower.id(), false);
+    assertThat(read.get(20, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(written);
+  }
+
   @Test
   void readIndexCompletesOnceTheReadPointIsAppliedOnLeaderAndFollower() throws Exception {
     startAll();
