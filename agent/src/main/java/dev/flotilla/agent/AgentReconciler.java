@@ -369,15 +369,19 @@ public final class AgentReconciler implements AutoCloseable {
     if (now == null) {
       return false; // the runtime could not say: report nothing rather than guess
     }
+    List<UnitStateRecord> changed = new ArrayList<>();
     for (String u : watched) {
       UnitStatus s = now.getOrDefault(u, UnitStatus.NOT_FOUND);
       UnitRecord r = files.get(u);
       UnitStateRecord rec = new UnitStateRecord(u, machineId, r.file().hash(), s.loadState(), s.activeState(),
           s.subState());
       if (!rec.equals(reported.get(u))) {
-        stateRegistry.report(rec);
-        reported.put(u, rec);
+        changed.add(rec);
       }
+    }
+    if (!changed.isEmpty()) {
+      stateRegistry.reportAll(changed); // a few txns for a burst of 300, not 300 writes
+      changed.forEach(rec -> reported.put(rec.unit(), rec));
     }
     if (!all) {
       return true;

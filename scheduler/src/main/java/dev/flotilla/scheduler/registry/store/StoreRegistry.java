@@ -30,6 +30,7 @@ import dev.flotilla.scheduler.registry.ScheduleWrite;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -746,6 +747,36 @@ public final class StoreRegistry
     }
     throw new StoreException(StoreException.Code.UNAVAILABLE, "machine " + state.machineId()
         + " kept losing its lease; state of " + state.unit() + " not reported");
+  }
+
+  /**
+   * Puts the states {@value #MAX_TXN_OPS} to a txn, each under its machine's presence lease; a txn
+   * refused because a lease ran out between reading and writing is sent again with the lease read
+   * anew, as {@link #report} does for one.
+   */
+  @Override
+  public void reportAll(List<UnitStateRecord> states) {
+    Map<String, List<UnitStateRecord>> byMachine = new LinkedHashMap<>();
+    states.forEach(st -> byMachine.computeIfAbsent(st.machineId(), m -> new ArrayList<>()).add(st));
+    byMachine.forEach((machine, all) -> {
+      for (int from = 0; from < all.size(); from += MAX_TXN_OPS) {
+        List<UnitStateRecord> chunk = all.subList(from, Math.min(all.size(), from + MAX_TXN_OPS));
+        for (int attempt = 0; ; attempt++) {
+          long lease = presenceLease(machine);
+          Op[] puts = chunk.stream()
+              .map(st -> Op.put(keys.state(st.unit(), machine), RegistryCodec.state(st), lease)).toArray(Op[]::new);
+          try {
+            client.txn(Txn.when().then(puts));
+            break;
+          } catch (StoreException e) {
+            if (e.code() != StoreException.Code.LEASE_NOT_FOUND || attempt + 1 >= RETRIES) {
+              throw e.code() == StoreException.Code.LEASE_NOT_FOUND ? new StoreException(StoreException.Code.UNAVAILABLE,
+                  "machine " + machine + " kept losing its lease; " + chunk.size() + " states not reported") : e;
+            }
+          }
+        }
+      }
+    });
   }
 
   private long presenceLease(String machineId) {

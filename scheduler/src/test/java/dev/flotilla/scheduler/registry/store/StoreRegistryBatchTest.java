@@ -6,11 +6,15 @@ import dev.flotilla.kv.client.Compare;
 import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.client.StoreTargets;
 import dev.flotilla.kv.client.StoreTargets.Kind;
+import dev.flotilla.scheduler.fleet.Resources;
 import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.ScheduleWrite;
 import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitStateRecord;
 import dev.flotilla.scheduler.registry.Versioned;
 import dev.flotilla.scheduler.unit.UnitFile;
+import dev.flotilla.scheduler.unit.UnitHash;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -71,6 +75,26 @@ class StoreRegistryBatchTest {
     List<ScheduleWrite.Outcome> out = r.write(writes);
     assertThat(out).extracting(ScheduleWrite.Outcome::done).containsOnly(true).hasSize(N);
     return writes;
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void manyStatesAreReportedInFewTxnsUnderEachMachinesLeaseAndGoWithIt(Kind kind) {
+    StoreRegistry r = registry(targets.client(kind));
+    r.publish(new MachineRecord("m1", "10.0.0.1", Map.of(), Resources.NONE, "0.1"), 30);
+    r.publish(new MachineRecord("m2", "10.0.0.2", Map.of(), Resources.NONE, "0.1"), 30);
+    List<UnitStateRecord> states = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      states.add(new UnitStateRecord(names().get(i), "m" + (1 + i % 2), UnitHash.of("unit " + i), "loaded", "active", "running"));
+    }
+    long before = r.revision();
+    r.reportAll(states);
+    assertThat(r.states()).containsExactlyInAnyOrderElementsOf(states);
+    // 150 states a machine at 128 puts a txn: 2 txns each, not 300 writes
+    assertThat(r.revision() - before).isEqualTo(4);
+    assertThat(r.withdraw("m1")).isTrue();
+    assertThat(r.states()).extracting(UnitStateRecord::machineId).containsOnly("m2").hasSize(N / 2);
+    r.withdraw("m2");
   }
 
   @ParameterizedTest
