@@ -200,7 +200,8 @@ class ThreeHostTourTest {
     for (String line : r.out.split("\n")) {
       String[] cols = line.trim().split("\t+");
       if (cols.length >= 4 && cols[2].equals("active") && cols[3].equals("running")) {
-        String machine = cols[1].substring(0, cols[1].indexOf('/'));
+        // "<id>/<ip>", or the ID alone once the machine's record is gone (its states go with its lease)
+        String machine = cols[1].contains("/") ? cols[1].substring(0, cols[1].indexOf('/')) : cols[1];
         placed.computeIfAbsent(cols[0], k -> new TreeSet<>()).add(machine);
       }
     }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/check-perf.sh: `ETCDCTL_API=3 etcdctl check perf` against a 3-member kvd cluster and a
+# 3-member etcd 3.4 cluster on this machine, one after the other (issue #5's measurement).
+#
+# Each cluster runs as three processes on 127.0.0.x loopback addresses (kvd on .41-.43, etcd on
+# .51-.53) with fresh data dirs under /var/tmp; etcdctl gets all three client URLs, as a user
+# would give them. `check perf` writes for 60 s and reports PASS/FAIL on throughput, the slowest
+# request (0.5 s) and the standard deviation; --load s is 150 writes/s from 50 clients, m 1,000
+# from 200, l 8,000 from 500, xl 15,000 from 1,000.
+#
+# Usage (after `mvn -q -DskipTests package`; needs etcd and etcdctl from Debian):
+#   bench/check-perf.sh [--load s|m|l|xl] [--only kvd|etcd] [--keep]
+# Everything started is killed on exit; --keep leaves the work directory with the logs.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOAD=s
+ONLY=""
+KEEP=0
+while (($#)); do
+  case "$1" in
+    --load) LOAD=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "check-perf.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+die() { echo "check-perf.sh: $*" >&2; exit 1; }
+for tool in etcd etcdctl curl; do command -v "$tool" > /dev/null || die "needs '$tool' on PATH"; done
+[[ -f "$ROOT/kv-core/target/kv-core.jar" ]] || die "build first: (cd $ROOT && mvn -q -DskipTests package)"
+
+WORK=$(mktemp -d /var/tmp/flotilla-check-perf.XXXXXX)
+PIDS=()
+stop_all() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2> /dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+  PIDS=()
+}
+cleanup() {
+  stop_all
+  if ((KEEP)); then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start SYSTEM NET: three members on 127.0.0.${NET}1..3, client port 2379, peer port 2380
+start() {
+  local system=$1 net=$2 cluster="" i
+  for i in 1 2 3; do cluster+="${cluster:+,}m$i=http://127.0.0.$net$i:2380"; done
+  for i in 1 2 3; do
+    local ip=127.0.0.$net$i bin
+    bin=$([[ $system == kvd ]] && echo "$ROOT/bin/kvd" || echo etcd)
+    "$bin" --name "m$i" --data-dir "$WORK/$system-m$i" \
+      --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
+      --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
+      --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "check-perf-$system" \
+      > "$WORK/$system-m$i.log" 2>&1 &
+    PIDS+=($!)
+  done
+  ENDPOINTS="http://127.0.0.${net}1:2379,http://127.0.0.${net}2:2379,http://127.0.0.${net}3:2379"
+  for _ in $(seq 1 300); do
+    ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=2s endpoint health > /dev/null 2>&1 && return
+    sleep 0.2
+  done
+  die "$system cluster not healthy within 60 s (logs in $WORK)"
+}
+
+run() {
+  local system=$1 net=$2
+  start "$system" "$net"
+  echo "== $system: etcdctl check perf --load=$LOAD against $ENDPOINTS ($(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  # the result lines, without the progress bar
+  ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" check perf --load="$LOAD" 2>&1 | tr '\r' '\n' \
+    | grep -E '^(PASS|FAIL|Slowest|Throughput|Stddev|Error)' || true
+  stop_all
+}
+
+[[ -z "$ONLY" || "$ONLY" == kvd ]] && run kvd 4
+[[ -z "$ONLY" || "$ONLY" == etcd ]] && run etcd 5
