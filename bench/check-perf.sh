@@ -9,18 +9,21 @@
 # from 200, l 8,000 from 500, xl 15,000 from 1,000.
 #
 # Usage (after `mvn -q -DskipTests package`; needs etcd and etcdctl from Debian):
-#   bench/check-perf.sh [--load s|m|l|xl] [--only kvd|etcd] [--keep]
+#   bench/check-perf.sh [--load s|m|l|xl] [--only kvd|etcd] [--warmup SECONDS] [--keep]
+# --warmup runs the s load for that many seconds first (then deletes its keys), for both systems.
 # Everything started is killed on exit; --keep leaves the work directory with the logs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOAD=s
 ONLY=""
 KEEP=0
+WARMUP=0
 while (($#)); do
   case "$1" in
     --load) LOAD=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --warmup) WARMUP=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "check-perf.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -68,6 +71,14 @@ start() {
 run() {
   local system=$1 net=$2
   start "$system" "$net"
+  if ((WARMUP > 0)); then # a JVM's first requests run cold (class loading, interpreter): N puts first
+    ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" check perf --load=s --prefix=/warmup/ > /dev/null 2>&1 &
+    local warm=$!
+    sleep "$WARMUP"
+    kill "$warm" 2> /dev/null || true
+    wait "$warm" 2> /dev/null || true
+    ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" del --prefix /warmup/ > /dev/null
+  fi
   echo "== $system: etcdctl check perf --load=$LOAD against $ENDPOINTS ($(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg))"
   # the result lines, without the progress bar
   ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" check perf --load="$LOAD" 2>&1 | tr '\r' '\n' \

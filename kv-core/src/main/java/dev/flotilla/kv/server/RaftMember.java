@@ -140,7 +140,8 @@ final class RaftMember {
       }
       log.info("member {} serving peers on {}, {} peers", MemberIdentity.hex(identity.memberId()), listen,
           peers.size());
-      Duration timeout = Duration.ofMillis(Math.max(5_000, 5 * cfg.electionTimeoutMs()));
+      // etcd's ReqTimeout: 5 s plus two election timeouts (7 s with the defaults)
+      Duration timeout = Duration.ofMillis(5_000 + 2L * cfg.electionTimeoutMs());
       try {
         return ReplicatedLog.over(node, applier, machine, timeout, metrics, logStore);
       } catch (RuntimeException e) {
