@@ -1,9 +1,7 @@
 package dev.flotilla.cli.command;
 
-import dev.flotilla.cli.FctlException;
 import dev.flotilla.cli.client.FleetSchema.Unit;
 import dev.flotilla.cli.output.JsonOutput;
-import dev.flotilla.cli.units.UnitArgs;
 import dev.flotilla.cli.units.UnitSubmitter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -17,9 +15,7 @@ public final class CatCommand extends ClusterCommand {
 
   @Override
   public Integer call() {
-    String name = UnitArgs.unitName(unit);
-    Unit u = client().unit(name).orElseThrow(() -> new FctlException("unit " + name
-        + " does not exist; see the units with 'fctl list-unit-files'"));
+    Unit u = existingUnit(unit);
     if (json()) {
       JsonOutput.print(out(), u);
     } else {

@@ -7,6 +7,7 @@ import dev.flotilla.cli.client.FleetSchema.Machine;
 import dev.flotilla.cli.client.FleetClient;
 import dev.flotilla.cli.client.FleetSchema.Unit;
 import dev.flotilla.cli.output.OutputFormat;
+import dev.flotilla.cli.units.UnitArgs;
 import dev.flotilla.cli.units.UnitSubmitter;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.unit.UnitName;
@@ -31,6 +32,13 @@ abstract class ClusterCommand implements Callable<Integer> {
 
   FleetClient client() {
     return root.client();
+  }
+
+  /** The unit an argument names, as the cluster has it; a one-line error when there is none. */
+  Unit existingUnit(String arg) {
+    String name = UnitArgs.unitName(arg);
+    return client().unit(name).orElseThrow(() -> new FctlException("unit " + name
+        + " does not exist; see the units with 'fctl list-unit-files'"));
   }
 
   PrintWriter out() {

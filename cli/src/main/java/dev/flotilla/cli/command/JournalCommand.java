@@ -5,7 +5,6 @@ import dev.flotilla.cli.client.ApiErrorException;
 import dev.flotilla.cli.client.FleetClientException;
 import dev.flotilla.cli.client.FleetSchema.JournalPage;
 import dev.flotilla.cli.client.FleetSchema.Unit;
-import dev.flotilla.cli.units.UnitArgs;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,9 +45,8 @@ public final class JournalCommand extends ClusterCommand {
 
   @Override
   public Integer call() {
-    String name = UnitArgs.unitName(unit);
-    Unit u = client().unit(name).orElseThrow(() -> new FctlException("unit " + name
-        + " does not exist; see the units with 'fctl list-unit-files'"));
+    Unit u = existingUnit(unit);
+    String name = u.name();
     requirePlaced(u);
     String machineId = machineId(machine);
     JournalPage page;

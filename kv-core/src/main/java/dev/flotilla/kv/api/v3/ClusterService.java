@@ -57,16 +57,23 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberAdd(MemberAddRequest r, StreamObserver<MemberAddResponse> out) {
-    List<URI> urls;
-    try {
-      urls = peerUrls(r.getPeerURLsList());
-    } catch (IllegalArgumentException e) {
-      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+    List<URI> urls = peerUrlsOrRefuse(r.getPeerURLsList(), out);
+    if (urls == null) {
       return;
     }
     change(out, s -> s.memberAdd(r), () -> reconfiguration.add(urls, r.getIsLearner()),
         rec -> MemberAddResponse.newBuilder().setHeader(header()).setMember(toMember(rec))
             .addAllMembers(members()).build());
+  }
+
+  /** The request's peer URLs; null after answering INVALID_ARGUMENT when one is not a URL. */
+  private static List<URI> peerUrlsOrRefuse(List<String> given, StreamObserver<?> out) {
+    try {
+      return peerUrls(given);
+    } catch (IllegalArgumentException e) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      return null;
+    }
   }
 
   @Override
@@ -77,11 +84,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberUpdate(MemberUpdateRequest r, StreamObserver<MemberUpdateResponse> out) {
-    List<URI> urls;
-    try {
-      urls = peerUrls(r.getPeerURLsList());
-    } catch (IllegalArgumentException e) {
-      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+    List<URI> urls = peerUrlsOrRefuse(r.getPeerURLsList(), out);
+    if (urls == null) {
       return;
     }
     change(out, s -> s.memberUpdate(r), () -> reconfiguration.update(r.getID(), urls),
