@@ -200,8 +200,10 @@ final class V2Session {
         get("expire-event", "/v2/keys/exp/short?wait=true&waitIndex={idx:expire-key +1}"),
         get("expired-key-100", "/v2/keys/exp/short"),
         get("expired-parent-stays", "/v2/keys/exp"),
-        put("expire-zero-ttl", "/v2/keys/exp/zero", "value", "z", "ttl", "0"),
-        get("expire-zero-event", "/v2/keys/exp/zero?wait=true&waitIndex={idx:expire-zero-ttl +1}"),
+        // ttl=0 expires at the server's next sweep: the watch goes first (on the index after the
+        // put's), so that neither server can have expired the key before the watch is registered
+        watch("expire-zero-event", "/v2/keys/exp/zero?wait=true&waitIndex={idx:expired-parent-stays +2}",
+            put("expire-zero-ttl", "/v2/keys/exp/zero", "value", "z", "ttl", "0")),
         put("expire-dir", "/v2/keys/exp/dir?dir=true&ttl=1"),
         put("expire-dir-child", "/v2/keys/exp/dir/child", "value", "c"),
         get("expire-dir-seen-by-child-watch", "/v2/keys/exp/dir/child?wait=true&waitIndex={idx:expire-dir-child +1}"),
