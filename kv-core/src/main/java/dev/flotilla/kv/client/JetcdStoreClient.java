@@ -33,13 +33,17 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link StoreClient} of a remote store — kvd or a real etcd — over jetcd (gRPC), given the
- * client URLs. jetcd reconnects and resumes watches after the last revision seen, and renews
- * leases on its own schedule (about a third of the TTL).
+ * client URLs. A watch resumes after the last revision delivered when its stream fails (jetcd
+ * itself gives up when the member it was on dies), and jetcd renews leases on its own schedule
+ * (about a third of the TTL).
  */
 public final class JetcdStoreClient implements StoreClient {
+  private static final Logger log = LoggerFactory.getLogger(JetcdStoreClient.class);
   private final Client client;
   private final Duration timeout;
   private final ExecutorService delivery = Executors.newCachedThreadPool(InProcessStoreClient.daemon("store-client-watch"));
@@ -203,52 +207,124 @@ public final class JetcdStoreClient implements StoreClient {
   @Override
   public WatchHandle watch(KeyRange range, long fromRevision, WatchListener listener) {
     ensureOpen();
-    SerialListener sink = new SerialListener(listener, delivery);
-    var option = WatchOption.builder().withRevision(fromRevision);
-    if (!range.isSingleKey()) {
-      option.withRange(seq(range.end()));
-    }
-    Watch.Watcher watcher = client.getWatchClient().watch(seq(range.key()), option.build(), new Watch.Listener() {
-      @Override
-      public void onNext(io.etcd.jetcd.watch.WatchResponse r) {
-        if (r.getEvents().isEmpty()) {
-          return; // created or progress notices
-        }
-        List<WatchEvent> events = new ArrayList<>(r.getEvents().size());
-        for (var e : r.getEvents()) {
-          events.add(new WatchEvent(e.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE
-              ? WatchEvent.Type.DELETE : WatchEvent.Type.PUT, kv(e.getKeyValue())));
-        }
-        sink.events(events);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        Throwable cause = StoreException.unwrap(t);
-        if (cause instanceof CompactedException c) {
-          sink.compacted(c.getCompactedRevision());
-        } else {
-          sink.error(failure(cause));
-        }
-      }
-
-      @Override
-      public void onCompleted() {
-        sink.error(new StoreException(StoreException.Code.CLOSED, "the watch was closed"));
-      }
-    });
+    ResumingWatch w = new ResumingWatch(range, fromRevision, new SerialListener(listener, delivery));
     WatchHandle handle = new WatchHandle() {
       @Override
       public void close() {
         if (open.remove(this)) {
-          sink.close();
-          watcher.close();
+          w.close();
         }
       }
     };
     open.add(handle);
+    w.start();
     return handle;
   }
+
+  /**
+   * One watch as the caller sees it: when jetcd gives up on its stream (the member it was on was
+   * killed, and jetcd takes "Network closed" for final), it is opened again, on whichever member
+   * answers, from the revision after the last event delivered, so that no event is lost or
+   * repeated. Only a compaction of that revision, or {@link #RESUME_ATTEMPTS} failures in a row
+   * (about a minute without any member), end it.
+   */
+  private final class ResumingWatch {
+    private final KeyRange range;
+    private final SerialListener sink;
+    private long next;
+    private int failures;
+    private boolean ended;
+    private Watch.Watcher current;
+    /** Which stream is current: callbacks of an older one (closed, or closing) are ignored. */
+    private int generation;
+
+    ResumingWatch(KeyRange range, long fromRevision, SerialListener sink) {
+      this.range = range;
+      this.next = fromRevision;
+      this.sink = sink;
+    }
+
+    synchronized void start() {
+      if (ended || closed) {
+        return;
+      }
+      var option = WatchOption.builder().withRevision(next);
+      if (!range.isSingleKey()) {
+        option.withRange(seq(range.end()));
+      }
+      int gen = ++generation;
+      current = client.getWatchClient().watch(seq(range.key()), option.build(), new Watch.Listener() {
+        @Override
+        public void onNext(io.etcd.jetcd.watch.WatchResponse r) {
+          if (r.getEvents().isEmpty()) {
+            return; // created or progress notices
+          }
+          List<WatchEvent> events = new ArrayList<>(r.getEvents().size());
+          for (var e : r.getEvents()) {
+            events.add(new WatchEvent(e.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE
+                ? WatchEvent.Type.DELETE : WatchEvent.Type.PUT, kv(e.getKeyValue())));
+          }
+          delivered(gen, events);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          failed(gen, StoreException.unwrap(t));
+        }
+
+        @Override
+        public void onCompleted() {
+          failed(gen, new StoreException(StoreException.Code.CLOSED, "the watch was closed by the server"));
+        }
+      });
+    }
+
+    private synchronized void delivered(int gen, List<WatchEvent> events) {
+      if (ended || gen != generation) {
+        return;
+      }
+      next = events.get(events.size() - 1).revision() + 1;
+      failures = 0;
+      sink.events(events);
+    }
+
+    private synchronized void failed(int gen, Throwable cause) {
+      if (ended || gen != generation) {
+        return;
+      }
+      generation++; // this stream is done: nothing more from it counts
+      Watch.Watcher old = current;
+      current = null;
+      if (old != null) {
+        old.close();
+      }
+      if (cause instanceof CompactedException c) {
+        ended = true;
+        sink.compacted(c.getCompactedRevision());
+      } else if (closed || ++failures > RESUME_ATTEMPTS) {
+        ended = true;
+        sink.error(failure(cause));
+      } else {
+        long delayMs = Math.min(2_000, 100L << Math.min(4, failures - 1));
+        log.info("watch of {}: stream failed ({}); resuming from revision {} in {} ms", range, cause.getMessage(),
+            next, delayMs);
+        CompletableFuture.delayedExecutor(delayMs, TimeUnit.MILLISECONDS, delivery).execute(this::start);
+      }
+    }
+
+    synchronized void close() {
+      ended = true;
+      sink.close();
+      Watch.Watcher old = current;
+      current = null;
+      if (old != null) {
+        old.close();
+      }
+    }
+  }
+
+  /** Attempts at reopening a watch whose stream failed, 0.1 s to 2 s apart: about a minute. */
+  private static final int RESUME_ATTEMPTS = 35;
 
   @Override
   public KeepAlive keepAlive(long lease) {
