@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -337,11 +338,25 @@ public final class KvdCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * A port free on {@code host} now, below Linux's ephemeral range (32768-60999): a port the kernel
+   * hands out (bind to 0) can be taken again, before the member binds it, as the local port of a
+   * peer's outgoing connection from the same address; ports below that range never are.
+   */
   static int freePort(String host) throws IOException {
-    try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(true);
-      s.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
-      return s.getLocalPort();
+    InetAddress address = InetAddress.getByName(host);
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    IOException last = null;
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = random.nextInt(12_000, 32_000);
+      try (ServerSocket s = new ServerSocket()) {
+        s.setReuseAddress(true);
+        s.bind(new InetSocketAddress(address, port));
+        return port;
+      } catch (IOException e) {
+        last = e; // taken: try another
+      }
     }
+    throw new IOException("no free port below 32000 on " + host, last);
   }
 }
