@@ -732,11 +732,32 @@ public final class StoreRegistry
   /** Stores the state under its machine's presence lease, so it goes when the machine does. */
   @Override
   public void report(UnitStateRecord state) {
-    ByteString key = keys.state(state.unit(), state.machineId());
+    reportAll(List.of(state));
+  }
+
+  /**
+   * Puts the states {@value #MAX_TXN_OPS} to a txn, each under its machine's presence lease; a txn
+   * refused because a lease ran out between reading and writing is sent again with the lease read
+   * anew.
+   */
+  @Override
+  public void reportAll(List<UnitStateRecord> states) {
+    Map<String, List<UnitStateRecord>> byMachine = new LinkedHashMap<>();
+    states.forEach(st -> byMachine.computeIfAbsent(st.machineId(), m -> new ArrayList<>()).add(st));
+    byMachine.forEach((machine, all) -> {
+      for (int from = 0; from < all.size(); from += MAX_TXN_OPS) {
+        putStates(machine, all.subList(from, Math.min(all.size(), from + MAX_TXN_OPS)));
+      }
+    });
+  }
+
+  private void putStates(String machine, List<UnitStateRecord> chunk) {
     for (int attempt = 0; attempt < RETRIES; attempt++) {
-      long lease = presenceLease(state.machineId());
+      long lease = presenceLease(machine);
+      Op[] puts = chunk.stream()
+          .map(st -> Op.put(keys.state(st.unit(), machine), RegistryCodec.state(st), lease)).toArray(Op[]::new);
       try {
-        client.put(key, RegistryCodec.state(state), lease);
+        client.txn(Txn.when().then(puts));
         return;
       } catch (StoreException e) {
         if (e.code() != StoreException.Code.LEASE_NOT_FOUND) {
@@ -745,38 +766,8 @@ public final class StoreRegistry
         // the machine's lease ran out between reading and writing: read it again
       }
     }
-    throw new StoreException(StoreException.Code.UNAVAILABLE, "machine " + state.machineId()
-        + " kept losing its lease; state of " + state.unit() + " not reported");
-  }
-
-  /**
-   * Puts the states {@value #MAX_TXN_OPS} to a txn, each under its machine's presence lease; a txn
-   * refused because a lease ran out between reading and writing is sent again with the lease read
-   * anew, as {@link #report} does for one.
-   */
-  @Override
-  public void reportAll(List<UnitStateRecord> states) {
-    Map<String, List<UnitStateRecord>> byMachine = new LinkedHashMap<>();
-    states.forEach(st -> byMachine.computeIfAbsent(st.machineId(), m -> new ArrayList<>()).add(st));
-    byMachine.forEach((machine, all) -> {
-      for (int from = 0; from < all.size(); from += MAX_TXN_OPS) {
-        List<UnitStateRecord> chunk = all.subList(from, Math.min(all.size(), from + MAX_TXN_OPS));
-        for (int attempt = 0; ; attempt++) {
-          long lease = presenceLease(machine);
-          Op[] puts = chunk.stream()
-              .map(st -> Op.put(keys.state(st.unit(), machine), RegistryCodec.state(st), lease)).toArray(Op[]::new);
-          try {
-            client.txn(Txn.when().then(puts));
-            break;
-          } catch (StoreException e) {
-            if (e.code() != StoreException.Code.LEASE_NOT_FOUND || attempt + 1 >= RETRIES) {
-              throw e.code() == StoreException.Code.LEASE_NOT_FOUND ? new StoreException(StoreException.Code.UNAVAILABLE,
-                  "machine " + machine + " kept losing its lease; " + chunk.size() + " states not reported") : e;
-            }
-          }
-        }
-      }
-    });
+    throw new StoreException(StoreException.Code.UNAVAILABLE, "machine " + machine + " kept losing its lease; "
+        + (chunk.size() == 1 ? "state of " + chunk.get(0).unit() : chunk.size() + " states") + " not reported");
   }
 
   private long presenceLease(String machineId) {
