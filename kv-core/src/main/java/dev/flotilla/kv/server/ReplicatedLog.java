@@ -77,8 +77,12 @@ public final class ReplicatedLog implements CommandLog {
     final Map<Long, CompletableFuture<ApplyOutcome>> waiting = new ConcurrentHashMap<>();
     private final java.util.concurrent.LinkedBlockingQueue<List<Entry>> queue =
         new java.util.concurrent.LinkedBlockingQueue<>();
-    private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> readers =
-        new java.util.concurrent.ConcurrentSkipListMap<>();
+    /**
+     * Reads waiting for an index to be applied (guarded by itself). One lock, not a concurrent map
+     * of concurrent lists: a reader adding itself to an index's list while the apply thread took
+     * that list out and completed it was left waiting until its client's timeout.
+     */
+    private final java.util.TreeMap<Long, List<CompletableFuture<Void>>> readers = new java.util.TreeMap<>();
     /** Entries handed over and not yet written (guarded by this). */
     private long handedOver;
     private volatile Throwable failure;
@@ -128,7 +132,7 @@ public final class ReplicatedLog implements CommandLog {
               all.get(0).index(), all.get(all.size() - 1).index(), t.toString(), t);
           failure = t;
           waiting.values().forEach(f -> f.completeExceptionally(t));
-          readers.values().forEach(l -> l.forEach(f -> f.completeExceptionally(t)));
+          failReaders(t);
           synchronized (this) {
             notifyAll();
           }
@@ -183,22 +187,34 @@ public final class ReplicatedLog implements CommandLog {
         return CompletableFuture.completedFuture(null);
       }
       CompletableFuture<Void> f = new CompletableFuture<>();
-      readers.computeIfAbsent(index, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(f);
+      synchronized (readers) {
+        readers.computeIfAbsent(index, k -> new ArrayList<>()).add(f);
+      }
       releaseReaders(); // it may have been applied meanwhile
+      Throwable failed = failure;
+      if (failed != null) {
+        failReaders(failed);
+      }
       return f;
     }
 
     private void releaseReaders() {
-      long applied = machine.appliedIndex();
-      while (true) {
-        var first = readers.firstEntry();
-        if (first == null || first.getKey() > applied) {
-          return;
-        }
-        if (readers.remove(first.getKey(), first.getValue())) {
-          first.getValue().forEach(f -> f.complete(null));
-        }
+      List<CompletableFuture<Void>> ready = new ArrayList<>();
+      synchronized (readers) {
+        var upTo = readers.headMap(machine.appliedIndex(), true);
+        upTo.values().forEach(ready::addAll);
+        upTo.clear();
       }
+      ready.forEach(f -> f.complete(null));
+    }
+
+    private void failReaders(Throwable t) {
+      List<CompletableFuture<Void>> all = new ArrayList<>();
+      synchronized (readers) {
+        readers.values().forEach(all::addAll);
+        readers.clear();
+      }
+      all.forEach(f -> f.completeExceptionally(t));
     }
 
     /** Waits until everything handed over is in the store (before a snapshot or a restore). */
