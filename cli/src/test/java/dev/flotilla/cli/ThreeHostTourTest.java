@@ -81,6 +81,7 @@ class ThreeHostTourTest {
       if (store != null) {
         store.close();
       }
+      dev.flotilla.kv.compat.EtcdProcess.deleteTree(root);
     }
   }
 

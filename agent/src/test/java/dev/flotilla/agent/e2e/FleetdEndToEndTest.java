@@ -144,7 +144,7 @@ class FleetdEndToEndTest {
       }
     }
     if (storeDir != null) {
-      deleteTree(storeDir);
+      dev.flotilla.kv.compat.EtcdProcess.deleteTree(storeDir);
     }
     if (!failures.isEmpty()) {
       throw failures.get(0);
@@ -473,14 +473,6 @@ class FleetdEndToEndTest {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted");
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // a temp dir left behind is not worth failing the class for
     }
   }
 }
