@@ -97,21 +97,11 @@ public final class Reconfiguration {
       if (!allVotersReachable(st, current.list())) {
         throw new RefusedException(Refusal.UNHEALTHY);
       }
+      Refusal refusal = addRefusal(peerUrls);
+      if (refusal != null) {
+        throw new RefusedException(refusal);
+      }
       long id = MemberIdentity.memberId(peerUrls, member.clusterToken());
-      // peer URLs before the ID: kvd derives the ID from them, and etcd names the URL
-      for (MemberRecord m : current.list()) {
-        for (URI u : peerUrls) {
-          if (m.getPeerUrlsList().contains(u.toString())) {
-            throw new RefusedException(Refusal.PEER_URL_EXISTS);
-          }
-        }
-        if (m.getId() == id) {
-          throw new RefusedException(Refusal.MEMBER_EXISTS);
-        }
-      }
-      if (current.wasRemoved(id)) {
-        throw new RefusedException(Refusal.ID_REMOVED);
-      }
       if (learner && current.list().stream().filter(MemberRecord::getLearner).count() + 1 > MAX_LEARNERS) {
         throw new RefusedException(Refusal.TOO_MANY_LEARNERS);
       }
@@ -119,6 +109,43 @@ public final class Reconfiguration {
           .addAllPeerUrls(peerUrls.stream().map(URI::toString).toList()).build();
       return raft.addMember(rec).thenCompose(raft::awaitApplied).thenApply(v -> rec);
     });
+  }
+
+  /**
+   * The membership checks of an add, without the quorum ones: taken peer URLs, a taken or removed
+   * ID. Null when none refuses. A follower answers these itself before passing a request on.
+   */
+  public Refusal addRefusal(List<URI> peerUrls) {
+    ClusterMembers current = member.machine().members();
+    long id = MemberIdentity.memberId(peerUrls, member.clusterToken());
+    // peer URLs before the ID: kvd derives the ID from them, and etcd names the URL
+    for (MemberRecord m : current.list()) {
+      for (URI u : peerUrls) {
+        if (m.getPeerUrlsList().contains(u.toString())) {
+          return Refusal.PEER_URL_EXISTS;
+        }
+      }
+      if (m.getId() == id) {
+        return Refusal.MEMBER_EXISTS;
+      }
+    }
+    return current.wasRemoved(id) ? Refusal.ID_REMOVED : null;
+  }
+
+  /** The checks of an update of member {@code id}'s peer URLs: an unknown member, a URL another member has. */
+  public Refusal updateRefusal(long id, List<URI> peerUrls) {
+    ClusterMembers current = member.machine().members();
+    if (current.get(id) == null) {
+      return Refusal.MEMBER_NOT_FOUND;
+    }
+    for (MemberRecord m : current.list()) {
+      for (URI u : peerUrls) {
+        if (m.getId() != id && m.getPeerUrlsList().contains(u.toString())) {
+          return Refusal.PEER_URL_EXISTS;
+        }
+      }
+    }
+    return null;
   }
 
   /** Removes a member; completes once applied here. */
@@ -159,12 +186,9 @@ public final class Reconfiguration {
     if (old == null) {
       throw new RefusedException(Refusal.MEMBER_NOT_FOUND);
     }
-    for (MemberRecord m : current.list()) {
-      for (URI u : peerUrls) {
-        if (m.getId() != id && m.getPeerUrlsList().contains(u.toString())) {
-          throw new RefusedException(Refusal.PEER_URL_EXISTS);
-        }
-      }
+    Refusal refusal = updateRefusal(id, peerUrls);
+    if (refusal != null) {
+      throw new RefusedException(refusal);
     }
     MemberRecord rec = old.toBuilder().clearPeerUrls()
         .addAllPeerUrls(peerUrls.stream().map(URI::toString).toList()).build();

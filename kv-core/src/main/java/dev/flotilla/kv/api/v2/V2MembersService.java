@@ -62,20 +62,9 @@ final class V2MembersService {
 
   private CompletableFuture<Answer> add(ReplicatedLog raft, String body) {
     List<URI> urls = peerUrls(body);
-    long id = MemberIdentity.memberId(urls, member.clusterToken());
-    for (MemberRecord m : member.members()) {
-      if (m.getId() == id) {
-        return done(409, "membership: ID exists");
-      }
-      for (URI u : urls) {
-        if (m.getPeerUrlsList().contains(u.toString())) {
-          return done(409, "membership: peerURL exists");
-        }
-      }
-    }
-    if (member.machine().members().wasRemoved(id)) {
-      return done(409, "membership: ID removed (a member with these peer URLs was removed once;"
-          + " a replacement needs new peer URLs)");
+    Reconfiguration.Refusal refused = reconfiguration.addRefusal(urls);
+    if (refused != null) {
+      return CompletableFuture.completedFuture(refusal(refused, ""));
     }
     if (!raft.isLeader()) {
       return forward("POST", "/v2/members", body);
@@ -102,17 +91,12 @@ final class V2MembersService {
   private CompletableFuture<Answer> update(ReplicatedLog raft, String hex, String body) {
     long id = parseId(hex);
     List<URI> urls = peerUrls(body);
-    MemberRecord old = member.machine().members().get(id);
-    if (old == null) {
-      return done(member.machine().members().wasRemoved(id) ? 410 : 404,
-          (member.machine().members().wasRemoved(id) ? "Member permanently removed: " : "No such member: ") + hex);
+    if (member.machine().members().wasRemoved(id)) {
+      return done(410, "Member permanently removed: " + hex);
     }
-    for (MemberRecord m : member.members()) {
-      for (URI u : urls) {
-        if (m.getId() != id && m.getPeerUrlsList().contains(u.toString())) {
-          return done(409, "membership: peerURL exists");
-        }
-      }
+    Reconfiguration.Refusal refused = reconfiguration.updateRefusal(id, urls);
+    if (refused != null) {
+      return CompletableFuture.completedFuture(refusal(refused, hex));
     }
     if (!raft.isLeader()) {
       return forward("PUT", "/v2/members/" + hex, body);
@@ -194,18 +178,22 @@ final class V2MembersService {
     }
   }
 
+  /** etcd's v2 members API: 409 for a taken ID or peer URL, 404 for an unknown member, else 500. */
+  private static Answer refusal(Reconfiguration.Refusal refusal, String hex) {
+    return switch (refusal) {
+      case MEMBER_EXISTS -> new Answer(409, message("membership: ID exists"));
+      case PEER_URL_EXISTS -> new Answer(409, message("membership: peerURL exists"));
+      case ID_REMOVED -> new Answer(409, message("membership: ID removed (a member with these peer URLs was"
+          + " removed once; a replacement needs new peer URLs)"));
+      case MEMBER_NOT_FOUND -> new Answer(404, message(hex.isEmpty() ? "No such member" : "No such member: " + hex));
+      default -> new Answer(500, message(refusal.message));
+    };
+  }
+
   private static Answer failure(Throwable err) {
     Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
     if (cause instanceof Reconfiguration.RefusedException r) {
-      // etcd's v2 members API: 409 for a taken ID or peer URL, 404 for an unknown member, else 500
-      return switch (r.refusal()) {
-        case MEMBER_EXISTS -> new Answer(409, message("membership: ID exists"));
-        case PEER_URL_EXISTS -> new Answer(409, message("membership: peerURL exists"));
-        case ID_REMOVED -> new Answer(409, message("membership: ID removed (a member with these peer URLs was"
-            + " removed once; a replacement needs new peer URLs)"));
-        case MEMBER_NOT_FOUND -> new Answer(404, message("No such member"));
-        default -> new Answer(500, message(r.getMessage()));
-      };
+      return refusal(r.refusal(), "");
     }
     if (cause instanceof java.util.concurrent.TimeoutException) {
       return new Answer(500, message("etcdserver: request timed out"));
