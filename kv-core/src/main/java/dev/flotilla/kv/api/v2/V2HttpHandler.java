@@ -148,7 +148,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       } else if (gateway != null && V3Gateway.routeOf(path) != null) {
         ex.endpoint = "v3-gateway";
         if (ex.allowSilently("POST")) {
-          gatewayRequest(ex, V3Gateway.routeOf(path), req.content().toString(StandardCharsets.UTF_8));
+          gatewayRequest(ex, V3Gateway.routeOf(path), req.content().toString(StandardCharsets.UTF_8), req.headers().get("Authorization"));
         }
       } else if (path.equals("/metrics")) {
         ex.endpoint = "metrics";
@@ -264,10 +264,10 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }));
   }
 
-  private void gatewayRequest(Exchange ex, String route, String body) {
+  private void gatewayRequest(Exchange ex, String route, String body, String token) {
     ChannelHandlerContext ctx = ex.ctx;
     if (!gateway.isStream(route)) {
-      gateway.unary(route, body).whenCompleteAsync((a, err) -> {
+      gateway.unary(route, body, token).whenCompleteAsync((a, err) -> {
         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
             HttpResponseStatus.valueOf(a.status()), Unpooled.copiedBuffer(a.json(), StandardCharsets.UTF_8));
         resp.headers().set("Content-Type", a.contentType());
@@ -311,7 +311,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           }
         });
       }
-    });
+    }, token);
     ctx.channel().closeFuture().addListener(f -> cancel.run());
   }
 
