@@ -67,6 +67,13 @@ class JetcdAuthTest {
         assertThatThrownBy(() -> anonymous.getKVClient().get(bs("app/a")).get(10, TimeUnit.SECONDS))
             .hasMessageContaining("etcdserver: user name is empty");
       }
+      // Flotilla's own client with a user, as fleetd --etcd-username/--etcd-password makes it
+      try (var store = dev.flotilla.kv.client.JetcdStoreClient.connect(java.util.List.of(server.clientUrl()),
+          java.time.Duration.ofSeconds(10), "app", "apppw")) {
+        store.put(com.google.protobuf.ByteString.copyFromUtf8("app/c"), com.google.protobuf.ByteString.copyFromUtf8("3"));
+        assertThatThrownBy(() -> store.put(com.google.protobuf.ByteString.copyFromUtf8("secret"),
+            com.google.protobuf.ByteString.copyFromUtf8("x"))).hasMessageContaining("etcdserver: permission denied");
+      }
       try (Client root = Client.builder().endpoints(server.clientUrl()).user(bs("root")).password(bs("rootpw")).build()) {
         assertThat(root.getKVClient().get(bs("secret")).get(10, TimeUnit.SECONDS).getKvs()).hasSize(1);
         root.getAuthClient().authDisable().get(10, TimeUnit.SECONDS);
