@@ -52,6 +52,14 @@ public final class Fleetd implements Callable<Integer> {
           + "default: ${DEFAULT-VALUE}).")
   double etcdRequestTimeout;
 
+  @Option(names = "--etcd-username", defaultValue = "${env:FLEET_ETCD_USERNAME:-}",
+      description = "Store auth user (etcd v3 auth); empty: none. Ignored with --embedded-store.")
+  String etcdUsername;
+
+  @Option(names = "--etcd-password", defaultValue = "${env:FLEET_ETCD_PASSWORD:-}",
+      description = "Password of --etcd-username (or set FLEET_ETCD_PASSWORD, which stays out of ps).")
+  String etcdPassword;
+
   @Option(names = "--machine-id", defaultValue = "${env:FLEET_MACHINE_ID:-}",
       description = "This machine's ID (default: the contents of /etc/machine-id).")
   String machineId;
@@ -183,7 +191,7 @@ public final class Fleetd implements Callable<Integer> {
         client = fleet.add(kv.storeClient());
         log.info("embedded store serving clients on {}", kv.clientUrls());
       } else {
-        client = fleet.add(JetcdStoreClient.connect(endpoints, requestTimeout()));
+        client = fleet.add(JetcdStoreClient.connect(endpoints, requestTimeout(), etcdUsername, etcdPassword));
       }
       StoreRegistry registry = new StoreRegistry(client, keyPrefix);
       String ip = publicIpFor(host);

@@ -111,6 +111,18 @@ public final class Kvd implements Callable<Integer> {
           + "as a Go duration like 10m or 500ms (default: ${DEFAULT-VALUE}; etcd 3.5's flag).")
   String watchProgressNotifyInterval;
 
+  @Option(names = "--auth-token", defaultValue = "${env:ETCD_AUTH_TOKEN:-simple}",
+      description = "Auth token type; kvd has etcd's 'simple' tokens only (default: ${DEFAULT-VALUE}).")
+  String authToken;
+
+  @Option(names = "--auth-token-ttl", defaultValue = "${env:ETCD_AUTH_TOKEN_TTL:-300}",
+      description = "Seconds a simple auth token stays valid after its last use (default: ${DEFAULT-VALUE}).")
+  long authTokenTtl;
+
+  @Option(names = "--bcrypt-cost", defaultValue = "${env:ETCD_BCRYPT_COST:-10}",
+      description = "bcrypt cost of auth passwords, 4..31 (default: ${DEFAULT-VALUE}).")
+  int bcryptCost;
+
   @Option(names = "--enable-v2", arity = "0..1", defaultValue = "true",
       description = "Accepted for etcd compatibility; the v2 API is always served.")
   boolean enableV2;
@@ -152,7 +164,13 @@ public final class Kvd implements Callable<Integer> {
         .quotaBackendBytes(quotaBackendBytes)
         .watchProgressNotifyIntervalMs(goDurationMs(watchProgressNotifyInterval,
             "--experimental-watch-progress-notify-interval"))
+        .bcryptCost(bcryptCost)
+        .authTokenTtlSeconds(authTokenTtl)
         .build();
+    if (!authToken.equals("simple")) {
+      throw new IllegalArgumentException("--auth-token '" + authToken + "' is not supported: kvd has etcd's simple"
+          + " tokens only (--auth-token simple)");
+    }
     EmbeddedKv kv = EmbeddedKv.start(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

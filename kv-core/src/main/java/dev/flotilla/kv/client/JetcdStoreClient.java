@@ -57,13 +57,28 @@ public final class JetcdStoreClient implements StoreClient {
 
   /** A client of the store at {@code endpoints} (http://host:port), waiting up to {@code timeout} per request. */
   public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout) {
+    return connect(endpoints, timeout, null, null);
+  }
+
+  /**
+   * As {@link #connect(List, Duration)}, as the store's auth user {@code user} (null or empty: no
+   * user; the store must then have auth off). jetcd authenticates and renews its token itself.
+   */
+  public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout, String user, String password) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no store endpoints given; pass the client URLs, e.g. http://127.0.0.1:2379");
     }
     // answers as large as the store sends, as etcd's own Go client takes them (math.MaxInt32):
     // gRPC's 4 MiB default refused a full read of the fleet registry past ~15,000 units
-    return new JetcdStoreClient(Client.builder().endpoints(endpoints.toArray(URI[]::new))
-        .maxInboundMessageSize(Integer.MAX_VALUE).build(), timeout);
+    var b = Client.builder().endpoints(endpoints.toArray(URI[]::new)).maxInboundMessageSize(Integer.MAX_VALUE);
+    if (user != null && !user.isEmpty()) {
+      if (password == null) {
+        throw new IllegalArgumentException("a store user (" + user + ") needs a password");
+      }
+      b.user(ByteSequence.from(user, java.nio.charset.StandardCharsets.UTF_8))
+          .password(ByteSequence.from(password, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    return new JetcdStoreClient(b.build(), timeout);
   }
 
   public static JetcdStoreClient connect(URI endpoint) {

@@ -62,6 +62,8 @@ public final class EmbeddedKv implements AutoCloseable {
     try {
       grpc = V3GrpcServer.start(member, config.maxRequestBytes(), config.quotaBackendBytes(),
           java.time.Duration.ofMillis(config.watchProgressNotifyIntervalMs()));
+      grpc.bcryptCost(config.bcryptCost());
+      member.machine().auth().tokens().ttl(java.time.Duration.ofSeconds(config.authTokenTtlSeconds()));
       http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc.address(),
           grpc.gateway());
     } catch (IOException | RuntimeException e) {

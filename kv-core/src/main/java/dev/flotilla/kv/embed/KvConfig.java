@@ -26,7 +26,9 @@ public record KvConfig(
     String discovery,
     String discoveryFallback,
     long quotaBackendBytes,
-    long watchProgressNotifyIntervalMs) {
+    long watchProgressNotifyIntervalMs,
+    int bcryptCost,
+    long authTokenTtlSeconds) {
 
   /** etcd's default backend quota (--quota-backend-bytes 0): 2 GiB. */
   public static final long DEFAULT_QUOTA_BACKEND_BYTES = 2L << 30;
@@ -61,13 +63,20 @@ public record KvConfig(
     if (maxRequestBytes <= 0) {
       throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
     }
+    if (bcryptCost < 4 || bcryptCost > 31) {
+      throw new IllegalArgumentException("--bcrypt-cost must be between 4 and 31, got " + bcryptCost);
+    }
+    if (authTokenTtlSeconds <= 0) {
+      throw new IllegalArgumentException("--auth-token-ttl must be positive, got " + authTokenTtlSeconds);
+    }
   }
 
   /** The same settings with another initial cluster (the one discovery found). */
   public KvConfig withInitialCluster(String cluster) {
     return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
         cluster, initialClusterState, initialClusterToken, maxRequestBytes, snapshotCount, heartbeatIntervalMs,
-        electionTimeoutMs, discovery, discoveryFallback, quotaBackendBytes, watchProgressNotifyIntervalMs);
+        electionTimeoutMs, discovery, discoveryFallback, quotaBackendBytes, watchProgressNotifyIntervalMs, bcryptCost,
+        authTokenTtlSeconds);
   }
 
   /** A one-member store on a data dir, serving clients at {@code clientUrl}. */
@@ -93,6 +102,8 @@ public record KvConfig(
     private String discoveryFallback = "proxy";
     private long quotaBackendBytes = DEFAULT_QUOTA_BACKEND_BYTES;
     private long watchProgressNotifyIntervalMs = 600_000;
+    private int bcryptCost = 10;
+    private long authTokenTtlSeconds = 300;
 
     private Builder(Path dataDir) {
       this.dataDir = dataDir;
@@ -118,11 +129,16 @@ public record KvConfig(
     /** How often a quiet watcher created with progress_notify hears the revision (etcd: 10 minutes). */
     public Builder watchProgressNotifyIntervalMs(long v) { this.watchProgressNotifyIntervalMs = v; return this; }
 
+    /** etcd's --bcrypt-cost: bcrypt cost of auth passwords (4..31, default 10). */
+    public Builder bcryptCost(int v) { this.bcryptCost = v; return this; }
+    /** etcd's --auth-token-ttl: seconds a simple token lives after its last use (default 300). */
+    public Builder authTokenTtlSeconds(long v) { this.authTokenTtlSeconds = v; return this; }
+
     public KvConfig build() {
       return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls,
           initialAdvertisePeerUrls, initialCluster, initialClusterState, initialClusterToken,
           maxRequestBytes, snapshotCount, heartbeatIntervalMs, electionTimeoutMs, discovery, discoveryFallback,
-          quotaBackendBytes, watchProgressNotifyIntervalMs);
+          quotaBackendBytes, watchProgressNotifyIntervalMs, bcryptCost, authTokenTtlSeconds);
     }
   }
 }

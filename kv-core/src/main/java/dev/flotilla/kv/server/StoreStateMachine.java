@@ -39,6 +39,7 @@ public final class StoreStateMachine {
   private final java.time.Clock clock;
   private final ClusterMembers members;
   private final Alarms alarms;
+  private final dev.flotilla.kv.auth.AuthStore auth;
   private final dev.flotilla.kv.v2.V2StoreStats v2Stats = new dev.flotilla.kv.v2.V2StoreStats();
 
   public StoreStateMachine(MvccStore store) {
@@ -52,6 +53,7 @@ public final class StoreStateMachine {
     this.v3Watchers = new V3WatchHub(store);
     this.members = new ClusterMembers(store);
     this.alarms = new Alarms(store);
+    this.auth = new dev.flotilla.kv.auth.AuthStore(store, new dev.flotilla.kv.auth.SimpleTokens());
     loadMemoryState();
   }
 
@@ -94,6 +96,7 @@ public final class StoreStateMachine {
     loadMemoryState();
     members.reload(store);
     alarms.reload(store);
+    auth.reload(store);
     members.announceAll();
     v3Watchers.publish(List.of(), store.revision());
   }
@@ -116,6 +119,11 @@ public final class StoreStateMachine {
 
   public Alarms alarms() {
     return alarms;
+  }
+
+  /** Users, roles, permissions and tokens (etcd's v3 auth). */
+  public dev.flotilla.kv.auth.AuthStore auth() {
+    return auth;
   }
 
   public ClusterMembers members() {
@@ -201,6 +209,19 @@ public final class StoreStateMachine {
   private long pendingCompactRevision;
 
   private ApplyOutcome applyOne(long index, WriteTxn txn, StoreCommand cmd, List<V2Change> v2changes) {
+    if (cmd.hasRequestAuth()) {
+      try {
+        auth.checkCommand(cmd, id -> { // store keys carry a one-byte namespace tag (V3Lessor.keys)
+          List<byte[]> keys = new ArrayList<>();
+          for (byte[] k : txn.leaseKeys(id)) {
+            keys.add(java.util.Arrays.copyOfRange(k, 1, k.length));
+          }
+          return keys;
+        });
+      } catch (V3Error e) {
+        return new ApplyOutcome.V3Failed(index, e);
+      }
+    }
     switch (cmd.getCmdCase()) {
       case V2_WRITE -> {
         try {
@@ -222,6 +243,13 @@ public final class StoreStateMachine {
       case V3_PUT, V3_DELETE_RANGE, V3_TXN, V3_COMPACTION, V3_LEASE_GRANT, V3_LEASE_REVOKE,
           V3_LEASE_CHECKPOINT, V3_ALARM -> {
         return applyV3(index, txn, cmd);
+      }
+      case AUTH -> {
+        try {
+          return new ApplyOutcome.V3Done(index, auth.apply(txn, cmd.getAuth(), index));
+        } catch (V3Error e) {
+          return new ApplyOutcome.V3Failed(index, e);
+        }
       }
       case MEMBER_ADD -> {
         members.add(txn, cmd.getMemberAdd());

@@ -6,7 +6,8 @@ package dev.flotilla.kv.v3;
  */
 public final class V3Error extends Exception {
   /** gRPC status codes used by etcd's v3 errors. */
-  public enum Code { INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE }
+  public enum Code { INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE,
+    PERMISSION_DENIED, UNAUTHENTICATED }
 
   private final Code code;
 

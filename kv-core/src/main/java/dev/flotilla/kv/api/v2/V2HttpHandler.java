@@ -148,7 +148,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       } else if (gateway != null && V3Gateway.routeOf(path) != null) {
         ex.endpoint = "v3-gateway";
         if (ex.allowSilently("POST")) {
-          gatewayRequest(ex, V3Gateway.routeOf(path), req.content().toString(StandardCharsets.UTF_8));
+          gatewayRequest(ex, V3Gateway.routeOf(path), req.content().toString(StandardCharsets.UTF_8), req.headers().get("Authorization"));
         }
       } else if (path.equals("/metrics")) {
         ex.endpoint = "metrics";
@@ -264,10 +264,10 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }));
   }
 
-  private void gatewayRequest(Exchange ex, String route, String body) {
+  private void gatewayRequest(Exchange ex, String route, String body, String token) {
     ChannelHandlerContext ctx = ex.ctx;
     if (!gateway.isStream(route)) {
-      gateway.unary(route, body).whenCompleteAsync((a, err) -> {
+      gateway.unary(route, body, token).whenCompleteAsync((a, err) -> {
         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
             HttpResponseStatus.valueOf(a.status()), Unpooled.copiedBuffer(a.json(), StandardCharsets.UTF_8));
         resp.headers().set("Content-Type", a.contentType());
@@ -311,7 +311,7 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           }
         });
       }
-    });
+    }, token);
     ctx.channel().closeFuture().addListener(f -> cancel.run());
   }
 
@@ -331,6 +331,38 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       ex.error(e);
       return;
     }
+    V2Access access = keys.access();
+    if (!access.enabled()) {
+      serveKeys(ex, r, null);
+      return;
+    }
+    access.authenticate(req.headers().get("Authorization")).whenCompleteAsync((user, err) -> {
+      if (err != null) {
+        ex.failure(err);
+        return;
+      }
+      boolean read = method.equals("GET") || method.equals("HEAD");
+      boolean subtree = read ? r.recursive() : method.equals("POST") || (method.equals("DELETE") && (r.dir() || r.recursive()));
+      if (!access.permits(user, r.path(), !read, subtree)) {
+        ex.error(V2Access.denied());
+        return;
+      }
+      serveKeys(ex, r, user);
+    }, ex.ctx.executor());
+  }
+
+  /** A directory listed to a user who may not read below it is refused (see {@link V2Access}). */
+  private V2Event listable(V2Event ev, V2KeyRequest r, String user) throws V2Error {
+    if (user != null && ev.node() != null && ev.node().dir() && !r.recursive()
+        && !keys.access().permits(user, r.path(), false, true)) {
+      throw V2Access.denied();
+    }
+    return ev;
+  }
+
+  /** Serves a parsed keys request; {@code user}: who it is for once auth let it through, null with auth off. */
+  private void serveKeys(Exchange ex, V2KeyRequest r, String user) {
+    String method = ex.method;
     try {
       switch (method) {
         case "GET", "HEAD" -> {
@@ -339,13 +371,17 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               if (err != null) {
                 ex.failure(err);
               } else {
-                ex.event(ev, false);
+                try {
+                  ex.event(listable(ev, r, user), false);
+                } catch (V2Error e) {
+                  ex.error(e);
+                }
               }
             }, ex.ctx.executor());
           } else if (r.waitFor() && !ex.head) {
             startWatch(ex, r);
           } else {
-            ex.event(keys.get(r), false);
+            ex.event(listable(keys.get(r), r, user), false);
           }
         }
         default -> keys.write(r).whenCompleteAsync((outcome, err) -> {

@@ -19,10 +19,17 @@ import java.util.concurrent.CompletionException;
 final class V2KeysService {
   private final StoreMember member;
   private final long maxRequestBytes;
+  private final V2Access access;
 
   V2KeysService(StoreMember member, long maxRequestBytes) {
     this.member = member;
+    this.access = new V2Access(member.machine().auth());
     this.maxRequestBytes = maxRequestBytes;
+  }
+
+  /** The v3 auth rules as they apply to v2 requests. */
+  V2Access access() {
+    return access;
   }
 
   StoreMember member() {

@@ -49,6 +49,12 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(V3Status.of(V3Status.KEY_NOT_PROVIDED));
       return;
     }
+    try {
+      member.machine().auth().checkRange(AuthContext.currentUser(), r.getKey(), r.getRangeEnd());
+    } catch (V3Error e) {
+      out.onError(V3Status.of(e));
+      return;
+    }
     if (r.getSerializable()) {
       readRange(r, out);
     } else {
@@ -171,6 +177,7 @@ final class KvService extends KVGrpc.KVImplBase {
    * (the Lease service's grant and revoke come through here too).
    */
   <T> void propose(StoreCommand cmd, StreamObserver<T> out, Function<Message, T> answer) {
+    cmd = AuthContext.stamp(cmd); // checked against the auth state at apply
     byte[] bytes = cmd.toByteArray();
     if (bytes.length > maxRequestBytes) {
       out.onError(V3Status.of(V3Status.TOO_LARGE));

@@ -38,7 +38,15 @@ final class LeaderRelay implements AutoCloseable {
     ManagedChannel ch = channels.computeIfAbsent(url.getHost() + ":" + url.getPort(),
         target -> NettyChannelBuilder.forTarget(target).usePlaintext().build());
     CompletableFuture<R> out = new CompletableFuture<>();
-    Futures.addCallback(rpc.apply(stub.apply(ch).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)),
+    S s = stub.apply(ch).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+    AuthContext caller = AuthContext.current();
+    if (caller != null && caller.token() != null) {
+      // the caller's simple token: every member assigned it when it applied its Authenticate
+      io.grpc.Metadata md = new io.grpc.Metadata();
+      md.put(AuthInterceptor.TOKEN, caller.token());
+      s = s.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+    }
+    Futures.addCallback(rpc.apply(s),
         new FutureCallback<R>() {
           @Override
           public void onSuccess(R r) {

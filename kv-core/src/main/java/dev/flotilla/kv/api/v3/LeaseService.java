@@ -115,10 +115,16 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     } else {
       resp.setTTL(lessor().timeToLive(r.getID(), member.nowNanos())).setGrantedTTL(lessor().grantedTtl(r.getID()));
       if (r.getKeys()) {
+        String user = AuthContext.currentUser();
         try (ReadView view = member.store().snapshot()) {
           for (byte[] k : V3Lessor.keys(view, r.getID())) {
+            // etcd 3.5 (and 3.4.26+): the keys are shown only to who may read every one of them
+            member.machine().auth().checkRange(user, ByteString.copyFrom(k), ByteString.EMPTY);
             resp.addKeys(ByteString.copyFrom(k));
           }
+        } catch (dev.flotilla.kv.v3.V3Error e) {
+          out.onError(V3Status.of(e));
+          return;
         }
       }
     }

@@ -9,6 +9,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import dev.flotilla.proto.etcd.etcdserverpb.AlarmRequest;
+import dev.flotilla.proto.etcd.etcdserverpb.*;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.DeleteRangeRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrantRequest;
@@ -89,10 +90,34 @@ public final class V3Gateway {
     return (q, out) -> m.accept((Q) q, (StreamObserver<R>) (StreamObserver<?>) out);
   }
 
+  private final dev.flotilla.kv.auth.AuthStore authStore;
+
+  /** Calls only root may make (the same as {@link AuthInterceptor}'s over gRPC). */
+  private static final java.util.Set<String> ADMIN_ROUTES = java.util.Set.of("/cluster/member/add",
+      "/cluster/member/remove", "/cluster/member/update", "/cluster/member/promote", "/maintenance/hash",
+      "/maintenance/defragment", "/maintenance/transfer-leadership");
+
   V3Gateway(KvService kv, LeaseService lease, ClusterService cluster, MaintenanceService maintenance,
-      WatchService watch) {
+      WatchService watch, AuthService auth, dev.flotilla.kv.auth.AuthStore authStore) {
     this.watch = watch;
     this.lease = lease;
+    this.authStore = authStore;
+    route("/auth/enable", AuthEnableRequest.getDefaultInstance(), adapt(auth::authEnable));
+    route("/auth/disable", AuthDisableRequest.getDefaultInstance(), adapt(auth::authDisable));
+    route("/auth/authenticate", AuthenticateRequest.getDefaultInstance(), adapt(auth::authenticate));
+    route("/auth/user/add", AuthUserAddRequest.getDefaultInstance(), adapt(auth::userAdd));
+    route("/auth/user/get", AuthUserGetRequest.getDefaultInstance(), adapt(auth::userGet));
+    route("/auth/user/list", AuthUserListRequest.getDefaultInstance(), adapt(auth::userList));
+    route("/auth/user/delete", AuthUserDeleteRequest.getDefaultInstance(), adapt(auth::userDelete));
+    route("/auth/user/changepw", AuthUserChangePasswordRequest.getDefaultInstance(), adapt(auth::userChangePassword));
+    route("/auth/user/grant", AuthUserGrantRoleRequest.getDefaultInstance(), adapt(auth::userGrantRole));
+    route("/auth/user/revoke", AuthUserRevokeRoleRequest.getDefaultInstance(), adapt(auth::userRevokeRole));
+    route("/auth/role/add", AuthRoleAddRequest.getDefaultInstance(), adapt(auth::roleAdd));
+    route("/auth/role/get", AuthRoleGetRequest.getDefaultInstance(), adapt(auth::roleGet));
+    route("/auth/role/list", AuthRoleListRequest.getDefaultInstance(), adapt(auth::roleList));
+    route("/auth/role/delete", AuthRoleDeleteRequest.getDefaultInstance(), adapt(auth::roleDelete));
+    route("/auth/role/grant", AuthRoleGrantPermissionRequest.getDefaultInstance(), adapt(auth::roleGrantPermission));
+    route("/auth/role/revoke", AuthRoleRevokePermissionRequest.getDefaultInstance(), adapt(auth::roleRevokePermission));
     route("/kv/range", RangeRequest.getDefaultInstance(), adapt(kv::range));
     route("/kv/put", PutRequest.getDefaultInstance(), adapt(kv::put));
     route("/kv/deleterange", DeleteRangeRequest.getDefaultInstance(), adapt(kv::deleteRange));
@@ -139,10 +164,45 @@ public final class V3Gateway {
 
   /** A unary call: completes with the JSON answer (or the gateway's JSON error). */
   public CompletableFuture<Answer> unary(String route, String body) {
+    return unary(route, body, null);
+  }
+
+  /**
+   * The call's gRPC context as {@link AuthInterceptor} would make it from {@code token} (the
+   * request's Authorization header, as etcd's gateway passes it on); throws the refusal.
+   */
+  private io.grpc.Context callerContext(String route, String token) throws StatusRuntimeException {
+    AuthContext caller = AuthContext.ANONYMOUS;
+    if (token != null && !route.equals("/auth/authenticate")) {
+      var user = authStore.tokens().user(token);
+      if (user.isEmpty()) {
+        throw V3Status.of(dev.flotilla.kv.auth.AuthErrors.invalidAuthToken());
+      }
+      caller = new AuthContext(user.get(), token);
+    }
+    if (ADMIN_ROUTES.contains(route)) {
+      try {
+        authStore.checkAdmin(caller.user());
+      } catch (dev.flotilla.kv.v3.V3Error e) {
+        throw V3Status.of(e);
+      }
+    }
+    return io.grpc.Context.current().withValue(AuthContext.KEY, caller);
+  }
+
+  /** As {@link #unary(String, String)}, as the holder of {@code token} (null: none given). */
+  public CompletableFuture<Answer> unary(String route, String body, String token) {
     CompletableFuture<Answer> f = new CompletableFuture<>();
     Route r = routes.get(route);
     if (r == null) {
       f.complete(NOT_FOUND);
+      return f;
+    }
+    io.grpc.Context ctx;
+    try {
+      ctx = callerContext(route, token);
+    } catch (StatusRuntimeException e) {
+      f.complete(error(e));
       return f;
     }
     Message req;
@@ -152,7 +212,7 @@ public final class V3Gateway {
       f.complete(error(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException()));
       return f;
     }
-    r.call.accept(req, new StreamObserver<>() {
+    ctx.run(() -> r.call.accept(req, new StreamObserver<>() {
       @Override
       public void onNext(Message m) {
         f.complete(new Answer(200, print(m)));
@@ -167,7 +227,7 @@ public final class V3Gateway {
       public void onCompleted() {
         // the answer came with onNext
       }
-    });
+    }));
     return f;
   }
 
@@ -176,6 +236,29 @@ public final class V3Gateway {
    * client goes away. Returns what to call when it does.
    */
   public Runnable stream(String route, String body, StreamSink sink) {
+    return stream(route, body, sink, null);
+  }
+
+  /** As {@link #stream(String, String, StreamSink)}, as the holder of {@code token} (null: none given). */
+  public Runnable stream(String route, String body, StreamSink sink, String token) {
+    io.grpc.Context ctx;
+    try {
+      ctx = callerContext(route, token);
+    } catch (StatusRuntimeException e) {
+      sink.start();
+      sink.chunk("{\"error\":" + errorJson(e) + "}");
+      sink.end();
+      return () -> { };
+    }
+    io.grpc.Context previous = ctx.attach();
+    try {
+      return streamAs(route, body, sink);
+    } finally {
+      ctx.detach(previous);
+    }
+  }
+
+  private Runnable streamAs(String route, String body, StreamSink sink) {
     List<JsonNode> requests;
     try {
       requests = splitJson(body);

@@ -28,9 +28,11 @@ public final class V3GrpcServer implements AutoCloseable {
   private final LeaseService lease;
   private final MaintenanceService maintenance;
   private final LeaderRelay relay;
+  private final AuthService auth;
 
   private V3GrpcServer(Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease,
-      MaintenanceService maintenance, LeaderRelay relay) {
+      MaintenanceService maintenance, LeaderRelay relay, AuthService auth) {
+    this.auth = auth;
     this.maintenance = maintenance;
     this.relay = relay;
     this.server = server;
@@ -60,19 +62,22 @@ public final class V3GrpcServer implements AutoCloseable {
     MaintenanceService maintenance = new MaintenanceService(member, kv);
     kv.quota(quotaBackendBytes, maintenance::raiseNoSpace);
     LearnerGuard guard = new LearnerGuard(member);
+    AuthService auth = new AuthService(member, kv);
+    AuthInterceptor authCheck = new AuthInterceptor(member.machine().auth());
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
         .directExecutor() // handlers never block: reads are snapshots, writes complete later
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
-        .addService(io.grpc.ServerInterceptors.intercept(kv, guard))
-        .addService(io.grpc.ServerInterceptors.intercept(watch, guard))
-        .addService(io.grpc.ServerInterceptors.intercept(lease, guard))
-        .addService(io.grpc.ServerInterceptors.intercept(cluster, guard))
-        .addService(io.grpc.ServerInterceptors.intercept(maintenance, guard))
+        .addService(io.grpc.ServerInterceptors.intercept(kv, guard, authCheck))
+        .addService(io.grpc.ServerInterceptors.intercept(watch, guard, authCheck))
+        .addService(io.grpc.ServerInterceptors.intercept(lease, guard, authCheck))
+        .addService(io.grpc.ServerInterceptors.intercept(cluster, guard, authCheck))
+        .addService(io.grpc.ServerInterceptors.intercept(maintenance, guard, authCheck))
+        .addService(io.grpc.ServerInterceptors.intercept(auth, guard, authCheck))
         .build()
         .start();
-    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch), kv, watch, lease,
-        maintenance, relay);
+    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch, auth,
+        member.machine().auth()), kv, watch, lease, maintenance, relay, auth);
   }
 
   /** The JSON gateway over the same services, for the HTTP/1.1 side of the client port. */
@@ -96,6 +101,11 @@ public final class V3GrpcServer implements AutoCloseable {
     return lease;
   }
 
+  /** etcd's --bcrypt-cost (4..31; default 10) for passwords added or changed from now on. */
+  public void bcryptCost(int cost) {
+    auth.bcryptCost(cost);
+  }
+
   /** Where the client port relays gRPC connections. */
   public InetSocketAddress address() {
     return (InetSocketAddress) server.getListenSockets().get(0);
@@ -106,6 +116,7 @@ public final class V3GrpcServer implements AutoCloseable {
     server.shutdownNow();
     relay.close();
     maintenance.close();
+    auth.close();
     watch.close();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);

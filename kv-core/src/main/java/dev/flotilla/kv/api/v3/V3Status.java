@@ -31,6 +31,8 @@ final class V3Status {
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
       case UNAVAILABLE -> Status.UNAVAILABLE;
+      case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+      case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
     };
     return s.withDescription(message).asRuntimeException();
   }

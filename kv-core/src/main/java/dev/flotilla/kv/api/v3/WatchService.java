@@ -67,6 +67,8 @@ final class WatchService extends WatchGrpc.WatchImplBase implements AutoCloseabl
     private final Map<Long, Boolean> quiet = new HashMap<>();
     private long nextId;
     private boolean closed;
+    /** Who opened the stream (its token is read once, when the stream starts, as etcd does). */
+    private final String user = AuthContext.currentUser();
 
     Stream(StreamObserver<WatchResponse> out) {
       this.out = out;
@@ -155,6 +157,16 @@ final class WatchService extends WatchGrpc.WatchImplBase implements AutoCloseabl
     }
 
     private void create(WatchCreateRequest c) {
+      try {
+        member.machine().auth().checkRange(user, c.getKey().isEmpty() ? ByteString.copyFrom(new byte[] {0}) : c.getKey(),
+            c.getRangeEnd());
+      } catch (dev.flotilla.kv.v3.V3Error e) {
+        // etcd's watch server: a refused create is answered created and canceled, with gRPC's text of the error
+        send(WatchResponse.newBuilder().setHeader(header(member.store().revision())).setWatchId(c.getWatchId())
+            .setCreated(true).setCanceled(true)
+            .setCancelReason("rpc error: code = PermissionDenied desc = " + e.getMessage()).build());
+        return;
+      }
       long id;
       synchronized (this) {
         if (c.getWatchId() != 0) {
