@@ -57,13 +57,31 @@ public final class JetcdStoreClient implements StoreClient {
 
   /** A client of the store at {@code endpoints} (http://host:port), waiting up to {@code timeout} per request. */
   public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout) {
+    return connect(endpoints, timeout, null);
+  }
+
+  /**
+   * A client of the store at {@code endpoints}, over TLS with {@code tls} (its CA checks the
+   * members' certificates, its certificate and key, if any, are presented to them); null: plaintext.
+   */
+  public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout, dev.flotilla.kv.tls.TlsCredentials tls) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no store endpoints given; pass the client URLs, e.g. http://127.0.0.1:2379");
     }
     // answers as large as the store sends, as etcd's own Go client takes them (math.MaxInt32):
     // gRPC's 4 MiB default refused a full read of the fleet registry past ~15,000 units
-    return new JetcdStoreClient(Client.builder().endpoints(endpoints.toArray(URI[]::new))
-        .maxInboundMessageSize(Integer.MAX_VALUE).build(), timeout);
+    var builder = Client.builder().endpoints(endpoints.toArray(URI[]::new)).maxInboundMessageSize(Integer.MAX_VALUE);
+    boolean https = endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()));
+    if (https) {
+      try {
+        builder.sslContext((tls != null ? tls
+            : dev.flotilla.kv.tls.TlsCredentials.load(dev.flotilla.kv.tls.TlsSettings.tool(null, null, null)))
+            .nettyGrpcClient());
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot set up TLS towards " + endpoints + ": " + e.getMessage(), e);
+      }
+    }
+    return new JetcdStoreClient(builder.build(), timeout);
   }
 
   public static JetcdStoreClient connect(URI endpoint) {

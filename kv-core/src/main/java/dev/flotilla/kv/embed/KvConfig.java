@@ -26,7 +26,9 @@ public record KvConfig(
     String discovery,
     String discoveryFallback,
     long quotaBackendBytes,
-    long watchProgressNotifyIntervalMs) {
+    long watchProgressNotifyIntervalMs,
+    dev.flotilla.kv.tls.TlsSettings clientTls,
+    dev.flotilla.kv.tls.TlsSettings peerTls) {
 
   /** etcd's default backend quota (--quota-backend-bytes 0): 2 GiB. */
   public static final long DEFAULT_QUOTA_BACKEND_BYTES = 2L << 30;
@@ -58,8 +60,28 @@ public record KvConfig(
       throw new IllegalArgumentException("the watch progress notify interval must be positive, got "
           + watchProgressNotifyIntervalMs + " ms");
     }
+    clientTls = clientTls == null ? dev.flotilla.kv.tls.TlsSettings.none("--") : clientTls;
+    peerTls = peerTls == null ? dev.flotilla.kv.tls.TlsSettings.none("--peer-") : peerTls;
+    for (URI u : listenClientUrls) {
+      requireTlsFor(u, "listen client URL", clientTls);
+    }
+    for (URI u : listenPeerUrls) {
+      requireTlsFor(u, "listen peer URL", peerTls);
+    }
     if (maxRequestBytes <= 0) {
       throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
+    }
+  }
+
+  private static void requireTlsFor(URI url, String what, dev.flotilla.kv.tls.TlsSettings tls) {
+    String scheme = url.getScheme();
+    if ("https".equals(scheme)) {
+      if (!tls.enabled()) {
+        throw new IllegalArgumentException(what + " " + url + " is https: give " + tls.flagPrefix() + "cert-file and "
+            + tls.flagPrefix() + "key-file");
+      }
+    } else if (!"http".equals(scheme)) {
+      throw new IllegalArgumentException(what + " " + url + ": the scheme must be http or https");
     }
   }
 
@@ -67,7 +89,8 @@ public record KvConfig(
   public KvConfig withInitialCluster(String cluster) {
     return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
         cluster, initialClusterState, initialClusterToken, maxRequestBytes, snapshotCount, heartbeatIntervalMs,
-        electionTimeoutMs, discovery, discoveryFallback, quotaBackendBytes, watchProgressNotifyIntervalMs);
+        electionTimeoutMs, discovery, discoveryFallback, quotaBackendBytes, watchProgressNotifyIntervalMs, clientTls,
+        peerTls);
   }
 
   /** A one-member store on a data dir, serving clients at {@code clientUrl}. */
@@ -93,6 +116,8 @@ public record KvConfig(
     private String discoveryFallback = "proxy";
     private long quotaBackendBytes = DEFAULT_QUOTA_BACKEND_BYTES;
     private long watchProgressNotifyIntervalMs = 600_000;
+    private dev.flotilla.kv.tls.TlsSettings clientTls;
+    private dev.flotilla.kv.tls.TlsSettings peerTls;
 
     private Builder(Path dataDir) {
       this.dataDir = dataDir;
@@ -118,11 +143,16 @@ public record KvConfig(
     /** How often a quiet watcher created with progress_notify hears the revision (etcd: 10 minutes). */
     public Builder watchProgressNotifyIntervalMs(long v) { this.watchProgressNotifyIntervalMs = v; return this; }
 
+    /** TLS for the client URLs (https://): etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
+    public Builder clientTls(dev.flotilla.kv.tls.TlsSettings v) { this.clientTls = v; return this; }
+    /** TLS for the peer URLs: etcd's --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
+    public Builder peerTls(dev.flotilla.kv.tls.TlsSettings v) { this.peerTls = v; return this; }
+
     public KvConfig build() {
       return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls,
           initialAdvertisePeerUrls, initialCluster, initialClusterState, initialClusterToken,
           maxRequestBytes, snapshotCount, heartbeatIntervalMs, electionTimeoutMs, discovery, discoveryFallback,
-          quotaBackendBytes, watchProgressNotifyIntervalMs);
+          quotaBackendBytes, watchProgressNotifyIntervalMs, clientTls, peerTls);
     }
   }
 }
