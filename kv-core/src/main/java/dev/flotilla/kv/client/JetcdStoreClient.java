@@ -74,9 +74,13 @@ public final class JetcdStoreClient implements StoreClient {
     boolean https = endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()));
     if (https) {
       try {
-        builder.sslContext((tls != null ? tls
-            : dev.flotilla.kv.tls.TlsCredentials.load(dev.flotilla.kv.tls.TlsSettings.tool(null, null, null)))
-            .nettyGrpcClient());
+        if (tls != null) {
+          builder.sslContext(tls.nettyGrpcClient());
+        } else {
+          try (var systemCas = dev.flotilla.kv.tls.TlsCredentials.load(dev.flotilla.kv.tls.TlsSettings.tool(null, null, null))) {
+            builder.sslContext(systemCas.nettyGrpcClient());
+          }
+        }
       } catch (java.io.IOException e) {
         throw new IllegalArgumentException("cannot set up TLS towards " + endpoints + ": " + e.getMessage(), e);
       }
