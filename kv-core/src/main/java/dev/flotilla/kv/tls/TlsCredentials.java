@@ -70,6 +70,10 @@ public final class TlsCredentials implements AutoCloseable {
       if (s.certFile() != null) {
         var chain = readCerts(s.certFile(), p + "cert-file");
         var key = readKey(s.keyFile(), p + "key-file");
+        if (!matches(chain[0], key)) {
+          throw new IOException(p + "key-file " + s.keyFile() + " is not the key of " + p + "cert-file "
+              + s.certFile() + " (the first certificate's public key does not match it)");
+        }
         keys = new AdvancedTlsX509KeyManager();
         keys.updateIdentityCredentials(chain, key);
       }
@@ -110,6 +114,12 @@ public final class TlsCredentials implements AutoCloseable {
   private long caTime = -1;
 
   private void reloadChanged() {
+    if (!Files.exists(settings.certFile() == null ? Path.of("/") : settings.certFile())
+        || !Files.exists(settings.keyFile() == null ? Path.of("/") : settings.keyFile())
+        || settings.trustedCaFile() != null && !Files.exists(settings.trustedCaFile())) {
+      LOG.debug("a TLS file of {} is missing; keeping the loaded ones", settings);
+      return; // being replaced (or gone): the loaded material stays in use
+    }
     try {
       if (keys != null) {
         long c = settings.certFile().toFile().lastModified();
@@ -118,7 +128,14 @@ public final class TlsCredentials implements AutoCloseable {
           certTime = c;
           keyTime = k;
         } else if (c != certTime || k != keyTime) {
-          keys.updateIdentityCredentials(settings.certFile().toFile(), settings.keyFile().toFile());
+          var chain = readCerts(settings.certFile(), settings.flagPrefix() + "cert-file");
+          var key = readKey(settings.keyFile(), settings.flagPrefix() + "key-file");
+          if (!matches(chain[0], key)) {
+            // one file replaced, the other not yet: keep serving the old pair, look again next time
+            LOG.debug("{} and {} do not belong together yet", settings.certFile(), settings.keyFile());
+            return;
+          }
+          keys.updateIdentityCredentials(chain, key);
           certTime = c;
           keyTime = k;
           LOG.info("reloaded {}cert-file {} and {}key-file {}", settings.flagPrefix(), settings.certFile(),
@@ -138,6 +155,32 @@ public final class TlsCredentials implements AutoCloseable {
       }
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
       LOG.warn("TLS files changed but do not load yet (kept the previous ones): {}", e.toString());
+    }
+  }
+
+  /** Whether {@code key} is the private half of the certificate's public key (a signature made by one verifies with the other). */
+  static boolean matches(java.security.cert.X509Certificate cert, java.security.PrivateKey key) {
+    try {
+      String alg = switch (key.getAlgorithm()) {
+        case "EC" -> "SHA256withECDSA";
+        case "RSA" -> "SHA256withRSA";
+        case "Ed25519", "EdDSA" -> "Ed25519";
+        default -> null;
+      };
+      if (alg == null) {
+        return true; // cannot tell: trust the files
+      }
+      byte[] probe = "flotilla-tls-key-check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      var signer = java.security.Signature.getInstance(alg);
+      signer.initSign(key);
+      signer.update(probe);
+      byte[] sig = signer.sign();
+      var verifier = java.security.Signature.getInstance(alg);
+      verifier.initVerify(cert.getPublicKey());
+      verifier.update(probe);
+      return verifier.verify(sig);
+    } catch (GeneralSecurityException e) {
+      return false;
     }
   }
 

@@ -234,9 +234,9 @@ public final class KvdCluster implements AutoCloseable {
   public HttpClient.Builder httpClientBuilder() {
     HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1);
     if (pki != null) {
-      try {
-        b.sslContext(TlsCredentials.load(TlsSettings.tool(pki.caFile(), clientCert.cert(), clientCert.key()))
-            .jdkClient());
+      try (TlsCredentials creds = TlsCredentials.load(TlsSettings.tool(pki.caFile(), clientCert.cert(),
+          clientCert.key()))) {
+        b.sslContext(creds.jdkClient());
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
       }

@@ -60,8 +60,9 @@ class ClientTlsTest {
   }
 
   private static HttpClient https(TlsSettings tls) throws IOException {
-    return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-        .sslContext(TlsCredentials.load(tls).jdkClient()).build();
+    try (TlsCredentials creds = TlsCredentials.load(tls)) { // closing stops the reload checks only
+      return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(creds.jdkClient()).build();
+    }
   }
 
   private static HttpResponse<String> put(HttpClient http, URI base, String key, String value) throws Exception {
@@ -121,6 +122,12 @@ class ClientTlsTest {
     TestPki.Issued next = pki.reissue("server", dir.resolve("next"));
     // the key first, then the certificate, each replaced atomically (as cert-manager or a script would)
     Files.move(next.key(), server.key(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    // a new key beside the old certificate is not a pair: the old pair stays in use, handshakes go on
+    long halfway = System.nanoTime() + Duration.ofMillis(2500).toNanos();
+    while (System.nanoTime() < halfway) {
+      assertThat(servedSerial()).isEqualTo(server.serial());
+      java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+    }
     Files.move(next.cert(), server.cert(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
     BigInteger served = servedSerial();
@@ -136,7 +143,10 @@ class ClientTlsTest {
 
   /** The serial number of the certificate the member presents to a new connection. */
   private BigInteger servedSerial() throws Exception {
-    var ctx = TlsCredentials.load(TlsSettings.tool(pki.caFile(), client.cert(), client.key())).jdkClient();
+    javax.net.ssl.SSLContext ctx;
+    try (TlsCredentials creds = TlsCredentials.load(TlsSettings.tool(pki.caFile(), client.cert(), client.key()))) {
+      ctx = creds.jdkClient();
+    }
     try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", url.getPort())) {
       s.startHandshake();
       return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSerialNumber();
@@ -145,7 +155,10 @@ class ClientTlsTest {
 
   @Test
   void onlyTls12AndNewerAreNegotiated() throws Exception {
-    var ctx = TlsCredentials.load(TlsSettings.tool(pki.caFile(), client.cert(), client.key())).jdkClient();
+    javax.net.ssl.SSLContext ctx;
+    try (TlsCredentials creds = TlsCredentials.load(TlsSettings.tool(pki.caFile(), client.cert(), client.key()))) {
+      ctx = creds.jdkClient();
+    }
     try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", url.getPort())) {
       s.setEnabledProtocols(new String[] {"TLSv1.1", "TLSv1"});
       assertThatThrownBy(s::startHandshake).isInstanceOf(IOException.class);
@@ -153,7 +166,7 @@ class ClientTlsTest {
   }
 
   @Test
-  void missingCertificateFileIsNamedWithItsFlag() {
+  void missingCertificateFileIsNamedWithItsFlag() throws Exception {
     Path missing = dir.resolve("nope.pem");
     assertThatThrownBy(() -> EmbeddedKv.start(KvConfig.builder(dir.resolve("data2"))
         .listenClientUrl("https://127.0.0.1:0")
@@ -161,5 +174,10 @@ class ClientTlsTest {
         .hasMessage("--cert-file " + missing + ": no such file");
     assertThatThrownBy(() -> KvConfig.builder(dir.resolve("data3")).listenClientUrl("https://127.0.0.1:0").build())
         .hasMessageContaining("give --cert-file and --key-file");
+    TestPki.Issued other = pki.issue("other");
+    assertThatThrownBy(() -> EmbeddedKv.start(KvConfig.builder(dir.resolve("data4"))
+        .listenClientUrl("https://127.0.0.1:0")
+        .clientTls(TlsSettings.client(server.cert(), other.key(), null, false)).build()))
+        .hasMessageContaining("--key-file " + other.key() + " is not the key of --cert-file " + server.cert());
   }
 }

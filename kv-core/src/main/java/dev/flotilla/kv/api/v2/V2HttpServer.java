@@ -171,9 +171,12 @@ public final class V2HttpServer implements AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      if (cause instanceof io.netty.handler.codec.DecoderException
+      if (cause instanceof io.netty.handler.ssl.NotSslRecordException
+          || cause instanceof io.netty.handler.codec.DecoderException
           && cause.getCause() instanceof javax.net.ssl.SSLException) {
-        log.debug("TLS failure with {}: {}", ctx.channel().remoteAddress(), cause.getCause().toString());
+        // a plaintext client on an https URL, or a refused certificate
+        log.debug("TLS failure with {}: {}", ctx.channel().remoteAddress(),
+            (cause.getCause() != null ? cause.getCause() : cause).toString());
         ctx.close();
         return;
       }
