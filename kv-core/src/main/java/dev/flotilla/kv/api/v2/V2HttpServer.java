@@ -122,7 +122,8 @@ public final class V2HttpServer implements AutoCloseable {
         server.channels.add(ch);
         server.bound.add((InetSocketAddress) ch.localAddress());
         log.info("serving client requests on {} ({}{})", url, epoll ? "epoll" : "nio",
-            sslContext == null ? "" : ", TLS" + (tls.settings().clientCertAuth() ? " with client certificates" : ""));
+            sslContext == null ? "" : ", TLS by " + (sslContext.isServer() && sslContext instanceof io.netty.handler.ssl.JdkSslContext
+                ? "the JDK" : "BoringSSL") + (tls.settings().clientCertAuth() ? ", client certificates required" : ""));
       }
     } catch (IOException | RuntimeException e) {
       server.close();
