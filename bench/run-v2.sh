@@ -3,7 +3,7 @@
 #
 #   bench/run-v2.sh [--only etcd|kvd] [--members 1|3|5] [--rounds N] [--duration 10s] [--warmup 2s]
 #                   [--connections 64] [--keys 1000] [--value-size 256] [--workloads put,get,qget]
-#                   [--wait-quiet 30] [--retries 2] [--out DIR]
+#                   [--wait-quiet 30] [--retries 2] [--tls] [--out DIR]
 #
 # Starts an etcd cluster (--enable-v2=true) and a kvd cluster of --members members each (default 1)
 # on free 127.0.0.1 ports with temporary data dirs; the load goes to each cluster's leader. Runs
@@ -11,6 +11,9 @@
 # etcd get, kvd get, ...; all of that --rounds times), prints a markdown table, and kills both
 # servers on exit. On a shared machine each run first waits up to --wait-quiet seconds for a calm
 # CPU, and a run during which other processes used over 0.2 cores is redone, up to --retries times.
+# --tls: both systems serve https client and peer URLs with certificates made for the run (openssl:
+# a CA, a server and a client certificate, EC P-256, in the work dir), client certificates
+# required on both (--client-cert-auth, --peer-client-cert-auth); the load presents the client one.
 # Build first: (cd "$(git rev-parse --show-toplevel)" && mvn -q -DskipTests package)
 # Env: ETCD (default: etcd on PATH), KVD (default: bin/kvd of this repo).
 set -euo pipefail
@@ -32,8 +35,9 @@ workloads=put,get,qget
 wait_quiet=30
 retries=2
 out=""
+tls=0
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "run-v2.sh: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -51,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --wait-quiet) wait_quiet=$2; shift 2 ;;
     --retries) retries=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --tls) tls=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -73,11 +78,37 @@ for s in "${systems[@]}"; do
   esac
 done
 command -v curl > /dev/null || die "curl is needed to wait for the servers; apt-get install curl"
+((tls == 0)) || command -v openssl > /dev/null || die "--tls needs openssl to make the certificates; apt-get install openssl"
 
 work=${out:-$(mktemp -d /tmp/flotilla-v2bench.XXXXXX)}
 mkdir -p "$work"
 results="$work/results.jsonl"
 : > "$results"
+
+scheme=http
+tls_server_args=()
+tls_client_args=()
+curl_tls=()
+if ((tls)); then
+  # certificates for this run only, never kept: a CA, then server and client certificates it signs
+  d="$work/tls"
+  mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=bench-ca" \
+    -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2> /dev/null
+  for n in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=bench-$n" \
+      -keyout "$d/$n-key.pem" -out "$d/$n.csr" 2> /dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' > "$d/$n.ext"
+    openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial -days 2 \
+      -extfile "$d/$n.ext" -out "$d/$n.pem" 2> /dev/null
+  done
+  scheme=https
+  tls_server_args=(--cert-file "$d/server.pem" --key-file "$d/server-key.pem" --trusted-ca-file "$d/ca.pem"
+    --client-cert-auth --peer-cert-file "$d/server.pem" --peer-key-file "$d/server-key.pem"
+    --peer-trusted-ca-file "$d/ca.pem" --peer-client-cert-auth)
+  tls_client_args=(--cacert "$d/ca.pem" --cert "$d/client.pem" --key "$d/client-key.pem")
+  curl_tls=(--cacert "$d/ca.pem" --cert "$d/client.pem" --key "$d/client-key.pem")
+fi
 
 declare -A pid port
 load_pid=""
@@ -95,7 +126,7 @@ cleanup() {
       kill -9 "$p" 2> /dev/null || true
     done
   done
-  rm -rf "$work/data-etcd" "$work/data-kvd"
+  rm -rf "$work/data-etcd" "$work/data-kvd" "$work/tls"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -135,15 +166,15 @@ start_server() {
   for ((i = 1; i <= members; i++)); do
     free_port; clients[i]=$FREE_PORT
     free_port; peers[i]=$FREE_PORT
-    cluster+="${cluster:+,}bench-$s-$i=http://127.0.0.1:${peers[i]}"
+    cluster+="${cluster:+,}bench-$s-$i=$scheme://127.0.0.1:${peers[i]}"
   done
   pid[$s]=""
   for ((i = 1; i <= members; i++)); do
     mkdir -p "$work/data-$s/$i"
     local args=(--name "bench-$s-$i" --data-dir "$work/data-$s/$i"
-      --listen-client-urls "http://127.0.0.1:${clients[i]}" --advertise-client-urls "http://127.0.0.1:${clients[i]}"
-      --listen-peer-urls "http://127.0.0.1:${peers[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[i]}"
-      --initial-cluster "$cluster" --initial-cluster-token "bench-$s")
+      --listen-client-urls "$scheme://127.0.0.1:${clients[i]}" --advertise-client-urls "$scheme://127.0.0.1:${clients[i]}"
+      --listen-peer-urls "$scheme://127.0.0.1:${peers[i]}" --initial-advertise-peer-urls "$scheme://127.0.0.1:${peers[i]}"
+      --initial-cluster "$cluster" --initial-cluster-token "bench-$s" ${tls_server_args[@]+"${tls_server_args[@]}"})
     [[ "$s" == etcd ]] && args+=(--enable-v2=true --log-level warn)
     "$bin" "${args[@]}" > "$work/$s-$i.log" 2>&1 &
     pid[$s]+="${pid[$s]:+,}$!"
@@ -153,7 +184,8 @@ start_server() {
   for ((i = 1; i <= members; i++)); do
     while :; do
       alive "$s" || { tail -20 "$work/$s-$i.log" >&2; die "$s exited during start-up (logs: $work/$s-*.log)"; }
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:${clients[i]}/v2/keys/" || true)
+      code=$(curl -s ${curl_tls[@]+"${curl_tls[@]}"} -o /dev/null -w '%{http_code}' --max-time 1 \
+        "$scheme://127.0.0.1:${clients[i]}/v2/keys/" || true)
       [[ "$code" != 000 ]] && break
       ((SECONDS < deadline)) || die "$s member $i did not answer on 127.0.0.1:${clients[i]} within 60 s (log: $work/$s-$i.log)"
       sleep 0.2
@@ -161,7 +193,7 @@ start_server() {
   done
   local leader_url=""
   while [[ -z "$leader_url" ]]; do
-    leader_url=$(curl -s --max-time 1 "http://127.0.0.1:${clients[1]}/v2/members/leader" \
+    leader_url=$(curl -s ${curl_tls[@]+"${curl_tls[@]}"} --max-time 1 "$scheme://127.0.0.1:${clients[1]}/v2/members/leader" \
       | grep -o '"clientURLs":\["[^"]*' | cut -d'"' -f4 || true)
     ((SECONDS < deadline)) || die "$s elected no leader within 60 s (logs: $work/$s-*.log)"
     [[ -n "$leader_url" ]] || sleep 0.2
@@ -207,7 +239,7 @@ for s in "${systems[@]}"; do
     kvd) echo "kvd: $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)" ;;
   esac
 done
-echo "cluster: $members member(s) per system"
+echo "cluster: $members member(s) per system$( ((tls)) && echo ", TLS on client and peer URLs (client certificates required)")"
 echo "load: --connections $connections --duration $duration --warmup $warmup --keys $keys --value-size $value_size, rounds $rounds"
 
 busy=$(busy_percent)
@@ -229,7 +261,8 @@ for ((round = 1; round <= rounds; round++)); do
         log="$work/run-$round-$s-$w.out"
         rc=0
         # in the background and waited for, so that a signal reaches the traps at once
-        "$BENCH/run-load.sh" --url "http://127.0.0.1:${port[$s]}" --label "$s" --server-pid "${pid[$s]}" \
+        "$BENCH/run-load.sh" --url "$scheme://127.0.0.1:${port[$s]}" --label "$s" --server-pid "${pid[$s]}" \
+          ${tls_client_args[@]+"${tls_client_args[@]}"} \
           --workload "$w" --connections "$connections" --duration "$duration" --warmup "$warmup" \
           --keys "$keys" --value-size "$value_size" > "$log" 2> "$log.err" &
         load_pid=$!

@@ -4,6 +4,8 @@ import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.process.ProcessRuntime;
 import dev.flotilla.agent.runtime.systemd.SystemdRuntime;
 import dev.flotilla.kv.client.JetcdStoreClient;
+import dev.flotilla.kv.tls.TlsCredentials;
+import dev.flotilla.kv.tls.TlsSettings;
 import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.embed.EmbeddedKv;
 import dev.flotilla.kv.embed.KvConfig;
@@ -82,9 +84,23 @@ public final class Fleetd implements Callable<Integer> {
   double engineReconcileInterval;
 
   @Option(names = "--api-listen", split = ",", defaultValue = "${env:FLEET_API_LISTEN:-unix:///var/run/fleet.sock}",
-      description = "Where to serve the fleet API v1: unix:///path or http://host:port, comma-separated "
-          + "(default: ${DEFAULT-VALUE}).")
+      description = "Where to serve the fleet API v1: unix:///path, http://host:port or https://host:port "
+          + "(with --cert-file, --key-file), comma-separated (default: ${DEFAULT-VALUE}).")
   List<URI> apiListen;
+
+  @Option(names = {"--ca-file", "--etcd-cafile"}, defaultValue = "${env:FLEET_ETCD_CAFILE}",
+      description = "CA certificate (PEM) that signs the store's certificates and, on an https --api-listen, the "
+          + "certificates fctl must present (fleet's etcd_cafile).")
+  Path caFile;
+
+  @Option(names = {"--cert-file", "--etcd-certfile"}, defaultValue = "${env:FLEET_ETCD_CERTFILE}",
+      description = "This fleetd's certificate (PEM): presented to the store, served on an https --api-listen and "
+          + "an https embedded store (fleet's etcd_certfile).")
+  Path certFile;
+
+  @Option(names = {"--key-file", "--etcd-keyfile"}, defaultValue = "${env:FLEET_ETCD_KEYFILE}",
+      description = "The key (PEM, PKCS#8) of --cert-file (fleet's etcd_keyfile).")
+  Path keyFile;
 
   @Option(names = "--runtime", defaultValue = "${env:FLEET_RUNTIME:-auto}",
       description = "systemd, process, or auto: systemd where it is PID 1 (/run/systemd/system exists), "
@@ -186,12 +202,17 @@ public final class Fleetd implements Callable<Integer> {
         EmbeddedKv kv = fleet.add(EmbeddedKv.start(KvConfig.builder(dataDir.resolve("store"))
             .name(host.machineId())
             .listenClientUrls(listenClientUrls)
+            // https client URLs: this fleetd's certificate; with --ca-file, clients need one it signed
+            .clientTls(certFile == null ? null : dev.flotilla.kv.tls.TlsSettings.client(certFile, keyFile, caFile,
+                caFile != null))
             .build()));
         kv.ready().join();
         client = fleet.add(kv.storeClient());
         log.info("embedded store serving clients on {}", kv.clientUrls());
       } else {
-        client = fleet.add(JetcdStoreClient.connect(endpoints, requestTimeout(), etcdUsername, etcdPassword));
+        var storeTls = endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()))
+            ? fleet.add(TlsCredentials.load(TlsSettings.tool(caFile, certFile, keyFile))) : null;
+        client = fleet.add(JetcdStoreClient.connect(endpoints, requestTimeout(), storeTls, etcdUsername, etcdPassword));
       }
       StoreRegistry registry = new StoreRegistry(client, keyPrefix);
       String ip = publicIpFor(host);
@@ -202,10 +223,21 @@ public final class Fleetd implements Callable<Integer> {
           Files.createDirectories(Path.of(u.getPath()).getParent());
         }
       }
+      io.netty.handler.ssl.SslContext apiTls = null;
+      if (apiListen.stream().anyMatch(u -> "https".equals(u.getScheme()))) {
+        if (certFile == null) {
+          throw new IllegalArgumentException("--api-listen " + apiListen + " is https: give --cert-file and --key-file");
+        }
+        // with --ca-file, an API client (fctl) must present a certificate that CA signed
+        apiTls = fleet.add(TlsCredentials.load(new TlsSettings(certFile, keyFile, caFile, caFile != null, "--",
+            "--ca-file"))).nettyServer();
+      }
       fleet.api = fleet.add(FleetApiServer.start(apiListen,
-          new FleetApi(registry, registry, registry, registry, local)));
+          new FleetApi(registry, registry, registry, registry, local), apiTls));
       log.info("fleet API serving on {}", fleet.api.boundAddresses());
-      MachineRecord machine = host.record(ip, agentUrl(fleet.api, ip));
+      boolean apiHttps = apiListen.stream().filter(u -> !"unix".equals(u.getScheme())).findFirst()
+          .map(u -> "https".equals(u.getScheme())).orElse(false);
+      MachineRecord machine = host.record(ip, agentUrl(fleet.api, ip, apiHttps));
       log.info("machine {} ({}), metadata {}, runtime {}", machine.id(), machine.publicIp(), machine.metadata(),
           unitRuntime.name());
 
@@ -228,11 +260,11 @@ public final class Fleetd implements Callable<Integer> {
   }
 
   /** Where other machines reach this agent: the first http:// API address, the wildcard replaced by our IP. */
-  private static String agentUrl(FleetApiServer api, String ip) {
+  private static String agentUrl(FleetApiServer api, String ip, boolean https) {
     for (java.net.SocketAddress a : api.boundAddresses()) {
       if (a instanceof java.net.InetSocketAddress inet) {
         String host = inet.getAddress().isAnyLocalAddress() ? ip : inet.getAddress().getHostAddress();
-        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
+        return (https ? "https://" : "http://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
       }
     }
     return "";

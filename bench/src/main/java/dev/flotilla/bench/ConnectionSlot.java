@@ -49,13 +49,17 @@ final class ConnectionSlot {
     /** We closed the connection because the server asked to: reconnect at once, no back-off. */
     private boolean closedByServerRequest;
 
-    ConnectionSlot(LoadDriver driver, Bootstrap bootstrap, EventLoop loop, long timeoutNanos) {
+    ConnectionSlot(LoadDriver driver, Bootstrap bootstrap, EventLoop loop, long timeoutNanos,
+                   io.netty.handler.ssl.SslContext tls, java.net.InetSocketAddress server) {
         this.driver = driver;
         this.loop = loop;
         this.timeoutNanos = timeoutNanos;
         this.bootstrap = bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                if (tls != null) {
+                    ch.pipeline().addLast(tls.newHandler(ch.alloc(), server.getHostString(), server.getPort()));
+                }
                 ch.pipeline().addLast(new HttpClientCodec(DECODER, HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE,
                         HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST), new ResponseHandler());
             }

@@ -33,6 +33,12 @@ final class LoadDriver implements AutoCloseable {
     private volatile boolean closing;
 
     LoadDriver(InetSocketAddress server, int connections, int threads, Transport transport, long timeoutNanos) {
+        this(server, connections, threads, transport, timeoutNanos, null);
+    }
+
+    /** With {@code tls} (null: plaintext), each connection does a TLS handshake first (https URLs). */
+    LoadDriver(InetSocketAddress server, int connections, int threads, Transport transport, long timeoutNanos,
+               io.netty.handler.ssl.SslContext tls) {
         boolean epoll = switch (transport) {
             case AUTO -> Epoll.isAvailable();
             case EPOLL -> {
@@ -55,7 +61,8 @@ final class LoadDriver implements AutoCloseable {
         group.forEach(e -> loops.add((EventLoop) e));
         for (int i = 0; i < connections; i++) {
             // Round-robin pinning: each slot lives on one loop for its whole life.
-            slots.add(new ConnectionSlot(this, bootstrap, loops.get(i % loops.size()), timeoutNanos));
+            slots.add(new ConnectionSlot(this, bootstrap, loops.get(i % loops.size()), timeoutNanos, tls,
+                    server));
         }
     }
 

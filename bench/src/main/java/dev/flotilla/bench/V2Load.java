@@ -36,6 +36,15 @@ public final class V2Load implements Callable<Integer> {
     @Option(names = "--url", defaultValue = "http://127.0.0.1:2379", description = "Client URL (default: ${DEFAULT-VALUE}).")
     private String url;
 
+    @Option(names = "--cacert", description = "With an https --url: CA certificate (PEM) of the server.")
+    private java.nio.file.Path cacert;
+
+    @Option(names = "--cert", description = "With an https --url: client certificate (PEM) to present.")
+    private java.nio.file.Path cert;
+
+    @Option(names = "--key", description = "With an https --url: key (PEM, PKCS#8) of --cert.")
+    private java.nio.file.Path key;
+
     @Option(names = "--connections", defaultValue = "64", description = "Connections, one request in flight each (default: ${DEFAULT-VALUE}).")
     private int connections;
 
@@ -77,7 +86,7 @@ public final class V2Load implements Callable<Integer> {
     /** The validated settings of one invocation. */
     record Settings(String system, Workload workload, String url, InetSocketAddress server, String hostHeader,
                     int connections, int threads, Duration duration, Duration warmup, Duration timeout,
-                    int valueSize, int keys, boolean prepopulate) {}
+                    int valueSize, int keys, boolean prepopulate, io.netty.handler.ssl.SslContext tls) {}
 
     public static void main(String[] args) {
         // kv-core on the classpath brings a logback.xml too; naming ours keeps logback from
@@ -94,7 +103,7 @@ public final class V2Load implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LoadDriver driver = new LoadDriver(s.server(), s.connections(), s.threads(), transport,
-                s.timeout().toNanos())) {
+                s.timeout().toNanos(), s.tls())) {
             try {
                 driver.connectAll();
             } catch (IOException e) {
@@ -155,13 +164,24 @@ public final class V2Load implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw bad("--url '" + url + "' is not a URL: " + e.getMessage());
         }
-        if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
-            throw bad("--url '" + url + "' must be http://HOST[:PORT]; https is not supported");
+        boolean https = "https".equals(uri.getScheme());
+        if (!("http".equals(uri.getScheme()) || https) || uri.getHost() == null) {
+            throw bad("--url '" + url + "' must be http://HOST[:PORT] or https://HOST[:PORT]");
+        }
+        io.netty.handler.ssl.SslContext tls = null;
+        if (https) {
+            // the same TLS client kvd's own tools use: TLS 1.2/1.3, the server's name checked
+            try (var creds = dev.flotilla.kv.tls.TlsCredentials.load(
+                    new dev.flotilla.kv.tls.TlsSettings(cert, key, cacert, false, "--", "--cacert"))) {
+                tls = creds.nettyClient();
+            } catch (IOException | IllegalArgumentException e) {
+                throw bad(e.getMessage());
+            }
         }
         if (uri.getPath() != null && !uri.getPath().isEmpty() && !uri.getPath().equals("/")) {
             throw bad("--url '" + url + "' must have no path; requests go to /v2/keys/bench/k<n>");
         }
-        int port = uri.getPort() == -1 ? 80 : uri.getPort();
+        int port = uri.getPort() == -1 ? (https ? 443 : 80) : uri.getPort();
         require(connections >= 1, "--connections must be at least 1, got " + connections);
         require(threads >= 1, "--threads must be at least 1, got " + threads);
         require(keys >= 1, "--keys must be at least 1, got " + keys);
@@ -172,7 +192,7 @@ public final class V2Load implements Callable<Integer> {
         String hostHeader = uri.getHost() + (uri.getPort() == -1 ? "" : ":" + port);
         return new Settings(label, workload, url, new InetSocketAddress(uri.getHost(), port), hostHeader,
                 connections, Math.min(threads, connections), duration, warmup, timeout, valueSize, keys,
-                prepopulate);
+                prepopulate, tls);
     }
 
     private void require(boolean ok, String message) {

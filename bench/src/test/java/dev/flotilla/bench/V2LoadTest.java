@@ -171,7 +171,10 @@ class V2LoadTest {
 
     @Test
     void rejectsBadArguments() {
-        assertThat(execute("--url", "https://127.0.0.1:2379").exit()).isEqualTo(2);
+        assertThat(execute("--url", "ftp://127.0.0.1:2379").exit()).isEqualTo(2);
+        Outcome noCa = execute("--url", "https://127.0.0.1:2379", "--cacert", "/nonexistent/ca.pem");
+        assertThat(noCa.exit()).isEqualTo(2);
+        assertThat(noCa.err()).contains("--cacert /nonexistent/ca.pem: no such file");
         assertThat(execute("--workload", "delete").err()).contains("put, get or qget");
         assertThat(execute("--duration", "ten").err()).contains("not a duration");
         assertThat(execute("--connections", "0").err()).contains("--connections must be at least 1");

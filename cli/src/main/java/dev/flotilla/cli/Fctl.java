@@ -73,9 +73,21 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
   CommandSpec spec;
 
   @Option(names = "--endpoint", scope = ScopeType.INHERIT, paramLabel = "URL",
-      description = "fleetd's API: unix:///path or http://host:port (default: $FLEETCTL_ENDPOINT, else "
+      description = "fleetd's API: unix:///path, http://host:port or https://host:port (default: $FLEETCTL_ENDPOINT, else "
           + Endpoint.DEFAULT + ")")
   String endpoint;
+
+  @Option(names = "--ca-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "CA certificate (PEM) that signs fleetd's https certificate (default: $FLEETCTL_CA_FILE)")
+  String caFile;
+
+  @Option(names = "--cert-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "Client certificate (PEM) to present to fleetd over https (default: $FLEETCTL_CERT_FILE)")
+  String certFile;
+
+  @Option(names = "--key-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "Key (PEM, PKCS#8) of --cert-file (default: $FLEETCTL_KEY_FILE)")
+  String keyFile;
 
   @Option(names = "--request-timeout", scope = ScopeType.INHERIT, paramLabel = "SECONDS",
       description = "Time allowed for each request to fleetd (default: $FLEETCTL_REQUEST_TIMEOUT, else 3)")
@@ -215,9 +227,30 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
-      client = new FleetClient(new NettyFleetHttp(ep, timeout()), ep);
+      client = new FleetClient(new NettyFleetHttp(ep, timeout(), tls(ep)), ep);
     }
     return client;
+  }
+
+  /** TLS towards an https endpoint from --ca-file/--cert-file/--key-file (or FLEETCTL_*); null otherwise. */
+  private io.netty.handler.ssl.SslContext tls(Endpoint ep) {
+    String ca = caFile != null ? caFile : env.get("FLEETCTL_CA_FILE");
+    String cert = certFile != null ? certFile : env.get("FLEETCTL_CERT_FILE");
+    String key = keyFile != null ? keyFile : env.get("FLEETCTL_KEY_FILE");
+    if (!ep.https()) {
+      return null;
+    }
+    // one command, one handshake or a few: the files are read once (close stops the reload checks)
+    try (var creds = dev.flotilla.kv.tls.TlsCredentials.load(
+        dev.flotilla.kv.tls.TlsSettings.tool(path(ca), path(cert), path(key)))) {
+      return creds.nettyClient();
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  private static java.nio.file.Path path(String s) {
+    return s == null || s.isBlank() ? null : java.nio.file.Path.of(s);
   }
 
   private Duration timeout() {

@@ -28,7 +28,9 @@ class EndpointTest {
     assertThatThrownBy(() -> Endpoint.parse("unix://var/run/fleet.sock")).hasMessageContaining("three slashes");
     assertThatThrownBy(() -> Endpoint.parse("unix://")).hasMessageContaining("no socket path");
     assertThatThrownBy(() -> Endpoint.parse("127.0.0.1:4002")).hasMessageContaining("http://127.0.0.1:4002");
-    assertThatThrownBy(() -> Endpoint.parse("https://fleet:443")).hasMessageContaining("TLS");
+    assertThat(Endpoint.parse("https://fleet").port()).isEqualTo(443);
+    assertThat(Endpoint.parse("https://fleet:8443").https()).isTrue();
+    assertThat(Endpoint.parse("https://fleet:443").hostHeader()).isEqualTo("fleet");
     assertThatThrownBy(() -> Endpoint.parse("http://fleet:80/fleet/v1")).hasMessageContaining("has a path");
     assertThatThrownBy(() -> Endpoint.parse("ftp://x")).hasMessageContaining("unsupported scheme 'ftp'");
   }

@@ -2,6 +2,7 @@ package dev.flotilla.kv;
 
 import dev.flotilla.kv.embed.EmbeddedKv;
 import dev.flotilla.kv.embed.KvConfig;
+import dev.flotilla.kv.tls.TlsSettings;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -123,6 +124,39 @@ public final class Kvd implements Callable<Integer> {
       description = "bcrypt cost of auth passwords, 4..31 (default: ${DEFAULT-VALUE}).")
   int bcryptCost;
 
+  @Option(names = "--cert-file", defaultValue = "${env:ETCD_CERT_FILE}",
+      description = "Path to the client server TLS cert file (PEM; served on https:// client URLs).")
+  Path certFile;
+
+  @Option(names = "--key-file", defaultValue = "${env:ETCD_KEY_FILE}",
+      description = "Path to the client server TLS key file (PEM, PKCS#8).")
+  Path keyFile;
+
+  @Option(names = "--trusted-ca-file", defaultValue = "${env:ETCD_TRUSTED_CA_FILE}",
+      description = "Path to the client server TLS trusted CA cert file (PEM).")
+  Path trustedCaFile;
+
+  @Option(names = "--client-cert-auth", arity = "0..1", defaultValue = "${env:ETCD_CLIENT_CERT_AUTH:-false}",
+      description = "Enable client cert authentication (a client needs a certificate signed by --trusted-ca-file).")
+  boolean clientCertAuth;
+
+  @Option(names = "--peer-cert-file", defaultValue = "${env:ETCD_PEER_CERT_FILE}",
+      description = "Path to the peer server TLS cert file (PEM; used on https:// peer URLs, both ways).")
+  Path peerCertFile;
+
+  @Option(names = "--peer-key-file", defaultValue = "${env:ETCD_PEER_KEY_FILE}",
+      description = "Path to the peer server TLS key file (PEM, PKCS#8).")
+  Path peerKeyFile;
+
+  @Option(names = "--peer-trusted-ca-file", defaultValue = "${env:ETCD_PEER_TRUSTED_CA_FILE}",
+      description = "Path to the peer server TLS trusted CA file (PEM).")
+  Path peerTrustedCaFile;
+
+  @Option(names = "--peer-client-cert-auth", arity = "0..1",
+      defaultValue = "${env:ETCD_PEER_CLIENT_CERT_AUTH:-false}",
+      description = "Enable peer client cert authentication (a peer needs a certificate signed by --peer-trusted-ca-file).")
+  boolean peerClientCertAuth;
+
   @Option(names = "--enable-v2", arity = "0..1", defaultValue = "true",
       description = "Accepted for etcd compatibility; the v2 API is always served.")
   boolean enableV2;
@@ -166,6 +200,8 @@ public final class Kvd implements Callable<Integer> {
             "--experimental-watch-progress-notify-interval"))
         .bcryptCost(bcryptCost)
         .authTokenTtlSeconds(authTokenTtl)
+        .clientTls(TlsSettings.client(certFile, keyFile, trustedCaFile, clientCertAuth))
+        .peerTls(TlsSettings.peer(peerCertFile, peerKeyFile, peerTrustedCaFile, peerClientCertAuth))
         .build();
     if (!authToken.equals("simple")) {
       throw new IllegalArgumentException("--auth-token '" + authToken + "' is not supported: kvd has etcd's simple"

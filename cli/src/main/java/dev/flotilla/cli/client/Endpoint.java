@@ -6,10 +6,14 @@ import java.nio.file.Path;
 
 /**
  * Where fleetd's API is: {@code unix:///path} (fleetd's default, {@code unix:///var/run/fleet.sock})
- * or {@code http://host:port}, as fleetctl's {@code --endpoint} accepts them. {@code url} is the text
- * the user gave, for messages.
+ * or {@code http://host:port} / {@code https://host:port}, as fleetctl's {@code --endpoint} accepts
+ * them. {@code url} is the text the user gave, for messages.
  */
-public record Endpoint(String url, Path socket, String host, int port) {
+public record Endpoint(String url, Path socket, String host, int port, boolean https) {
+
+  public Endpoint(String url, Path socket, String host, int port) {
+    this(url, socket, host, port, false);
+  }
 
   public static final String DEFAULT = "unix:///var/run/fleet.sock";
 
@@ -19,7 +23,7 @@ public record Endpoint(String url, Path socket, String host, int port) {
 
   /** The Host header: fleetctl sends "domain-sock" over a Unix socket. */
   public String hostHeader() {
-    return isUnix() ? "domain-sock" : port == 80 ? host : host + ":" + port;
+    return isUnix() ? "domain-sock" : port == (https ? 443 : 80) ? host : host + ":" + port;
   }
 
   /** Parses an endpoint; throws {@link IllegalArgumentException} saying what to write instead. */
@@ -46,7 +50,7 @@ public record Endpoint(String url, Path socket, String host, int port) {
         }
         return new Endpoint(url, Path.of(rest), null, -1);
       }
-      case "http" -> {
+      case "http", "https" -> {
         URI uri;
         try {
           uri = new URI(url);
@@ -61,12 +65,11 @@ public record Endpoint(String url, Path socket, String host, int port) {
           throw new IllegalArgumentException("endpoint '" + text + "' has a path; fctl adds /fleet/v1 itself, write http://"
               + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort()));
         }
-        return new Endpoint(url, null, uri.getHost(), uri.getPort() < 0 ? 80 : uri.getPort());
+        boolean https = scheme.equals("https");
+        return new Endpoint(url, null, uri.getHost(), uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80, https);
       }
-      case "https" -> throw new IllegalArgumentException("endpoint '" + text
-          + "': fctl does not speak TLS yet; use http://host:port or the Unix socket");
       default -> throw new IllegalArgumentException("endpoint '" + text + "': unsupported scheme '" + scheme
-          + "'; use unix:///path/to/fleet.sock or http://host:port");
+          + "'; use unix:///path/to/fleet.sock, http://host:port or https://host:port");
     }
   }
 

@@ -28,6 +28,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -71,7 +73,23 @@ public final class NettyFleetHttp implements FleetHttp {
   private final Deque<Channel> idle = new ConcurrentLinkedDeque<>();
 
   public NettyFleetHttp(Endpoint endpoint, Duration timeout) {
+    this(endpoint, timeout, null);
+  }
+
+  /**
+   * A client of {@code endpoint}; an https endpoint is reached over TLS with {@code tls} (fctl's
+   * --ca-file, --cert-file, --key-file; null: the system's CAs, no client certificate).
+   */
+  public NettyFleetHttp(Endpoint endpoint, Duration timeout, SslContext tls) {
     this.endpoint = endpoint;
+    if (endpoint.https() && tls == null) {
+      try (var creds = dev.flotilla.kv.tls.TlsCredentials.load(dev.flotilla.kv.tls.TlsSettings.tool(null, null, null))) {
+        tls = creds.nettyClient();
+      } catch (java.io.IOException e) {
+        throw new UnreachableException("cannot set up TLS for " + endpoint + ": " + e.getMessage(), e);
+      }
+    }
+    SslContext ssl = endpoint.https() ? tls : null;
     this.timeoutNanos = timeout.toNanos();
     boolean epoll = Epoll.isAvailable();
     if (endpoint.isUnix() && !epoll) {
@@ -88,6 +106,9 @@ public final class NettyFleetHttp implements FleetHttp {
         .handler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
+            if (ssl != null) {
+              ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), endpoint.host(), endpoint.port()));
+            }
             ch.pipeline().addLast("http", new HttpClientCodec());
             ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_RESPONSE_BYTES));
             ch.pipeline().addLast("exchange", new Exchange());
@@ -132,6 +153,13 @@ public final class NettyFleetHttp implements FleetHttp {
           + " within " + seconds() + " (raise --request-timeout if fleetd is busy)", e);
     } catch (ExecutionException e) {
       drop(ch);
+      Throwable cause = e.getCause() instanceof io.netty.handler.codec.DecoderException d && d.getCause() != null
+          ? d.getCause() : e.getCause();
+      if (cause instanceof javax.net.ssl.SSLException) {
+        // with TLS 1.3 fleetd refuses a client certificate after the client's side of the handshake
+        throw new UnreachableException("fleetd at " + endpoint + " refused the TLS connection: " + reason(cause)
+            + "; check --ca-file, --cert-file and --key-file", cause);
+      }
       throw new UnreachableException("fleetd at " + endpoint + " did not answer " + method + " " + pathAndQuery
           + ": " + reason(e.getCause()), e.getCause());
     } catch (InterruptedException e) {
@@ -175,6 +203,17 @@ public final class NettyFleetHttp implements FleetHttp {
       String why = done ? reason(f.cause()) : "no connection within " + seconds();
       throw new UnreachableException("cannot reach fleetd at " + endpoint + ": " + why
           + "; is fleetd running there? Point fctl at it with --endpoint or FLEETCTL_ENDPOINT", f.cause());
+    }
+    SslHandler tls = f.channel().pipeline().get(SslHandler.class);
+    if (tls != null) {
+      var handshake = tls.handshakeFuture();
+      boolean shook = handshake.awaitUninterruptibly(timeoutNanos, TimeUnit.NANOSECONDS);
+      if (!shook || !handshake.isSuccess()) {
+        f.channel().close();
+        String why = shook ? reason(handshake.cause()) : "no TLS handshake within " + seconds();
+        throw new UnreachableException("cannot reach fleetd at " + endpoint + ": TLS handshake failed: " + why
+            + "; check --ca-file, --cert-file and --key-file", handshake.cause());
+      }
     }
     return f.channel();
   }

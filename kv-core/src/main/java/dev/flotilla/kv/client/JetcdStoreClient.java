@@ -57,7 +57,7 @@ public final class JetcdStoreClient implements StoreClient {
 
   /** A client of the store at {@code endpoints} (http://host:port), waiting up to {@code timeout} per request. */
   public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout) {
-    return connect(endpoints, timeout, null, null);
+    return connect(endpoints, timeout, null, null, null);
   }
 
   /**
@@ -65,20 +65,48 @@ public final class JetcdStoreClient implements StoreClient {
    * user; the store must then have auth off). jetcd authenticates and renews its token itself.
    */
   public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout, String user, String password) {
+    return connect(endpoints, timeout, null, user, password);
+  }
+
+  /**
+   * A client of the store at {@code endpoints}, over TLS with {@code tls} (its CA checks the
+   * members' certificates, its certificate and key, if any, are presented to them); null: plaintext.
+   */
+  public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout, dev.flotilla.kv.tls.TlsCredentials tls) {
+    return connect(endpoints, timeout, tls, null, null);
+  }
+
+  /** As {@link #connect(List, Duration, dev.flotilla.kv.tls.TlsCredentials)}, as the store's auth user {@code user}. */
+  public static JetcdStoreClient connect(List<URI> endpoints, Duration timeout, dev.flotilla.kv.tls.TlsCredentials tls,
+      String user, String password) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no store endpoints given; pass the client URLs, e.g. http://127.0.0.1:2379");
     }
     // answers as large as the store sends, as etcd's own Go client takes them (math.MaxInt32):
     // gRPC's 4 MiB default refused a full read of the fleet registry past ~15,000 units
-    var b = Client.builder().endpoints(endpoints.toArray(URI[]::new)).maxInboundMessageSize(Integer.MAX_VALUE);
+    var builder = Client.builder().endpoints(endpoints.toArray(URI[]::new)).maxInboundMessageSize(Integer.MAX_VALUE);
     if (user != null && !user.isEmpty()) {
       if (password == null) {
         throw new IllegalArgumentException("a store user (" + user + ") needs a password");
       }
-      b.user(ByteSequence.from(user, java.nio.charset.StandardCharsets.UTF_8))
+      builder.user(ByteSequence.from(user, java.nio.charset.StandardCharsets.UTF_8))
           .password(ByteSequence.from(password, java.nio.charset.StandardCharsets.UTF_8));
     }
-    return new JetcdStoreClient(b.build(), timeout);
+    boolean https = endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()));
+    if (https) {
+      try {
+        if (tls != null) {
+          builder.sslContext(tls.nettyGrpcClient());
+        } else {
+          try (var systemCas = dev.flotilla.kv.tls.TlsCredentials.load(dev.flotilla.kv.tls.TlsSettings.tool(null, null, null))) {
+            builder.sslContext(systemCas.nettyGrpcClient());
+          }
+        }
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot set up TLS towards " + endpoints + ": " + e.getMessage(), e);
+      }
+    }
+    return new JetcdStoreClient(builder.build(), timeout);
   }
 
   public static JetcdStoreClient connect(URI endpoint) {

@@ -28,7 +28,9 @@ public record KvConfig(
     long quotaBackendBytes,
     long watchProgressNotifyIntervalMs,
     int bcryptCost,
-    long authTokenTtlSeconds) {
+    long authTokenTtlSeconds,
+    dev.flotilla.kv.tls.TlsSettings clientTls,
+    dev.flotilla.kv.tls.TlsSettings peerTls) {
 
   /** etcd's default backend quota (--quota-backend-bytes 0): 2 GiB. */
   public static final long DEFAULT_QUOTA_BACKEND_BYTES = 2L << 30;
@@ -60,6 +62,14 @@ public record KvConfig(
       throw new IllegalArgumentException("the watch progress notify interval must be positive, got "
           + watchProgressNotifyIntervalMs + " ms");
     }
+    clientTls = clientTls == null ? dev.flotilla.kv.tls.TlsSettings.none("--") : clientTls;
+    peerTls = peerTls == null ? dev.flotilla.kv.tls.TlsSettings.none("--peer-") : peerTls;
+    for (URI u : listenClientUrls) {
+      requireTlsFor(u, "listen client URL", clientTls);
+    }
+    for (URI u : listenPeerUrls) {
+      requireTlsFor(u, "listen peer URL", peerTls);
+    }
     if (maxRequestBytes <= 0) {
       throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
     }
@@ -71,12 +81,24 @@ public record KvConfig(
     }
   }
 
+  private static void requireTlsFor(URI url, String what, dev.flotilla.kv.tls.TlsSettings tls) {
+    String scheme = url.getScheme();
+    if ("https".equals(scheme)) {
+      if (!tls.enabled()) {
+        throw new IllegalArgumentException(what + " " + url + " is https: give " + tls.flagPrefix() + "cert-file and "
+            + tls.flagPrefix() + "key-file");
+      }
+    } else if (!"http".equals(scheme)) {
+      throw new IllegalArgumentException(what + " " + url + ": the scheme must be http or https");
+    }
+  }
+
   /** The same settings with another initial cluster (the one discovery found). */
   public KvConfig withInitialCluster(String cluster) {
     return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
         cluster, initialClusterState, initialClusterToken, maxRequestBytes, snapshotCount, heartbeatIntervalMs,
         electionTimeoutMs, discovery, discoveryFallback, quotaBackendBytes, watchProgressNotifyIntervalMs, bcryptCost,
-        authTokenTtlSeconds);
+        authTokenTtlSeconds, clientTls, peerTls);
   }
 
   /** A one-member store on a data dir, serving clients at {@code clientUrl}. */
@@ -104,6 +126,8 @@ public record KvConfig(
     private long watchProgressNotifyIntervalMs = 600_000;
     private int bcryptCost = 10;
     private long authTokenTtlSeconds = 300;
+    private dev.flotilla.kv.tls.TlsSettings clientTls;
+    private dev.flotilla.kv.tls.TlsSettings peerTls;
 
     private Builder(Path dataDir) {
       this.dataDir = dataDir;
@@ -133,12 +157,16 @@ public record KvConfig(
     public Builder bcryptCost(int v) { this.bcryptCost = v; return this; }
     /** etcd's --auth-token-ttl: seconds a simple token lives after its last use (default 300). */
     public Builder authTokenTtlSeconds(long v) { this.authTokenTtlSeconds = v; return this; }
+    /** TLS for the client URLs (https://): etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
+    public Builder clientTls(dev.flotilla.kv.tls.TlsSettings v) { this.clientTls = v; return this; }
+    /** TLS for the peer URLs: etcd's --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
+    public Builder peerTls(dev.flotilla.kv.tls.TlsSettings v) { this.peerTls = v; return this; }
 
     public KvConfig build() {
       return new KvConfig(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls,
           initialAdvertisePeerUrls, initialCluster, initialClusterState, initialClusterToken,
           maxRequestBytes, snapshotCount, heartbeatIntervalMs, electionTimeoutMs, discovery, discoveryFallback,
-          quotaBackendBytes, watchProgressNotifyIntervalMs, bcryptCost, authTokenTtlSeconds);
+          quotaBackendBytes, watchProgressNotifyIntervalMs, bcryptCost, authTokenTtlSeconds, clientTls, peerTls);
     }
   }
 }

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Starts the Raft side of a clustered member: the log store in {@code member/raft} (bootstrapped
  * with the founders on first start of a new cluster), the gRPC peer transport on the first
- * {@code --listen-peer-urls} address, and the node over the store's state machine.
+ * {@code --listen-peer-urls} address (TLS with the --peer-* files when given), and the node over the
+ * store's state machine.
  */
 final class RaftMember {
   private static final Logger log = LoggerFactory.getLogger(RaftMember.class);
@@ -35,7 +36,8 @@ final class RaftMember {
   private RaftMember() {}
 
   static ReplicatedLog start(KvConfig cfg, MemberIdentity identity, Path raftDir, StoreStateMachine machine,
-      StoreMetrics metrics, List<MemberRecord> newClusterFounders, Runnable onSelfRemoved) throws IOException {
+      StoreMetrics metrics, List<MemberRecord> newClusterFounders, Runnable onSelfRemoved,
+      dev.flotilla.kv.tls.TlsCredentials peerTls) throws IOException {
     WalLogStore logStore = WalLogStore.open(raftDir, WalLogStore.Options.defaults());
     logStore.onSync(nanos -> metrics.walFsync.observe(StoreMetrics.seconds(nanos)));
     try {
@@ -124,7 +126,9 @@ final class RaftMember {
                     onSelfRemoved.run();
                   }
                 }
-              }, GrpcTransportOptions.defaults());
+              }, GrpcTransportOptions.defaults(),
+              peerTls == null ? io.grpc.InsecureServerCredentials.create() : peerTls.grpcServer(),
+              peerTls == null ? io.grpc.InsecureChannelCredentials.create() : peerTls.grpcChannel());
           t.removedMembers(machine.members()::wasRemoved);
           return t;
         } catch (IOException e) {

@@ -2,6 +2,7 @@ package dev.flotilla.kv.server;
 
 import dev.flotilla.kv.embed.KvConfig;
 import dev.flotilla.kv.mvcc.MvccStore;
+import dev.flotilla.kv.tls.TlsCredentials;
 import dev.flotilla.proto.store.MemberAttributes;
 import dev.flotilla.proto.store.MemberRecord;
 import dev.flotilla.proto.store.StoreCommand;
@@ -79,7 +80,32 @@ public final class StoreMember implements AutoCloseable {
     boolean localWal = Files.isDirectory(memberDir.resolve("wal"));
     boolean raftDir = Files.isDirectory(memberDir.resolve("raft"));
     Files.createDirectories(memberDir);
-    MvccStore store = MvccStore.open(memberDir.resolve("store"));
+    // load the TLS files first: a bad one fails before anything is written to the data dir
+    TlsCredentials clientTls = cfg.clientTls().enabled() || cfg.clientTls().trustedCaFile() != null
+        ? TlsCredentials.load(cfg.clientTls()) : null;
+    TlsCredentials peerTls;
+    try {
+      peerTls = cfg.peerTls().enabled() ? TlsCredentials.load(cfg.peerTls()) : null;
+    } catch (IOException e) {
+      if (clientTls != null) {
+        clientTls.close();
+      }
+      throw e;
+    }
+    boolean peerHttps = cfg.listenPeerUrls().stream().anyMatch(u -> "https".equals(u.getScheme()))
+        || cfg.initialAdvertisePeerUrls().stream().anyMatch(u -> "https".equals(u.getScheme()));
+    if (peerTls != null && !peerHttps) {
+      log.warn("--peer-cert-file is given but the peer URLs are http://: Raft traffic stays plaintext");
+      peerTls.close();
+      peerTls = null;
+    }
+    MvccStore store;
+    try {
+      store = MvccStore.open(memberDir.resolve("store"));
+    } catch (IOException | RuntimeException e) {
+      closeAll(clientTls, peerTls);
+      throw e;
+    }
     CommandLog commandLog = null;
     try {
       List<URI> peerUrls = cfg.initialAdvertisePeerUrls().isEmpty()
@@ -140,13 +166,15 @@ public final class StoreMember implements AutoCloseable {
       var metrics = new StoreMetrics();
       if (replicated) {
         commandLog = RaftMember.start(cfg, identity, memberDir.resolve("raft"), machine, metrics,
-            newClusterFounders, () -> removedFromCluster.complete(null));
+            newClusterFounders, () -> removedFromCluster.complete(null), peerTls);
       } else {
         commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount(), metrics);
       }
       var member = new StoreMember(identity, store, machine, commandLog, machine.clock(), metrics);
       member.removed = removedFromCluster;
       member.memberDir = memberDir;
+      member.clientTls = clientTls;
+      member.peerTls = peerTls;
       member.expiryThread.start();
       return member;
     } catch (IOException | RuntimeException e) {
@@ -154,8 +182,29 @@ public final class StoreMember implements AutoCloseable {
         commandLog.close();
       }
       store.close();
+      closeAll(clientTls, peerTls);
       throw e;
     }
+  }
+
+  private static void closeAll(TlsCredentials... creds) {
+    for (TlsCredentials c : creds) {
+      if (c != null) {
+        c.close();
+      }
+    }
+  }
+
+  private TlsCredentials clientTls;
+  private TlsCredentials peerTls;
+
+  /**
+   * The member's client-side TLS (its --cert-file, --key-file, --trusted-ca-file): what it serves on
+   * https client URLs, and what it presents when it calls another member's client URL (the leader's,
+   * to relay a request). Null when none is configured.
+   */
+  public TlsCredentials clientTls() {
+    return clientTls;
   }
 
   /** Finds the initial cluster through the discovery service (new members only). */
@@ -316,5 +365,6 @@ public final class StoreMember implements AutoCloseable {
     expiryThread.interrupt();
     commandLog.close();
     store.close();
+    closeAll(clientTls, peerTls);
   }
 }

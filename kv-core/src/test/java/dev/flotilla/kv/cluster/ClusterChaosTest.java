@@ -115,7 +115,7 @@ class ClusterChaosTest {
       recover(cluster);
       for (KvdCluster.Member m : cluster.members) {
         for (String key : KEYS) {
-          finalRead(m, key, history);
+          finalRead(cluster, m, key, history);
         }
       }
       CheckResult result = new LinearizabilityChecker().withStepBudgetPerKey(20_000_000)
@@ -205,7 +205,7 @@ class ClusterChaosTest {
   }
 
   private static void clientLoop(int client, Random rnd, KvdCluster cluster, History history, AtomicBoolean stop) {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(300)).build();
+    HttpClient http = cluster.httpClientBuilder().connectTimeout(Duration.ofMillis(300)).build();
     String[] lastSeen = new String[KEYS.size()];
     int n = 0;
     while (!stop.get()) {
@@ -284,8 +284,9 @@ class ClusterChaosTest {
     }
   }
 
-  private static void finalRead(KvdCluster.Member m, String key, History history) throws Exception {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+  private static void finalRead(KvdCluster cluster, KvdCluster.Member m, String key, History history)
+      throws Exception {
+    HttpClient http = cluster.httpClientBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
       History.Invocation inv = history.invokeRead(1000 + m.index, key);
@@ -312,7 +313,7 @@ class ClusterChaosTest {
 
   /** Every member ends with the same keys and values (serializable reads, once caught up). */
   private static void assertConverged(KvdCluster cluster) throws Exception {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    HttpClient http = cluster.httpClientBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     List<String> bodies = new ArrayList<>();
     while (System.nanoTime() < deadline) {

@@ -16,6 +16,9 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.flotilla.kv.tls.TestPki;
+import dev.flotilla.kv.tls.TlsCredentials;
+import dev.flotilla.kv.tls.TlsSettings;
 
 /**
  * A kvd cluster of separate JVM processes on this machine, member {@code i} on its own loopback
@@ -23,6 +26,12 @@ import java.util.regex.Pattern;
  * kill -9, pause (SIGSTOP) and cut off any member. The cluster owns its processes: {@link #close}
  * kills every one and removes any firewall rules. Other modules' end-to-end tests use the public part:
  * {@link #KvdCluster(Path, int)}, {@link #startAll}, {@link #awaitLeader}, {@link #clientUrls}, {@link #close}.
+ *
+ * <p>With TLS ({@link #KvdCluster(Path, int, TestPki)}, or any cluster when the system property
+ * {@code flotilla.test.tls} is true, e.g. {@code -Dflotilla.test.tls=true} for the chaos suite) every
+ * member serves https client and peer URLs with its own certificate from a test CA, and requires
+ * client certificates on both ({@code --client-cert-auth}, {@code --peer-client-cert-auth}); the
+ * cluster's own HTTP clients ({@link #httpClientBuilder}) present the {@code client} certificate.
  */
 public final class KvdCluster implements AutoCloseable {
   private static final Pattern LEADER = Pattern.compile("\"leader\":\"([0-9a-f]*)\"");
@@ -46,6 +55,10 @@ public final class KvdCluster implements AutoCloseable {
     String discoveryFallback = "exit";
     String id;
     int starts;
+    /** With TLS: the certificate this member serves and presents to its peers. */
+    TestPki.Issued cert;
+    /** With TLS: the certificate for the peer side when it differs from {@link #cert} (a bad one, in tests). */
+    TestPki.Issued peerCert;
 
     Member(int index, Path root) throws IOException {
       this.index = index;
@@ -57,11 +70,11 @@ public final class KvdCluster implements AutoCloseable {
     }
 
     URI clientUrl() {
-      return URI.create("http://" + host + ":" + clientPort);
+      return URI.create(scheme() + "://" + host + ":" + clientPort);
     }
 
     String peerUrl() {
-      return "http://" + host + ":" + peerPort;
+      return scheme() + "://" + host + ":" + peerPort;
     }
 
     boolean running() {
@@ -94,6 +107,20 @@ public final class KvdCluster implements AutoCloseable {
           "--heartbeat-interval", "50",
           "--election-timeout", "500",
           "--snapshot-count", Long.toString(snapshotCount)));
+      if (pki != null) {
+        if (cert == null) {
+          try {
+            cert = pki.issue(name);
+          } catch (Exception e) {
+            throw new IOException("cannot issue a certificate for " + name + ": " + e, e);
+          }
+        }
+        cmd.addAll(List.of("--cert-file", cert.certFile(), "--key-file", cert.keyFile(),
+            "--trusted-ca-file", pki.caFile().toString(), "--client-cert-auth",
+            "--peer-cert-file", (peerCert != null ? peerCert : cert).certFile(),
+            "--peer-key-file", (peerCert != null ? peerCert : cert).keyFile(),
+            "--peer-trusted-ca-file", pki.caFile().toString(), "--peer-client-cert-auth"));
+      }
       if (discovery != null) {
         cmd.addAll(List.of("--discovery", discovery, "--discovery-fallback", discoveryFallback));
       } else {
@@ -183,8 +210,44 @@ public final class KvdCluster implements AutoCloseable {
   private final Path root;
   private final long snapshotCount;
   final List<Member> members = new ArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private final HttpClient http;
   private final Firewall firewall;
+  /** Null: plaintext URLs. */
+  private final TestPki pki;
+  private final TestPki.Issued clientCert;
+
+  String scheme() {
+    return pki == null ? "http" : "https";
+  }
+
+  /** The test CA and certificates of a TLS cluster, null for a plaintext one. */
+  public TestPki pki() {
+    return pki;
+  }
+
+  /** With TLS: the certificate clients of this cluster present ({@code --cert}), signed by {@link #pki}'s CA. */
+  public TestPki.Issued clientCert() {
+    return clientCert;
+  }
+
+  /** An HTTP client builder for the members' client URLs (with the client certificate when TLS is on). */
+  public HttpClient.Builder httpClientBuilder() {
+    HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1);
+    if (pki != null) {
+      try (TlsCredentials creds = TlsCredentials.load(TlsSettings.tool(pki.caFile(), clientCert.cert(),
+          clientCert.key()))) {
+        b.sslContext(creds.jdkClient());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return b;
+  }
+
+  /** A TLS cluster: https client and peer URLs, client certificates required on both, from {@code pki}. */
+  public KvdCluster(Path root, int size, TestPki pki) throws IOException {
+    this(Files.createDirectories(root), size, 10_000, null, null, pki);
+  }
 
   /** A cluster of {@code size} members under {@code root}, without fault injection. */
   public KvdCluster(Path root, int size) throws IOException {
@@ -197,7 +260,29 @@ public final class KvdCluster implements AutoCloseable {
 
   /** A cluster whose members find each other through {@code discovery} (null: by --initial-cluster). */
   KvdCluster(Path root, int size, long snapshotCount, Firewall firewall, String discovery) throws IOException {
+    this(root, size, snapshotCount, firewall, discovery, Boolean.getBoolean("flotilla.test.tls") ? newPki(root) : null);
+  }
+
+  private static TestPki newPki(Path root) throws IOException {
+    try {
+      return TestPki.create(root.resolve("pki"));
+    } catch (IOException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException("cannot make test certificates: " + e, e);
+    }
+  }
+
+  KvdCluster(Path root, int size, long snapshotCount, Firewall firewall, String discovery, TestPki pki)
+      throws IOException {
+    this.pki = pki;
+    try {
+      this.clientCert = pki == null ? null : pki.issue("client");
+    } catch (Exception e) {
+      throw new IOException("cannot issue the client certificate: " + e, e);
+    }
     this.root = root;
+    this.http = httpClientBuilder().connectTimeout(Duration.ofMillis(500)).build();
     this.snapshotCount = snapshotCount;
     this.firewall = firewall;
     for (int i = 1; i <= size; i++) {

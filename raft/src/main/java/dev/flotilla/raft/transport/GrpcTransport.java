@@ -1,8 +1,12 @@
 package dev.flotilla.raft.transport;
 
 import dev.flotilla.raft.core.Message;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -20,7 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link Transport} over gRPC (grpc-netty-shaded, plaintext): a {@code RaftPeer} server for what
+ * {@link Transport} over gRPC (grpc-netty-shaded; plaintext, or TLS with the credentials given to
+ * {@link #start(long, InetSocketAddress, Map, Handler, GrpcTransportOptions, ServerCredentials, ChannelCredentials)}): a {@code RaftPeer} server for what
  * peers send here, and per peer one channel with one long-lived {@code Stream} call carrying batches
  * of messages from this member to it (the peer opens its own stream towards us: one stream per
  * direction), plus {@code SendSnapshot} calls that carry snapshots in chunks. See {@link PeerSender}
@@ -43,14 +48,18 @@ public final class GrpcTransport implements Transport {
   /** Where outgoing peer connections come from: the listen IP when it is a specific one, else the OS's pick. */
   private final java.net.InetAddress sourceAddress;
 
-  private GrpcTransport(long self, InetSocketAddress listen, Handler handler, GrpcTransportOptions options) {
+  private final ChannelCredentials channelCredentials;
+
+  private GrpcTransport(long self, InetSocketAddress listen, Handler handler, GrpcTransportOptions options,
+      ServerCredentials serverCredentials, ChannelCredentials channelCredentials) {
+    this.channelCredentials = channelCredentials;
     this.sourceAddress = listen.getAddress() == null || listen.getAddress().isAnyLocalAddress()
         ? null : listen.getAddress();
     this.self = self;
     this.handler = handler;
     this.options = options;
     this.service = new PeerService(self, peers::containsKey, handler, options, counters);
-    this.server = NettyServerBuilder.forAddress(listen)
+    this.server = NettyServerBuilder.forAddress(listen, serverCredentials)
         .addService(ServerInterceptors.intercept(service, service.identity()))
         .maxInboundMessageSize(options.maxInboundBytes())
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
@@ -65,9 +74,22 @@ public final class GrpcTransport implements Transport {
    */
   public static GrpcTransport start(long self, InetSocketAddress listen, Map<Long, String> peers, Handler handler,
       GrpcTransportOptions options) throws IOException {
+    return start(self, listen, peers, handler, options, InsecureServerCredentials.create(),
+        InsecureChannelCredentials.create());
+  }
+
+  /**
+   * Like {@link #start(long, InetSocketAddress, Map, Handler, GrpcTransportOptions)}, serving with
+   * {@code serverCredentials} and reaching peers with {@code channelCredentials} (TLS: etcd's
+   * --peer-cert-file and friends; a peer whose handshake fails never gets to send a message).
+   */
+  public static GrpcTransport start(long self, InetSocketAddress listen, Map<Long, String> peers, Handler handler,
+      GrpcTransportOptions options, ServerCredentials serverCredentials, ChannelCredentials channelCredentials)
+      throws IOException {
     Objects.requireNonNull(handler, "handler");
     Objects.requireNonNull(options, "options");
-    GrpcTransport t = new GrpcTransport(self, listen, handler, options);
+    GrpcTransport t = new GrpcTransport(self, listen, handler, options, Objects.requireNonNull(serverCredentials),
+        Objects.requireNonNull(channelCredentials));
     try {
       t.server.start();
     } catch (IOException e) {
@@ -125,7 +147,7 @@ public final class GrpcTransport implements Transport {
     if (old != null) {
       dropPeer(id);
     }
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(address);
+    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(address, channelCredentials);
     if (sourceAddress != null) {
       // connect from our own peer IP, so that a member is one address on the network both ways
       // (what lets tests cut links between 127.0.0.x members with firewall rules)
@@ -138,7 +160,6 @@ public final class GrpcTransport implements Transport {
       });
     }
     ManagedChannel channel = builder
-        .usePlaintext()
         .maxInboundMessageSize(options.maxInboundBytes())
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)

@@ -70,13 +70,19 @@ public final class FleetApiServer implements AutoCloseable {
 
   /** Listens on every URL ({@code http://host:port}, {@code unix:///path}) and serves {@code api}. */
   public static FleetApiServer start(List<URI> listen, FleetApi api) throws IOException {
+    return start(listen, api, null);
+  }
+
+  /** As {@link #start(List, FleetApi)}, serving {@code https://host:port} URLs with {@code tls}. */
+  public static FleetApiServer start(List<URI> listen, FleetApi api, io.netty.handler.ssl.SslContext tls)
+      throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     FleetApiServer server = new FleetApiServer(new MultiThreadIoEventLoopGroup(2, io),
         new DefaultEventExecutorGroup(4));
     try {
       for (URI url : listen) {
-        server.listen(url, api, epoll);
+        server.listen(url, api, epoll, tls);
       }
     } catch (IOException | RuntimeException e) {
       server.close();
@@ -85,15 +91,19 @@ public final class FleetApiServer implements AutoCloseable {
     return server;
   }
 
-  private void listen(URI url, FleetApi api, boolean epoll) throws IOException {
+  private void listen(URI url, FleetApi api, boolean epoll, io.netty.handler.ssl.SslContext tls) throws IOException {
+    boolean https = "https".equals(url.getScheme());
+    if (https && tls == null) {
+      throw new IOException("cannot listen on " + url + ": https needs --cert-file and --key-file");
+    }
     Class<? extends ServerChannel> type;
     SocketAddress address;
     Path socketFile = null;
     switch (url.getScheme() == null ? "" : url.getScheme()) {
-      case "http" -> {
+      case "http", "https" -> {
         type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         String host = url.getHost() == null ? "0.0.0.0" : url.getHost();
-        address = new java.net.InetSocketAddress(host, url.getPort() < 0 ? 80 : url.getPort());
+        address = new java.net.InetSocketAddress(host, url.getPort() >= 0 ? url.getPort() : https ? 443 : 80);
       }
       case "unix" -> {
         if (!epoll) {
@@ -108,7 +118,7 @@ public final class FleetApiServer implements AutoCloseable {
         type = EpollServerDomainSocketChannel.class;
         address = new DomainSocketAddress(socketFile.toString());
       }
-      default -> throw new IOException("cannot listen on " + url + ": use http://host:port or unix:///path");
+      default -> throw new IOException("cannot listen on " + url + ": use http://host:port, https://host:port or unix:///path");
     }
     ServerBootstrap b = new ServerBootstrap()
         .group(loops)
@@ -117,6 +127,9 @@ public final class FleetApiServer implements AutoCloseable {
           @Override
           protected void initChannel(Channel ch) {
             connections.add(ch);
+            if (https) {
+              ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
+            }
             ch.pipeline().addLast("http", new HttpServerCodec());
             ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES));
             ch.pipeline().addLast(handlers, "fleet", new Handler(api));

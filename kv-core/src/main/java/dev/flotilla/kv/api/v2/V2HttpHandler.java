@@ -214,7 +214,9 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           if (err != null) {
             ex.failure(err);
           } else {
-            ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8", "http://" + host + "/v2/keys" + dir);
+            ex.body(HttpResponseStatus.OK, "text/plain; charset=utf-8",
+                (ex.ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null ? "https://" : "http://")
+                + host + "/v2/keys" + dir);
           }
         }));
   }

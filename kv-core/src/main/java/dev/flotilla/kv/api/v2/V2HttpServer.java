@@ -27,6 +27,8 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslContext;
+import dev.flotilla.kv.tls.TlsCredentials;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -60,6 +62,15 @@ public final class V2HttpServer implements AutoCloseable {
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
       InetSocketAddress grpc, V3Gateway gateway) throws IOException {
+    return start(listenUrls, member, maxRequestBytes, grpc, gateway, member.clientTls());
+  }
+
+  /**
+   * Serves the client URLs; the https:// ones with TLS from {@code tls} (the handshake first, then
+   * the same detection of gRPC or HTTP/1.1 on the decrypted bytes; ALPN offers h2 and http/1.1).
+   */
+  public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
+      InetSocketAddress grpc, V3Gateway gateway, TlsCredentials tls) throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
@@ -69,10 +80,16 @@ public final class V2HttpServer implements AutoCloseable {
     var keys = new V2KeysService(member, maxRequestBytes);
     try {
       for (URI url : listenUrls) {
-        if (!"http".equals(url.getScheme())) {
-          throw new IllegalArgumentException("listen URL " + url
-              + ": only http:// is served (TLS comes with the security work)");
+        SslContext ssl = null;
+        if ("https".equals(url.getScheme())) {
+          if (tls == null) {
+            throw new IllegalArgumentException("listen URL " + url + " is https: give --cert-file and --key-file");
+          }
+          ssl = tls.nettyServer();
+        } else if (!"http".equals(url.getScheme())) {
+          throw new IllegalArgumentException("listen URL " + url + ": the scheme must be http or https");
         }
+        SslContext sslContext = ssl;
         String host = url.getHost() == null ? "0.0.0.0" : url.getHost();
         int port = url.getPort() < 0 ? 2379 : url.getPort();
         var b = new ServerBootstrap()
@@ -84,6 +101,10 @@ public final class V2HttpServer implements AutoCloseable {
             .childHandler(new ChannelInitializer<SocketChannel>() {
               @Override
               protected void initChannel(SocketChannel ch) {
+                if (sslContext != null) {
+                  ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
+                  ch.pipeline().addLast("tls-failure", new HandshakeFailure());
+                }
                 ch.pipeline().addLast("detect", new ProtocolDetector(ctx -> {
                   String at = ctx.name();
                   ctx.pipeline().addAfter(at, "http-codec", new HttpServerCodec(8192, 65536, 65536));
@@ -100,7 +121,9 @@ public final class V2HttpServer implements AutoCloseable {
         }
         server.channels.add(ch);
         server.bound.add((InetSocketAddress) ch.localAddress());
-        log.info("serving client requests on {} ({})", url, epoll ? "epoll" : "nio");
+        log.info("serving client requests on {} ({}{})", url, epoll ? "epoll" : "nio",
+            sslContext == null ? "" : ", TLS by " + (sslContext.isServer() && sslContext instanceof io.netty.handler.ssl.JdkSslContext
+                ? "the JDK" : "BoringSSL") + (tls.settings().clientCertAuth() ? ", client certificates required" : ""));
       }
     } catch (IOException | RuntimeException e) {
       server.close();
@@ -121,6 +144,45 @@ public final class V2HttpServer implements AutoCloseable {
     }
     boss.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /**
+   * Closes a connection whose TLS handshake failed (a plaintext client, a certificate no trusted CA
+   * signed): logged once at debug, not as an unhandled pipeline exception.
+   */
+  private static final class HandshakeFailure extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent e && !e.isSuccess()) {
+        log.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), e.cause().toString());
+        ctx.close();
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      // removed once the handshake succeeded: it has nothing more to do
+      ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class).handshakeFuture().addListener(f -> {
+        if (f.isSuccess() && ctx.pipeline().context(this) != null) {
+          ctx.pipeline().remove(this);
+        }
+      });
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof io.netty.handler.ssl.NotSslRecordException
+          || cause instanceof io.netty.handler.codec.DecoderException
+          && cause.getCause() instanceof javax.net.ssl.SSLException) {
+        // a plaintext client on an https URL, or a refused certificate
+        log.debug("TLS failure with {}: {}", ctx.channel().remoteAddress(),
+            (cause.getCause() != null ? cause.getCause() : cause).toString());
+        ctx.close();
+        return;
+      }
+      ctx.fireExceptionCaught(cause);
+    }
   }
 
   /** Aggregates bodies; a body too large gets an etcd-shaped error instead of Netty's bare 413. */

@@ -35,10 +35,16 @@ final class V2MembersService {
   private final StoreMember member;
   /** The leader's side of a change, shared with the v3 Cluster service (checks, conf change). */
   private final Reconfiguration reconfiguration;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http;
 
   V2MembersService(StoreMember member) {
     this.member = member;
+    // an https leader is reached with this member's client certificate and trusted CA
+    var b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+    if (member.clientTls() != null) {
+      b.sslContext(member.clientTls().jdkClient());
+    }
+    this.http = b.build();
     this.reconfiguration = new Reconfiguration(member);
   }
 

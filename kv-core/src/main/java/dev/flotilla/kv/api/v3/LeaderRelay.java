@@ -35,8 +35,8 @@ final class LeaderRelay implements AutoCloseable {
           Status.UNAVAILABLE.withDescription("etcdserver: no leader").asRuntimeException());
     }
     URI url = URI.create(lead.getClientUrls(0));
-    ManagedChannel ch = channels.computeIfAbsent(url.getHost() + ":" + url.getPort(),
-        target -> NettyChannelBuilder.forTarget(target).usePlaintext().build());
+    ManagedChannel ch = channels.computeIfAbsent(url.getScheme() + "://" + url.getHost() + ":" + url.getPort(),
+        key -> channel(member, url));
     CompletableFuture<R> out = new CompletableFuture<>();
     S s = stub.apply(ch).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
     AuthContext caller = AuthContext.current();
@@ -59,6 +59,18 @@ final class LeaderRelay implements AutoCloseable {
           }
         }, MoreExecutors.directExecutor());
     return out;
+  }
+
+  /** A channel to a member's client URL: TLS for https, presenting this member's --cert-file. */
+  private static ManagedChannel channel(StoreMember member, URI url) {
+    String target = url.getHost() + ":" + url.getPort();
+    if (!"https".equals(url.getScheme())) {
+      return NettyChannelBuilder.forTarget(target).usePlaintext().build();
+    }
+    if (member.clientTls() == null) {
+      return NettyChannelBuilder.forTarget(target, io.grpc.TlsChannelCredentials.create()).build();
+    }
+    return NettyChannelBuilder.forTarget(target, member.clientTls().grpcChannel()).build();
   }
 
   @Override
