@@ -116,6 +116,7 @@ public final class SystemdRuntime implements UnitRuntime {
   private boolean reloadPending;
   /** Started by the first {@link #changes()} call: a runtime nobody asks about changes spawns no follower. */
   private volatile JournalFollower follower;
+  private volatile Runnable changeSignal = () -> {};
 
   public SystemdRuntime(Options options) {
     this.options = options;
@@ -286,9 +287,15 @@ public final class SystemdRuntime implements UnitRuntime {
   @Override
   public StateChanges changes() {
     if (follower == null) {
-      follower = new JournalFollower(options.commandPrefix()).start();
+      follower = new JournalFollower(options.commandPrefix(), changeSignal).start();
     }
     return follower.drain();
+  }
+
+  /** {@inheritDoc} Set it before the first {@link #changes()}: the journal follower takes it then. */
+  @Override
+  public void signalChangesTo(Runnable signal) {
+    changeSignal = java.util.Objects.requireNonNull(signal);
   }
 
   /** The journal follower's process, if one runs (tests kill it). */

@@ -359,6 +359,8 @@ class SystemdRuntimeTest {
 
   @Test
   void changesNameUnitsKilledStoppedOrFailingBehindOurBackWithinASecond() {
+    java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+    runtime.signalChangesTo(signals::incrementAndGet); // the agent's wake-up
     runtime.load(Map.of("watched.service", sleeper("watched"),
         "fails-later.service", "[Service]\nExecStart=/bin/sh -c 'sleep 2; exit 3'\n"));
     runtime.start(List.of("watched.service"));
@@ -366,9 +368,11 @@ class SystemdRuntimeTest {
     awaitFollowing(runtime);
 
     // its main process killed inside the host, not through the runtime
+    int signalsBefore = signals.get();
     long t0 = System.nanoTime();
     assertThat(host.exec("kill", "-9", Long.toString(mainPid("watched.service"))).exitCode()).isZero();
     long killedMs = awaitChangeOf(runtime, "watched.service", t0);
+    assertThat(signals.get()).as("the change was signalled as well as queued").isGreaterThan(signalsBefore);
     // PID 1 logs in the same turn as it changes the state: a read after the line sees the new state
     assertThat(runtime.states(List.of("watched.service")).get("watched.service"))
         .isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));
