@@ -205,7 +205,8 @@ public final class Fleetd implements Callable<Integer> {
         StoreEngineLease lease = new StoreEngineLease(client, registry.keys().prefix() + "engine/leader",
             Math.max(2, agentTtl.toSeconds()));
         Engine engine = new Engine(machine.id(),
-            new EngineRegistry(registry, registry, registry, registry::watch, lease.fence(registry)),
+            new EngineRegistry(registry, registry, registry, registry::watch, lease.fence(registry),
+                registry::revision),
             lease,
             new Engine.Config((long) (engineReconcileInterval * 1e9), Engine.Config.defaults().maxEventsPerPoll()));
         EngineRunner runner = new EngineRunner(engine, System::nanoTime, Duration.ofMillis(Agent.POLL_MS).toNanos());

@@ -67,7 +67,7 @@ public final class Engine implements AutoCloseable {
 
   /** Counters for tests and benchmarks. */
   public record Stats(long rounds, long fullPasses, long events, long assignments, long unassignments,
-      long failedWrites, long terms) {}
+      long failedWrites, long terms, long quietPasses) {}
 
   /**
    * A submitted unit as the engine sees it, read at {@code modRevision}; {@code options} null when
@@ -134,6 +134,10 @@ public final class Engine implements AutoCloseable {
   private long unassignments;
   private long failedWrites;
   private long terms;
+  /** Safety passes skipped because the store had not moved since the last full read began. */
+  private long quietPasses;
+  /** The store's revision when the last full read began (0: unknown, the next pass reads). */
+  private long readFromRevision;
 
   public Engine(String id, EngineRegistry registry, EngineLease lease, Config config) {
     this.id = Objects.requireNonNull(id);
@@ -152,7 +156,7 @@ public final class Engine implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(rounds, fullPasses, events, assignments, unassignments, failedWrites, terms);
+    return new Stats(rounds, fullPasses, events, assignments, unassignments, failedWrites, terms, quietPasses);
   }
 
   /**
@@ -176,7 +180,15 @@ public final class Engine implements AutoCloseable {
       fullPassNeeded = true;
     }
     if (fullPassNeeded || nowNanos - nextSafetyPass >= 0) {
-      readEverything();
+      // an idle cluster's safety pass is one revision read, not a read of every unit: nothing
+      // written since the last full read began means that read is still what the store holds
+      long revision = registry.revision().getAsLong();
+      if (fullPassNeeded || revision == 0 || revision != readFromRevision) {
+        readEverything();
+        readFromRevision = revision;
+      } else {
+        quietPasses++;
+      }
       fullPassNeeded = false;
       nextSafetyPass = nowNanos + config.safetyPassNanos();
     }
@@ -217,6 +229,7 @@ public final class Engine implements AutoCloseable {
 
   private void standDown() {
     term = null;
+    readFromRevision = 0;
     schedule = null;
     if (watch != null) {
       watch.close();
