@@ -89,6 +89,8 @@ public final class Engine implements AutoCloseable {
   /** The schedule this term writes through, fenced on the term's lease epoch (null when not leading). */
   private ScheduleRegistry schedule;
   private long nextRenewAt;
+  /** Whether the last attempt found the lease held by another: wait for {@link #nextRenewAt}. */
+  private boolean following;
 
   // the view, valid while leader
   private RegistryWatch watch;
@@ -211,12 +213,23 @@ public final class Engine implements AutoCloseable {
     if (term != null && now - nextRenewAt < 0 && now - term.expiresAtNanos() < 0) {
       return true;
     }
+    if (term == null && following && now - nextRenewAt < 0) {
+      return false; // a follower tries again when it said it would, not at every wake-up
+    }
     EngineLease.LeaseStatus s = lease.tryAcquire(id, now);
     if (!s.heldBy(id)) {
       standDown();
+      following = true;
+      // at the holder's expiry, or sooner at the safety pass interval (fleet's engine looked every
+      // --engine-reconcile-interval): a holder that let go cleanly is replaced without waiting out
+      // its lease
       nextRenewAt = s.expiresAtNanos() - now > 0 ? s.expiresAtNanos() : now + lease.ttlNanos() / 3;
+      if (nextRenewAt - (now + config.safetyPassNanos()) > 0) {
+        nextRenewAt = now + config.safetyPassNanos();
+      }
       return false;
     }
+    following = false;
     if (term == null || term.epoch() != s.epoch()) {
       standDown();
       terms++;
