@@ -308,6 +308,31 @@ class SystemdRuntimeTest {
     assertThat(runtime.states(List.of("tpl@7.service")).get("tpl@7.service")).isEqualTo(UnitStatus.NOT_FOUND);
   }
 
+  /** daemon-reloads PID 1 has logged so far (each logs one "Reloading." line). */
+  private long reloadsLogged() {
+    return host.exec("journalctl", "_PID=1", "--no-pager", "-o", "cat").stdout().lines()
+        .filter("Reloading."::equals).count();
+  }
+
+  @Test
+  void newUnitFilesAreTakenUpWithoutADaemonReloadAndAChangedOneWithOne() {
+    long before = reloadsLogged();
+    // asked about first (not-found), then written: systemd loads it from our file when asked again
+    assertThat(runtime.states(List.of("fresh.service")).get("fresh.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    runtime.load(Map.of("fresh.service", sleeper("fresh"), "fresh2.service", sleeper("fresh2")));
+    runtime.start(List.of("fresh.service", "fresh2.service"));
+    awaitState(runtime, "fresh.service", "active", "running");
+    awaitState(runtime, "fresh2.service", "active", "running");
+    assertThat(showInside("fresh.service", "Description")).isEqualTo("fresh");
+    assertThat(showInside("fresh.service", "NeedDaemonReload")).isEqualTo("no");
+
+    // a file that changes under a loaded unit still needs the reload, and gets it
+    runtime.load(Map.of("fresh.service", sleeper("changed")));
+    assertThat(showInside("fresh.service", "Description")).isEqualTo("changed");
+    Await.until(WAIT, "PID 1's reload line in the journal", this::reloadsLogged, n -> n >= before + 1);
+    assertThat(reloadsLogged()).as("one reload, for the changed file; none for the two new ones").isEqualTo(before + 1);
+  }
+
   @Test
   void aFailedDaemonReloadIsReportedInOneLineAndRetriedByTheNextLoad(@TempDir Path dir) throws Exception {
     // a command prefix that fails the first command it sees, then hands every command to the host
