@@ -14,12 +14,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The thread around the agent's work: keeps the machine's presence published (a store lease of
  * {@code --agent-ttl}, kept alive by the registry's client, re-published when lost) and runs the
- * {@link AgentReconciler} at the deadlines it returns. Its watches queue events in memory and are
- * looked at every {@value #POLL_MS} ms, so an assignment is acted on within that.
+ * {@link AgentReconciler} at the deadlines it returns. Its watches queue events in memory and wake
+ * the thread when they do, as does the runtime when it learns that units changed state
+ * ({@link UnitRuntime#signalChangesTo}), so an assignment is acted on at once; with neither, the
+ * thread sleeps until the reconciler's next deadline, and looks at least every {@value #POLL_MS} ms
+ * (for runtimes that do not signal).
  */
 public final class Agent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Agent.class);
-  static final long POLL_MS = 100;
+  static final long POLL_MS = 1_000;
 
   private final MachineRecord machine;
   private final long ttlSeconds;
@@ -47,6 +50,13 @@ public final class Agent implements AutoCloseable {
     this.reconciler = new AgentReconciler(machine.id(), registry, registry, registry, this::currentMetadata,
         runtime, config);
     this.thread = new Thread(this::run, "agent-" + machine.id());
+    registry.signalWatchEventsTo(this::wakeUp); // before the reconciler opens its watches
+    runtime.signalChangesTo(this::wakeUp);
+  }
+
+  /** Makes the loop run a round now (watch events or state changes arrived). */
+  private void wakeUp() {
+    LockSupport.unpark(thread);
   }
 
   public Agent start() {

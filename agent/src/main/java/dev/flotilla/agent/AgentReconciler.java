@@ -273,7 +273,12 @@ public final class AgentReconciler implements AutoCloseable {
         }
       });
     }
-    // the file of each unit we run (read once: a submitted unit's file never changes)
+    // the file of each unit we run (read once: a submitted unit's file never changes), those not
+    // known yet in one batched read (100 new assignments: a few store requests, not 100)
+    List<String> unknown = next.keySet().stream().filter(u -> !files.containsKey(u)).toList();
+    if (unknown.size() > 1) {
+      units.units(unknown).forEach((u, v) -> files.put(u, v.value()));
+    }
     next.keySet().removeIf(u -> unitFile(u).isEmpty()); // destroyed meanwhile: its entry goes next
     files.keySet().retainAll(next.keySet());
     target.clear();

@@ -245,10 +245,13 @@ public final class Fleetd implements Callable<Integer> {
         StoreEngineLease lease = new StoreEngineLease(client, registry.keys().prefix() + "engine/leader",
             Math.max(2, agentTtl.toSeconds()));
         Engine engine = new Engine(machine.id(),
-            new EngineRegistry(registry, registry, registry, registry::watch, lease.fence(registry)),
+            new EngineRegistry(registry, registry, registry, registry::watch, lease.fence(registry),
+                registry::revision),
             lease,
             new Engine.Config((long) (engineReconcileInterval * 1e9), Engine.Config.defaults().maxEventsPerPoll()));
-        fleet.add(new EngineRunner(engine, System::nanoTime, Duration.ofMillis(Agent.POLL_MS).toNanos()).start());
+        EngineRunner runner = new EngineRunner(engine, System::nanoTime, Duration.ofMillis(Agent.POLL_MS).toNanos());
+        registry.signalWatchEventsTo(runner::wakeUp); // the engine's watch wakes it: no 100 ms polling
+        fleet.add(runner.start());
       }
       fleet.agent = fleet.add(new Agent(machine, agentTtl, new StoreRegistry(client, keyPrefix), unitRuntime,
           AgentReconciler.Config.defaults(), !unitRuntime.name().equals("systemd")).start());

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.cli.FleetFixture.Run;
 import dev.flotilla.scheduler.registry.DesiredState;
+import dev.flotilla.scheduler.registry.RegistryEvent;
+import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.unit.UnitFile;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -85,9 +87,12 @@ class FctlUnitCommandsTest {
       created.append("Unit web@").append(i).append(".service inactive\n");
       triggered.append("Triggered unit web@").append(i).append(".service start\n");
     }
+    RegistryWatch writes = fleet.registry.watch();
     Run r = fleet.fctl(args.toArray(new String[0]));
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).isEqualTo(created.toString() + triggered);
+    // each unit created launched by its one request: 40 unit writes, not a creation and two steps each
+    assertThat(writes.poll(1000)).filteredOn(e -> e instanceof RegistryEvent.UnitChanged).hasSize(40);
     for (int i = 1; i <= 40; i++) {
       assertThat(fleet.registry.unit("web@" + i + ".service").orElseThrow().value().desiredState())
           .isEqualTo(DesiredState.LAUNCHED);

@@ -56,6 +56,13 @@ public interface UnitRuntime extends AutoCloseable {
   }
 
   /**
+   * Has the runtime run {@code signal} (quick, non-blocking: an {@code unpark}) whenever it learns
+   * of a change that {@link #changes} will hand out, so that the agent's thread wakes for it
+   * instead of looking every so often. The default never runs it (nothing is followed).
+   */
+  default void signalChangesTo(Runnable signal) {}
+
+  /**
    * The units this runtime installed (files it wrote, still there): after an agent restart the
    * agent adopts those still assigned to it and unloads the rest.
    */

@@ -63,8 +63,11 @@ public final class NettyFleetHttp implements FleetHttp {
 
   private final Endpoint endpoint;
   private final long timeoutNanos;
-  /** Requests in flight at most: fleetd answers on a handful of threads. */
-  public static final int MAX_CONNECTIONS = 4;
+  /**
+   * Requests in flight at most: fleetd answers on {@code FleetApiServer.HANDLER_THREADS} (16)
+   * threads and commits concurrent creations together, so 300 creations go as ~20 rounds.
+   */
+  public static final int MAX_CONNECTIONS = 16;
 
   private final EventLoopGroup group;
   private final Bootstrap bootstrap;

@@ -16,7 +16,9 @@ public final class LoadCommand extends StateChangeCommand {
 
   @Override
   public Integer call() {
-    List<String> names = new UnitSubmitter(client(), out(), err()).ensureSubmitted(units);
-    return moveTo(StartCommand.activatable(names, err(), "loaded"), "loaded", "load");
+    UnitSubmitter submitter = new UnitSubmitter(client(), out(), err());
+    List<String> names = submitter.ensureSubmitted(units, "loaded");
+    return moveTo(StartCommand.activatable(names, err(), "loaded"), "loaded", "load",
+        submitter.createdWithDesiredState());
   }
 }

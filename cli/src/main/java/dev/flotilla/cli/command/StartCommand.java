@@ -20,8 +20,9 @@ public final class StartCommand extends StateChangeCommand {
 
   @Override
   public Integer call() {
-    List<String> names = new UnitSubmitter(client(), out(), err()).ensureSubmitted(units);
-    return moveTo(activatable(names, err(), "started"), "launched", "start");
+    UnitSubmitter submitter = new UnitSubmitter(client(), out(), err());
+    List<String> names = submitter.ensureSubmitted(units, "launched");
+    return moveTo(activatable(names, err(), "started"), "launched", "start", submitter.createdWithDesiredState());
   }
 
   /** Templates are submitted but never scheduled: said on stderr and left out. */

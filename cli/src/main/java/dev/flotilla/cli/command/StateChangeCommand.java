@@ -22,14 +22,24 @@ abstract class StateChangeCommand extends ClusterCommand {
    * word for the messages (start, load, stop, unload). Returns the exit status.
    */
   int moveTo(List<String> names, String target, String verb) {
-    Map<String, Unit> units = byName(client().units());
+    return moveTo(names, target, verb, Map.of());
+  }
+
+  /**
+   * {@link #moveTo(List, String, String)} where the units of {@code createdAtTarget} were just
+   * created at {@code target} by this command: they count as triggered, with no request of their
+   * own, and when all of them were, the units are not listed again.
+   */
+  int moveTo(List<String> names, String target, String verb, Map<String, Unit> createdAtTarget) {
+    Map<String, Unit> units = createdAtTarget.keySet().containsAll(names) ? createdAtTarget : byName(client().units());
     for (String name : names) {
       if (!units.containsKey(name)) {
         err().println("fctl: unit " + name + " disappeared before it could be " + target + " (destroyed meanwhile?)");
         return 1;
       }
     }
-    List<Unit> triggered = names.stream().map(units::get).filter(u -> !target.equals(u.desired())).toList();
+    List<Unit> triggered = names.stream().map(units::get)
+        .filter(u -> !target.equals(u.desired()) && !createdAtTarget.containsKey(u.name())).toList();
     List<RuntimeException> failures = Concurrently.attempt(triggered, u -> client().setDesiredState(u.name(), target));
     Map<String, Integer> triggeredAt = new HashMap<>();
     for (int i = 0; i < triggered.size(); i++) {
@@ -41,6 +51,9 @@ abstract class StateChangeCommand extends ClusterCommand {
       int t = triggeredAt.getOrDefault(name, -1);
       if (t >= 0 && failures.get(t) != null) {
         continue;
+      }
+      if (createdAtTarget.containsKey(name)) {
+        t = Integer.MAX_VALUE; // triggered by its creation
       }
       if (isGlobal(u)) {
         if (t >= 0) {

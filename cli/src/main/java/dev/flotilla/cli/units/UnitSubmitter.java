@@ -39,6 +39,8 @@ public final class UnitSubmitter {
   private boolean manyArgs;
   private final Map<String, Optional<Unit>> looked = new HashMap<>();
   private Map<String, Unit> allByName;
+  /** Units the last ensureSubmitted created at its desired state, as the cluster now has them. */
+  private final Map<String, Unit> createdWithDesiredState = new HashMap<>();
 
   public UnitSubmitter(FleetClient client, PrintWriter out, PrintWriter err) {
     this.client = client;
@@ -51,6 +53,16 @@ public final class UnitSubmitter {
 
   /** Resolves, checks and creates; returns the unit names the arguments stand for, in order. */
   public List<String> ensureSubmitted(List<String> args) {
+    return ensureSubmitted(args, null);
+  }
+
+  /**
+   * {@link #ensureSubmitted(List)}, creating the units that are not templates with
+   * {@code desiredState} (null: none, inactive) in the same request, as {@code fctl start} and
+   * {@code load} do: one request per new unit instead of a creation and then a state change. The
+   * names created so are in {@link #createdWithDesiredState}.
+   */
+  public List<String> ensureSubmitted(List<String> args, String desiredState) {
     manyArgs = args.size() > MANY;
     Map<String, Creation> plan = new LinkedHashMap<>(); // name → creation, or null when present
     for (String arg : args) {
@@ -70,15 +82,33 @@ public final class UnitSubmitter {
     List<String> names = new ArrayList<>(plan.keySet());
     List<Creation> creations = plan.values().stream().filter(Objects::nonNull).toList();
     List<RuntimeException> failures = Concurrently.attempt(creations,
-        c -> client.createUnit(c.name(), schemaOptions(c.file()), null));
+        c -> client.createUnit(c.name(), schemaOptions(c.file()), withState(c.name(), desiredState)));
     for (int i = 0; i < creations.size(); i++) {
       if (failures.get(i) == null) {
-        out.println("Unit " + creations.get(i).name() + " inactive");
+        out.println("Unit " + creations.get(i).name() + " inactive"); // its current state, as fleetctl says
+        Creation c = creations.get(i);
+        String state = withState(c.name(), desiredState);
+        if (state != null) {
+          createdWithDesiredState.put(c.name(), new Unit(c.name(), schemaOptions(c.file()), state, "inactive", null, null));
+        }
       }
     }
     out.flush();
     Concurrently.throwFirst(failures);
     return names;
+  }
+
+  /**
+   * The units the last {@link #ensureSubmitted(List, String)} created at its desired state, by name,
+   * as created (not scheduled yet, current state inactive).
+   */
+  public Map<String, Unit> createdWithDesiredState() {
+    return Map.copyOf(createdWithDesiredState);
+  }
+
+  /** Templates are never activated: they are created without a desired state. */
+  private static String withState(String name, String desiredState) {
+    return desiredState == null || UnitSelector.isTemplate(name) ? null : desiredState;
   }
 
   private Creation resolve(String arg, String path, String name, Map<String, Creation> plan) {

@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * whose options differ is refused with 409 (fleet ignored the options silently); [X-Fleet] is
  * validated fully at submit (400 naming every problem); a desired state change to a state that is
  * not a neighbour is carried out one step at a time; a PATCH for an absent machine is 404.
+ *
+ * <p>A PUT that creates a unit with a desired state creates it at that state in one conditional
+ * txn, as fleet's registry did (the unit was written with its target state): a new unit has no
+ * recorded state to step from, and nothing acts on it before it exists. Moving an existing unit
+ * still goes one neighbouring step at a time. Concurrent creations are committed together
+ * ({@link CreateGroupCommit}); each request is answered once its own unit is committed.
  */
 public final class FleetApi {
   private static final Logger log = LoggerFactory.getLogger(FleetApi.class);
@@ -58,6 +64,7 @@ public final class FleetApi {
   private final MachineRegistry machines;
   private final UnitStateRegistry states;
   private final ObjectMapper json = new ObjectMapper();
+  private final CreateGroupCommit creations;
   private final byte[] discovery;
   private final UnitHostEndpoints hostEndpoints;
 
@@ -77,6 +84,7 @@ public final class FleetApi {
     this.schedule = Objects.requireNonNull(schedule);
     this.machines = Objects.requireNonNull(machines);
     this.states = Objects.requireNonNull(states);
+    this.creations = new CreateGroupCommit(units);
     try (InputStream in = FleetApi.class.getResourceAsStream("discovery.json")) {
       this.discovery = Objects.requireNonNull(in, "discovery.json missing from the jar").readAllBytes();
     } catch (IOException e) {
@@ -217,27 +225,34 @@ public final class FleetApi {
       }
     }
     List<FleetJson.UnitOption> options = su.options() == null ? List.of() : su.options();
+    UnitFile file = null;
+    String invalid = null;
+    if (!options.isEmpty()) {
+      // the common case first: the unit is new, and one conditional txn (grouped with the
+      // creations of concurrent requests) creates it at its desired state; no read before
+      file = unitFile(options);
+      try {
+        XFleetOptions.parse(unitName, file);
+      } catch (InvalidUnitException e) {
+        invalid = e.getMessage();
+      }
+      if (invalid == null
+          && creations.create(new UnitRecord(unitName, file, target == null ? DesiredState.INACTIVE : target))) {
+        return ApiResponse.empty(201);
+      }
+    }
     Optional<Versioned<UnitRecord>> existing = units.unit(name);
     if (existing.isEmpty()) {
       if (options.isEmpty()) {
         throw new ApiException(409, "unit does not exist and options field empty");
       }
-      UnitFile file = unitFile(options);
-      try {
-        XFleetOptions.parse(unitName, file);
-      } catch (InvalidUnitException e) {
-        throw new ApiException(400, e.getMessage());
+      if (invalid != null) {
+        throw new ApiException(400, invalid);
       }
-      if (!units.create(new UnitRecord(unitName, file, DesiredState.INACTIVE))) {
-        throw new ApiException(409, "unit " + name + " already exists");
-      }
-      if (target != null) {
-        moveTo(name, target);
-      }
-      return ApiResponse.empty(201);
+      throw new ApiException(409, "unit " + name + " already exists"); // it was there, and is gone again
     }
-    if (!options.isEmpty()) {
-      UnitFile mine = unitFile(options);
+    if (file != null) {
+      UnitFile mine = file;
       UnitFile theirs = existing.get().value().file();
       if (!mine.hash().equals(theirs.hash())) {
         throw new ApiException(409, "unit " + name + " already exists with other options (hash "

@@ -67,7 +67,7 @@ public final class Engine implements AutoCloseable {
 
   /** Counters for tests and benchmarks. */
   public record Stats(long rounds, long fullPasses, long events, long assignments, long unassignments,
-      long failedWrites, long terms) {}
+      long failedWrites, long terms, long quietPasses) {}
 
   /**
    * A submitted unit as the engine sees it, read at {@code modRevision}; {@code options} null when
@@ -89,6 +89,8 @@ public final class Engine implements AutoCloseable {
   /** The schedule this term writes through, fenced on the term's lease epoch (null when not leading). */
   private ScheduleRegistry schedule;
   private long nextRenewAt;
+  /** Whether the last attempt found the lease held by another: wait for {@link #nextRenewAt}. */
+  private boolean following;
 
   // the view, valid while leader
   private RegistryWatch watch;
@@ -134,6 +136,10 @@ public final class Engine implements AutoCloseable {
   private long unassignments;
   private long failedWrites;
   private long terms;
+  /** Safety passes skipped because the store had not moved since the last full read began. */
+  private long quietPasses;
+  /** The store's revision when the last full read began (0: unknown, the next pass reads). */
+  private long readFromRevision;
 
   public Engine(String id, EngineRegistry registry, EngineLease lease, Config config) {
     this.id = Objects.requireNonNull(id);
@@ -152,7 +158,7 @@ public final class Engine implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(rounds, fullPasses, events, assignments, unassignments, failedWrites, terms);
+    return new Stats(rounds, fullPasses, events, assignments, unassignments, failedWrites, terms, quietPasses);
   }
 
   /**
@@ -176,7 +182,15 @@ public final class Engine implements AutoCloseable {
       fullPassNeeded = true;
     }
     if (fullPassNeeded || nowNanos - nextSafetyPass >= 0) {
-      readEverything();
+      // an idle cluster's safety pass is one revision read, not a read of every unit: nothing
+      // written since the last full read began means that read is still what the store holds
+      long revision = registry.revision().getAsLong();
+      if (fullPassNeeded || revision == 0 || revision != readFromRevision) {
+        readEverything();
+        readFromRevision = revision;
+      } else {
+        quietPasses++;
+      }
       fullPassNeeded = false;
       nextSafetyPass = nowNanos + config.safetyPassNanos();
     }
@@ -199,12 +213,23 @@ public final class Engine implements AutoCloseable {
     if (term != null && now - nextRenewAt < 0 && now - term.expiresAtNanos() < 0) {
       return true;
     }
+    if (term == null && following && now - nextRenewAt < 0) {
+      return false; // a follower tries again when it said it would, not at every wake-up
+    }
     EngineLease.LeaseStatus s = lease.tryAcquire(id, now);
     if (!s.heldBy(id)) {
       standDown();
+      following = true;
+      // at the holder's expiry, or sooner at the safety pass interval (fleet's engine looked every
+      // --engine-reconcile-interval): a holder that let go cleanly is replaced without waiting out
+      // its lease
       nextRenewAt = s.expiresAtNanos() - now > 0 ? s.expiresAtNanos() : now + lease.ttlNanos() / 3;
+      if (nextRenewAt - (now + config.safetyPassNanos()) > 0) {
+        nextRenewAt = now + config.safetyPassNanos();
+      }
       return false;
     }
+    following = false;
     if (term == null || term.epoch() != s.epoch()) {
       standDown();
       terms++;
@@ -217,6 +242,7 @@ public final class Engine implements AutoCloseable {
 
   private void standDown() {
     term = null;
+    readFromRevision = 0;
     schedule = null;
     if (watch != null) {
       watch.close();

@@ -6,6 +6,7 @@ import dev.flotilla.scheduler.registry.ScheduleRegistry;
 import dev.flotilla.scheduler.registry.UnitRegistry;
 import java.util.Objects;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -17,9 +18,13 @@ import java.util.function.Supplier;
  * during that term: each write conditional on the lease still being at that epoch (in the store:
  * the leader key's create revision), so a deposed leader's late writes fail instead of undoing
  * its successor's. Without fencing it returns {@code schedule} itself.
+ *
+ * <p>{@code revision} is the store's revision now (0: it cannot say): a periodic safety pass finds
+ * it where it was when the last full read began, and then skips the read (nothing was written
+ * since, so the read would bring exactly what the engine holds).
  */
 public record EngineRegistry(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines,
-    Supplier<RegistryWatch> watches, LongFunction<ScheduleRegistry> fenced) {
+    Supplier<RegistryWatch> watches, LongFunction<ScheduleRegistry> fenced, LongSupplier revision) {
 
   public EngineRegistry {
     Objects.requireNonNull(units, "units");
@@ -27,6 +32,13 @@ public record EngineRegistry(UnitRegistry units, ScheduleRegistry schedule, Mach
     Objects.requireNonNull(machines, "machines");
     Objects.requireNonNull(watches, "watches");
     Objects.requireNonNull(fenced, "fenced");
+    Objects.requireNonNull(revision, "revision");
+  }
+
+  /** Without a revision to compare: every safety pass reads everything. */
+  public EngineRegistry(UnitRegistry units, ScheduleRegistry schedule, MachineRegistry machines,
+      Supplier<RegistryWatch> watches, LongFunction<ScheduleRegistry> fenced) {
+    this(units, schedule, machines, watches, fenced, () -> 0);
   }
 
   /** Unfenced: every term writes through {@code schedule}. */

@@ -8,8 +8,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The thread around an {@link Engine}: calls {@link Engine#reconcile} at the deadline it returns,
- * or sooner when woken ({@link #wakeUp}, e.g. by a watch callback) and at least every
- * {@code maxIdleNanos} (registry watches are polled, not pushed).
+ * or sooner when woken ({@link #wakeUp}: fleetd has the engine's registry watch call it when
+ * events arrive, {@code StoreRegistry.signalWatchEventsTo}), and at least every
+ * {@code maxIdleNanos} (for watches that do not signal, such as the in-memory registry's).
  */
 public final class EngineRunner implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EngineRunner.class);

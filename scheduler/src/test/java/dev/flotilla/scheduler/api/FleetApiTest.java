@@ -9,7 +9,10 @@ import dev.flotilla.scheduler.engine.Engine;
 import dev.flotilla.scheduler.engine.EngineRegistry;
 import dev.flotilla.scheduler.engine.MemoryEngineLease;
 import dev.flotilla.scheduler.fleet.Resources;
+import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineRecord;
+import dev.flotilla.scheduler.registry.RegistryEvent;
+import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
 import dev.flotilla.scheduler.registry.memory.MemoryRegistry;
 import dev.flotilla.scheduler.registry.store.StoreRegistry;
@@ -142,6 +145,38 @@ class FleetApiTest {
     assertThat(json.readTree(gone.body())).isEqualTo(json.readTree(
         "{\"error\":{\"code\":404,\"message\":\"unit does not exist\"}}"));
     assertThat(send("DELETE", "/fleet/v1/units/hello.service", null).statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aPutThatCreatesWithADesiredStateCreatesTheUnitAtThatStateInOneStep() throws Exception {
+    // as fctl start sends it (and fleet's API took it): one request, the unit created launched in
+    // one write (before: created inactive, then stepped to loaded and launched, three writes)
+    RegistryWatch creation = registry.watch();
+    assertThat(send("PUT", "/fleet/v1/units/hello.service",
+        "{\"name\":\"hello.service\",\"desiredState\":\"launched\",\"options\":" + HELLO_OPTIONS + "}").statusCode())
+        .isEqualTo(201);
+    assertThat(registry.unit("hello.service").orElseThrow().value().desiredState()).isEqualTo(DesiredState.LAUNCHED);
+    assertThat(creation.poll(100)).filteredOn(e -> e instanceof RegistryEvent.UnitChanged).as("one write").hasSize(1);
+    JsonNode u = getJson("/fleet/v1/units/hello.service");
+    assertThat(u.get("desiredState").asText()).isEqualTo("launched");
+    assertThat(u.get("currentState").asText()).isEqualTo("inactive"); // not scheduled, nothing reported
+    engine.reconcile(now);
+    assertThat(getJson("/fleet/v1/units/hello.service").get("machineID").asText()).isIn("m1", "m2");
+    // an existing unit still moves one neighbouring step at a time, each step recorded
+    RegistryWatch w = registry.watch();
+    assertThat(send("PUT", "/fleet/v1/units/hello.service", "{\"desiredState\":\"inactive\"}").statusCode())
+        .isEqualTo(204);
+    assertThat(w.poll(100)).filteredOn(e -> e instanceof RegistryEvent.UnitChanged).as("two recorded steps")
+        .hasSize(2);
+    assertThat(registry.unit("hello.service").orElseThrow().value().desiredState()).isEqualTo(DesiredState.INACTIVE);
+    // a template is never created active, in one step or another
+    assertError(send("PUT", "/fleet/v1/units/web@.service",
+        "{\"desiredState\":\"launched\",\"options\":" + HELLO_OPTIONS + "}"), 400, "cannot activate template");
+    assertThat(registry.unit("web@.service")).isEmpty();
+    // an invalid [X-Fleet] is refused whatever the desired state
+    assertError(send("PUT", "/fleet/v1/units/bad.service", "{\"desiredState\":\"launched\",\"options\":"
+        + "[{\"section\":\"X-Fleet\",\"name\":\"Global\",\"value\":\"maybe\"}]}"), 400, "Global");
+    assertThat(registry.unit("bad.service")).isEmpty();
   }
 
   @Test

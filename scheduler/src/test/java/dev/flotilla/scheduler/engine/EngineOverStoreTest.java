@@ -130,6 +130,41 @@ class EngineOverStoreTest {
     }
   }
 
+  @Test
+  void aSafetyPassOverAStoreThatDidNotMoveReadsOneRevisionNotEveryUnit() {
+    StoreRegistry registry = new StoreRegistry(targets.client(Kind.IN_PROCESS_KVD),
+        "/engine-test-" + PREFIXES.incrementAndGet() + "/");
+    long pass = TimeUnit.SECONDS.toNanos(2);
+    Engine engine = new Engine("e1", new EngineRegistry(registry, registry, registry, registry::watch,
+        epoch -> registry, registry::revision), new MemoryEngineLease(TimeUnit.SECONDS.toNanos(30)),
+        new Engine.Config(pass, Engine.Config.defaults().maxEventsPerPoll()));
+    try {
+      registry.publish(new MachineRecord("m1", "10.0.0.1", Map.of(), new Resources(2000, 4L << 30), "t"), 30);
+      submit(registry, "web@1.service", "");
+      runUntil(engine, () -> registry.assignments().size() == 1, "web@1 placed");
+      // the engine's own write moved the store: the next safety pass reads everything once
+      long now = System.nanoTime();
+      engine.reconcile(now + pass);
+      Engine.Stats settled = engine.stats();
+
+      // nothing written since: three safety passes, no full read
+      for (int i = 2; i <= 4; i++) {
+        engine.reconcile(now + i * pass);
+      }
+      assertThat(engine.stats().fullPasses()).isEqualTo(settled.fullPasses());
+      assertThat(engine.stats().quietPasses()).isEqualTo(settled.quietPasses() + 3);
+
+      // any write (an agent's state report) and the next safety pass reads everything again
+      registry.report(new dev.flotilla.scheduler.registry.UnitStateRecord("web@1.service", "m1", null, "loaded",
+          "active", "running"));
+      engine.reconcile(now + 5 * pass);
+      assertThat(engine.stats().fullPasses()).isEqualTo(settled.fullPasses() + 1);
+      assertThat(registry.assignments()).containsEntry("web@1.service", "m1");
+    } finally {
+      engine.close();
+    }
+  }
+
   private static void submit(StoreRegistry registry, String name, String xfleet) {
     UnitFile file = UnitFile.parse("[Service]\nExecStart=/bin/true\n[X-Fleet]\n" + xfleet);
     assertThat(registry.create(new UnitRecord(UnitName.parse(name), file, DesiredState.INACTIVE))).isTrue();

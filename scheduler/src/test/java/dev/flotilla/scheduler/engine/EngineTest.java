@@ -205,6 +205,43 @@ class EngineTest {
   }
 
   @Test
+  void aFollowerWokenBeforeItsRetryTimeDoesNotAskForTheLease() {
+    machine("m1", Map.of());
+    Engine e1 = engine("e1");
+    settle(e1);
+    int[] attempts = {0};
+    EngineLease counted = new EngineLease() { // the real lease, its attempts counted
+      @Override
+      public LeaseStatus tryAcquire(String candidate, long nowNanos) {
+        attempts[0]++;
+        return lease.tryAcquire(candidate, nowNanos);
+      }
+
+      @Override
+      public void release(String candidate) {
+        lease.release(candidate);
+      }
+
+      @Override
+      public long ttlNanos() {
+        return lease.ttlNanos();
+      }
+    };
+    Engine e2 = new Engine("e2", new EngineRegistry(registry, registry, registry, registry::watch), counted,
+        new Engine.Config(2 * S, Engine.Config.defaults().maxEventsPerPoll()));
+    long retry = e2.reconcile(now);
+    assertThat(attempts[0]).isEqualTo(1);
+    assertThat(retry).as("the safety pass interval, before e1's lease runs out").isEqualTo(now + 2 * S);
+    // fleetd wakes the loop every second at least: no store request for those
+    e2.reconcile(now + S);
+    e2.reconcile(now + S + S / 2);
+    assertThat(attempts[0]).isEqualTo(1);
+    assertThat(e2.reconcile(now + 2 * S)).isEqualTo(now + 4 * S);
+    assertThat(attempts[0]).isEqualTo(2);
+    assertThat(e2.isLeader()).isFalse();
+  }
+
+  @Test
   void aLeaderBackFromAPauseFindsItIsDeposedAndWritesNothing() {
     machine("m1", Map.of());
     machine("m2", Map.of());

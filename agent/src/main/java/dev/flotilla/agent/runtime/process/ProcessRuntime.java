@@ -73,6 +73,7 @@ public final class ProcessRuntime implements UnitRuntime {
   /** Units whose state the supervisor changed since the last {@link #changes()}. */
   private final Set<String> changed = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private volatile Runnable changeSignal = () -> {};
 
   public ProcessRuntime(Path stateDir) {
     this(stateDir, Clock.systemDefaultZone());
@@ -110,7 +111,10 @@ public final class ProcessRuntime implements UnitRuntime {
     executor.prestartCoreThread();
     this.supervisorThread = thread[0];
     this.ctx = new SupervisorContext(executor, clock, unitsDir, logsDir, runDir, setsid,
-        sup -> units.remove(sup.name(), sup), changed::add);
+        sup -> units.remove(sup.name(), sup), unit -> {
+          changed.add(unit);
+          changeSignal.run();
+        });
     try {
       call(() -> {
         recover();
@@ -232,6 +236,11 @@ public final class ProcessRuntime implements UnitRuntime {
       it.remove();
     }
     return new StateChanges(out, false, true);
+  }
+
+  @Override
+  public void signalChangesTo(Runnable signal) {
+    changeSignal = java.util.Objects.requireNonNull(signal);
   }
 
   @Override

@@ -66,8 +66,12 @@ final class JournalFollower implements AutoCloseable {
   private Process process;
   private boolean closed;
 
-  JournalFollower(List<String> prefix) {
+  /** Run when a change is recorded (or the follower goes live): wakes the agent. */
+  private final Runnable signal;
+
+  JournalFollower(List<String> prefix, Runnable signal) {
     this.prefix = List.copyOf(prefix);
+    this.signal = signal;
     this.thread = new Thread(this::run, "systemd-journal-follower");
     thread.setDaemon(true);
   }
@@ -210,14 +214,21 @@ final class JournalFollower implements AutoCloseable {
     return "`" + CommandRunner.render(command) + "` " + exit + (lastMessage == null ? "" : ": " + lastMessage);
   }
 
-  private synchronized void entryEnded(String unit, String entryCursor) {
-    if (!live) {
-      live = true; // the end of the journal reached: from here on nothing is missed
-      all = true;
+  private void entryEnded(String unit, String entryCursor) {
+    boolean news;
+    synchronized (this) {
+      news = !live || unit != null;
+      if (!live) {
+        live = true; // the end of the journal reached: from here on nothing is missed
+        all = true;
+      }
+      cursor = entryCursor;
+      if (unit != null) {
+        changed.add(unit);
+      }
     }
-    cursor = entryCursor;
-    if (unit != null) {
-      changed.add(unit);
+    if (news) {
+      signal.run();
     }
   }
 

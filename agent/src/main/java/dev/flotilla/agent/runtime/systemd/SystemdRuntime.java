@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Drives the host's systemd through {@code systemctl} and {@code journalctl} shell-outs, the way
  * fleet's agent did over D-Bus: unit files in a runtime unit directory ({@code /run/systemd/system},
- * gone at reboot), one {@code daemon-reload} per batch of changed files, non-blocking start and
+ * gone at reboot), one {@code daemon-reload} per batch of changed files (none for a batch of new
+ * files that systemd, asked, already loaded from those files: see {@link #seesOwnFiles}), non-blocking start and
  * stop jobs whose outcome the agent learns from systemd's journal ({@link #changes}: one
  * long-lived {@code journalctl -f}, see {@link JournalFollower}) and reads in batches
  * ({@link #states}), and one {@code systemctl} process per kind of action and chunk of
@@ -116,6 +118,7 @@ public final class SystemdRuntime implements UnitRuntime {
   private boolean reloadPending;
   /** Started by the first {@link #changes()} call: a runtime nobody asks about changes spawns no follower. */
   private volatile JournalFollower follower;
+  private volatile Runnable changeSignal = () -> {};
 
   public SystemdRuntime(Options options) {
     this.options = options;
@@ -170,6 +173,8 @@ public final class SystemdRuntime implements UnitRuntime {
       throw new RuntimeFailure("could not create unit directory " + options.unitDir() + ": " + e);
     }
     int written = 0;
+    var fresh = new ArrayList<String>(); // written where no file was: systemd may pick them up unasked
+    boolean replaced = false;
     for (var entry : unitFiles.entrySet()) {
       String unit = entry.getKey();
       if (!isValidUnitName(unit)) {
@@ -177,17 +182,25 @@ public final class SystemdRuntime implements UnitRuntime {
         continue;
       }
       try {
+        boolean existed = Files.exists(options.unitDir().resolve(unit), LinkOption.NOFOLLOW_LINKS);
         if (writeIfChanged(unit, withMarker(entry.getValue()))) {
           written++;
+          if (existed || !canRun(unit)) {
+            replaced = true;
+          } else {
+            fresh.add(unit);
+          }
         }
       } catch (IOException e) {
         failures.add(unit + ": could not write " + options.unitDir().resolve(unit) + ": " + e);
       }
     }
-    if (written > 0 || reloadPending) {
+    boolean reload = reloadPending || replaced || (!fresh.isEmpty() && !seesOwnFiles(fresh));
+    if (reload) {
       failures.addAll(daemonReload());
     }
-    log.debug("load: {} unit files, {} changed{}", unitFiles.size(), written, written > 0 ? ", daemon-reload" : "");
+    log.debug("load: {} unit files, {} changed{}", unitFiles.size(), written, reload ? ", daemon-reload"
+        : written > 0 ? ", all new and loaded by systemd from our files without a daemon-reload" : "");
     throwIfAny(failures);
   }
 
@@ -286,9 +299,15 @@ public final class SystemdRuntime implements UnitRuntime {
   @Override
   public StateChanges changes() {
     if (follower == null) {
-      follower = new JournalFollower(options.commandPrefix()).start();
+      follower = new JournalFollower(options.commandPrefix(), changeSignal).start();
     }
     return follower.drain();
+  }
+
+  /** {@inheritDoc} Set it before the first {@link #changes()}: the journal follower takes it then. */
+  @Override
+  public void signalChangesTo(Runnable signal) {
+    changeSignal = java.util.Objects.requireNonNull(signal);
   }
 
   /** The journal follower's process, if one runs (tests kill it). */
@@ -432,6 +451,53 @@ public final class SystemdRuntime implements UnitRuntime {
   }
 
   // ---- commands ----
+
+  /**
+   * Whether systemd, asked about these units whose files we just wrote where none was, loaded each
+   * from exactly that file: then no {@code daemon-reload} is needed (it re-reads every unit on the
+   * host: hundreds of ms with a few hundred units). systemd (since v246 or so) loads a unit file it
+   * has not seen when a unit is asked for, also one it knew as not-found, once its unit directories
+   * changed. A unit loaded from another file (an older version, another directory), one that
+   * wants a reload, an older systemd that says not-found, or any failure: false, and the caller
+   * reloads as before.
+   */
+  private boolean seesOwnFiles(List<String> units) {
+    for (var chunk : chunks(units)) {
+      var command = new ArrayList<>(List.of("systemctl", "show", "-p", "Id,LoadState,FragmentPath,NeedDaemonReload",
+          "--no-pager"));
+      command.addAll(chunk);
+      var r = runner.run(command);
+      if (!r.ok()) {
+        return false;
+      }
+      String[] blocks = r.stdout().strip().split("\n\s*\n");
+      if (blocks.length != chunk.size()) {
+        return false;
+      }
+      for (int i = 0; i < blocks.length; i++) {
+        Map<String, String> p = new HashMap<>();
+        for (String line : blocks[i].split("\n")) {
+          int eq = line.indexOf('=');
+          if (eq > 0) {
+            p.put(line.substring(0, eq), line.substring(eq + 1));
+          }
+        }
+        String fragment = p.getOrDefault("FragmentPath", "");
+        if (!chunk.get(i).equals(p.get("Id")) || !"loaded".equals(p.get("LoadState"))
+            || !"no".equals(p.get("NeedDaemonReload")) || fragment.isEmpty()) {
+          return false;
+        }
+        // our directory as PID 1 names it (fleetd may see it under another root, as the tests do)
+        Path f = Path.of(fragment);
+        Path dir = f.getParent();
+        if (!f.getFileName().toString().equals(chunk.get(i)) || dir == null || dir.getRoot() == null
+            || !options.unitDir().endsWith(dir.getRoot().relativize(dir))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
 
   private List<String> daemonReload() {
     var r = runner.run(List.of("systemctl", "daemon-reload"));

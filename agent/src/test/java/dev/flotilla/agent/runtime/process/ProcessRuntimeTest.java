@@ -344,11 +344,14 @@ class ProcessRuntimeTest {
 
   @Test
   void changesNameAUnitWhoseMainProcessIsKilledBehindItsBack() {
+    java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+    rt.signalChangesTo(signals::incrementAndGet); // the agent's wake-up
     load("watched.service", "ExecStart=/bin/sleep 1000");
     rt.start(List.of("watched.service"));
     long pid = awaitState("watched.service", "active", "running").mainPid();
     Procs.await("the start to be named", WAIT, () -> rt.changes().units().contains("watched.service"));
     assertThat(rt.changes()).isEqualTo(StateChanges.NONE);
+    assertThat(signals.get()).as("the start was signalled as well as queued").isPositive();
 
     long t0 = System.nanoTime();
     ProcessHandle.of(pid).orElseThrow().destroyForcibly(); // SIGKILL, not through the runtime

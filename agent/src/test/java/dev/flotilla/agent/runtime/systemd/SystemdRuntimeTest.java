@@ -308,6 +308,31 @@ class SystemdRuntimeTest {
     assertThat(runtime.states(List.of("tpl@7.service")).get("tpl@7.service")).isEqualTo(UnitStatus.NOT_FOUND);
   }
 
+  /** daemon-reloads PID 1 has logged so far (each logs one "Reloading." line). */
+  private long reloadsLogged() {
+    return host.exec("journalctl", "_PID=1", "--no-pager", "-o", "cat").stdout().lines()
+        .filter("Reloading."::equals).count();
+  }
+
+  @Test
+  void newUnitFilesAreTakenUpWithoutADaemonReloadAndAChangedOneWithOne() {
+    long before = reloadsLogged();
+    // asked about first (not-found), then written: systemd loads it from our file when asked again
+    assertThat(runtime.states(List.of("fresh.service")).get("fresh.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    runtime.load(Map.of("fresh.service", sleeper("fresh"), "fresh2.service", sleeper("fresh2")));
+    runtime.start(List.of("fresh.service", "fresh2.service"));
+    awaitState(runtime, "fresh.service", "active", "running");
+    awaitState(runtime, "fresh2.service", "active", "running");
+    assertThat(showInside("fresh.service", "Description")).isEqualTo("fresh");
+    assertThat(showInside("fresh.service", "NeedDaemonReload")).isEqualTo("no");
+
+    // a file that changes under a loaded unit still needs the reload, and gets it
+    runtime.load(Map.of("fresh.service", sleeper("changed")));
+    assertThat(showInside("fresh.service", "Description")).isEqualTo("changed");
+    Await.until(WAIT, "PID 1's reload line in the journal", this::reloadsLogged, n -> n >= before + 1);
+    assertThat(reloadsLogged()).as("one reload, for the changed file; none for the two new ones").isEqualTo(before + 1);
+  }
+
   @Test
   void aFailedDaemonReloadIsReportedInOneLineAndRetriedByTheNextLoad(@TempDir Path dir) throws Exception {
     // a command prefix that fails the first command it sees, then hands every command to the host
@@ -359,6 +384,8 @@ class SystemdRuntimeTest {
 
   @Test
   void changesNameUnitsKilledStoppedOrFailingBehindOurBackWithinASecond() {
+    java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+    runtime.signalChangesTo(signals::incrementAndGet); // the agent's wake-up
     runtime.load(Map.of("watched.service", sleeper("watched"),
         "fails-later.service", "[Service]\nExecStart=/bin/sh -c 'sleep 2; exit 3'\n"));
     runtime.start(List.of("watched.service"));
@@ -366,9 +393,11 @@ class SystemdRuntimeTest {
     awaitFollowing(runtime);
 
     // its main process killed inside the host, not through the runtime
+    int signalsBefore = signals.get();
     long t0 = System.nanoTime();
     assertThat(host.exec("kill", "-9", Long.toString(mainPid("watched.service"))).exitCode()).isZero();
     long killedMs = awaitChangeOf(runtime, "watched.service", t0);
+    assertThat(signals.get()).as("the change was signalled as well as queued").isGreaterThan(signalsBefore);
     // PID 1 logs in the same turn as it changes the state: a read after the line sees the new state
     assertThat(runtime.states(List.of("watched.service")).get("watched.service"))
         .isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));

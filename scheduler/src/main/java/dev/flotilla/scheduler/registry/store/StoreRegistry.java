@@ -33,6 +33,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -73,6 +74,8 @@ public final class StoreRegistry
   private final RegistryKeys keys;
   /** Compares every schedule write also carries (the engine leader's claim); empty: unguarded. */
   private final List<Compare> scheduleGuard;
+  /** Run by the watches opened from now on whenever they queue events or break. */
+  private volatile Runnable watchSignal = () -> {};
   private final Map<String, Presence> presences = new HashMap<>();
 
   private record Presence(long lease, KeepAlive keepAlive, MachineRecord published) {}
@@ -89,6 +92,16 @@ public final class StoreRegistry
     this.client = client;
     this.keys = keys;
     this.scheduleGuard = List.copyOf(scheduleGuard);
+  }
+
+  /**
+   * Makes every watch opened from now on ({@link #watch}, {@link #watchAssignedTo},
+   * {@link #watchGlobals}) run {@code signal} on the store client's thread each time it queues
+   * events or breaks: the loop that polls them (engine, agent) wakes at once instead of looking
+   * every so often. {@code signal} must be quick and must not block (an {@code unpark}).
+   */
+  public void signalWatchEventsTo(Runnable signal) {
+    watchSignal = Objects.requireNonNull(signal);
   }
 
   /**
@@ -580,7 +593,8 @@ public final class StoreRegistry
   @Override
   public RegistryWatch watchAssignedTo(String machineId, long fromRevision) {
     return StoreRegistryWatch.open(client, keys.scheduledOn(machineId), fromRevision,
-        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())));
+        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())),
+        watchSignal);
   }
 
   @Override
@@ -596,7 +610,8 @@ public final class StoreRegistry
   @Override
   public RegistryWatch watchGlobals(long fromRevision) {
     return StoreRegistryWatch.open(client, keys.globals(), fromRevision,
-        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())));
+        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())),
+        watchSignal);
   }
 
   // ---- the engine's watch
@@ -608,7 +623,7 @@ public final class StoreRegistry
 
   /** Every unit, assignment and machine change from {@code fromRevision} on. */
   public RegistryWatch watch(long fromRevision) {
-    return StoreRegistryWatch.open(client, keys.all(), fromRevision, this::engineEvent);
+    return StoreRegistryWatch.open(client, keys.all(), fromRevision, this::engineEvent, watchSignal);
   }
 
   private Optional<RegistryEvent> engineEvent(WatchEvent e) {

@@ -17,22 +17,26 @@ import java.util.function.Function;
 /**
  * A {@link RegistryWatch} over one store watch: the client's thread turns store events into
  * registry events and queues them; the engine's (or agent's) loop takes them with
- * {@link #poll}. A compaction past the watch, or the watch ending otherwise, breaks it.
+ * {@link #poll}. A compaction past the watch, or the watch ending otherwise, breaks it. Each
+ * time events are queued or the watch breaks, {@code onEvents} runs (on the client's thread): the
+ * loop's thread is woken by it rather than polling the queue.
  */
 final class StoreRegistryWatch implements RegistryWatch, WatchListener {
   private final Function<WatchEvent, Optional<RegistryEvent>> translate;
+  private final Runnable onEvents;
   private final ArrayDeque<RegistryEvent> events = new ArrayDeque<>();
   private WatchHandle handle;
   private boolean broken;
   private StoreException error;
 
-  private StoreRegistryWatch(Function<WatchEvent, Optional<RegistryEvent>> translate) {
+  private StoreRegistryWatch(Function<WatchEvent, Optional<RegistryEvent>> translate, Runnable onEvents) {
     this.translate = translate;
+    this.onEvents = onEvents;
   }
 
   static StoreRegistryWatch open(StoreClient client, KeyRange range, long fromRevision,
-      Function<WatchEvent, Optional<RegistryEvent>> translate) {
-    StoreRegistryWatch w = new StoreRegistryWatch(translate);
+      Function<WatchEvent, Optional<RegistryEvent>> translate, Runnable onEvents) {
+    StoreRegistryWatch w = new StoreRegistryWatch(translate, onEvents);
     WatchHandle h = client.watch(range, fromRevision, w);
     synchronized (w) {
       w.handle = h;
@@ -46,24 +50,35 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
     for (WatchEvent e : batch) {
       translate.apply(e).ifPresent(out::add);
     }
-    synchronized (this) {
-      if (!broken) {
-        events.addAll(out);
-      }
+    if (out.isEmpty()) {
+      return; // nothing the loop looks at (the engine's watch also sees every state report)
     }
+    synchronized (this) {
+      if (broken) {
+        return;
+      }
+      events.addAll(out);
+    }
+    onEvents.run();
   }
 
   @Override
-  public synchronized void onCompacted(long compactRevision) {
-    broken = true;
-    events.clear();
+  public void onCompacted(long compactRevision) {
+    synchronized (this) {
+      broken = true;
+      events.clear();
+    }
+    onEvents.run();
   }
 
   @Override
-  public synchronized void onError(StoreException e) {
-    broken = true;
-    error = e;
-    events.clear();
+  public void onError(StoreException e) {
+    synchronized (this) {
+      broken = true;
+      error = e;
+      events.clear();
+    }
+    onEvents.run();
   }
 
   @Override

@@ -107,6 +107,29 @@ class StoreRegistryTest {
 
   @ParameterizedTest
   @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void watchesSignalWhenTheyQueueEventsSoThatTheLoopNeedNotPoll(Kind kind) {
+    StoreRegistry r = registry(targets.client(kind));
+    AtomicInteger signals = new AtomicInteger();
+    r.signalWatchEventsTo(signals::incrementAndGet);
+    RegistryWatch engine = r.watch();
+    RegistryWatch agent = r.watchAssignedTo("m1", r.revision() + 1);
+    assertThat(r.create(unit("web@1.service", DesiredState.LAUNCHED))).isTrue();
+    await(() -> signals.get() >= 1, "a signal for the engine's watch");
+    assertThat(engine.poll(10)).hasSize(1); // the events were queued before the signal
+    int before = signals.get();
+    r.report(new UnitStateRecord("web@1.service", "m1", null, "loaded", "active", "running"));
+    assertThat(r.assign("web@1.service", "m1", 0)).isTrue();
+    await(() -> signals.get() >= before + 2, "signals for the assignment, on both watches");
+    assertThat(agent.poll(10)).hasSize(1);
+    // a state report is nothing either loop looks at: it queued nothing, and signalled nothing
+    assertThat(engine.poll(10)).extracting(e -> e.getClass().getSimpleName()).containsOnly("AssignmentChanged");
+    assertThat(signals.get()).isEqualTo(before + 2);
+    engine.close();
+    agent.close();
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
   void unitsAreCreatedOnceReadBackAndDestroyedWithEverythingOfTheirs(Kind kind) {
     StoreRegistry r = registry(targets.client(kind));
     UnitRecord web = unit("web@1.service", DesiredState.INACTIVE);

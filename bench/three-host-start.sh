@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# bench/three-host-start.sh: 300 units started on 3 systemd hosts, and the idle cost (issue #6).
+#
+# fleet's numbers to beat (3 hosts, each real systemd in a namespace, one etcd 3.4.23): 300
+# template instances started with `fleetctl start --no-block` all running after 13.2 s; idle with
+# 303 units loaded, the three fleetds 22% of a core between them and etcd 7.6%.
+#
+# Boots three throwaway systemd hosts (bench/systemd-host.sh: systemd as PID 1 of its own PID,
+# mount and UTS namespace; the network is shared, everything talks over 127.0.0.1), one store
+# outside them (--store kvd: a single kvd member, bin/kvd; --store etcd: a single etcd member, the
+# etcd on PATH; one member either way, as fleet's run used one etcd), and bin/fleetd --runtime
+# systemd inside each host (nsenter; each its own machine id and API port; all take part in the
+# engine election). Then:
+#
+#   (a) submits the template bench-sleep@.service with fctl and times
+#       `fctl start --no-block bench-sleep@{1..N}.service` (against host 1's API) until all N are
+#       active/running in /fleet/v1/state (polled every 50 ms by bench/agent-load-probe.py), from
+#       the start of the command; checks the count with `systemctl list-units` in every host;
+#   (b) waits --warmup seconds, then an idle window of --idle seconds: CPU of each fleetd (its JVM
+#       plus the systemctl/journalctl processes it spawned and reaped), of the store, and of each
+#       host's PID 1, in % of one core (utime+stime from /proc/<pid>/stat), with each fleetd's
+#       busiest threads (/proc/<pid>/task/*/stat) and which fleetd leads the engine.
+#
+# Usage (as root, after `mvn -o -q -DskipTests package` at the repository root):
+#   bench/three-host-start.sh [--store kvd|etcd] [--units 300] [--warmup 30] [--idle 60] [--keep]
+# ETCD= overrides the etcd binary. --keep leaves the work directory (fleetd and store logs) in
+# place. Everything the script starts (the hosts, and with them the fleetds; the store) is killed
+# on exit, also on failure or Ctrl-C. Needs root, unshare, nsenter, /lib/systemd/systemd, java,
+# curl, ss, bc, python3 (and etcd for --store etcd).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STORE=kvd
+UNITS=300
+WARMUP=30
+IDLE=60
+KEEP=0
+HOSTS=3
+while (($#)); do
+  case "$1" in
+    --store) STORE=$2; shift 2 ;;
+    --units) UNITS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --idle) IDLE=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "three-host-start.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "three-host-start.sh: $*" >&2; exit 1; }
+[[ "$STORE" == kvd || "$STORE" == etcd ]] || die "--store: '$STORE' is not kvd or etcd"
+[[ "$UNITS" =~ ^[1-9][0-9]*$ ]] || die "--units: '$UNITS' is not a positive number"
+[[ $(id -u) == 0 ]] || die "needs root (namespaces, systemd as PID 1)"
+for tool in unshare nsenter java curl ss bc python3; do
+  command -v "$tool" > /dev/null || die "needs '$tool' on PATH"
+done
+ETCD=${ETCD:-etcd}
+[[ "$STORE" == kvd ]] || command -v "$ETCD" > /dev/null || die "--store etcd needs '$ETCD' on PATH (or ETCD=)"
+[[ -x /lib/systemd/systemd ]] || die "needs /lib/systemd/systemd (Debian package systemd)"
+for jar in agent/target/agent.jar kv-core/target/kv-core.jar cli/target/cli.jar; do
+  [[ -f "$ROOT/$jar" ]] || die "$ROOT/$jar is missing; build with: (cd $ROOT && mvn -o -q -DskipTests package)"
+done
+
+WORK=$(mktemp -d /var/tmp/flotilla-three-host.XXXXXX)
+# shellcheck source=bench/systemd-host.sh
+source "$ROOT/bench/systemd-host.sh"
+STORE_PID=""
+HOST_PIDS=()
+HOST_UNSHARE_PIDS=()
+cleanup() {
+  set +e
+  for i in "${!HOST_PIDS[@]}"; do
+    HOST_PID=${HOST_PIDS[$i]} HOST_UNSHARE_PID=${HOST_UNSHARE_PIDS[$i]} host_kill # fleetd dies with its host
+  done
+  if [[ -n "$STORE_PID" ]]; then
+    kill -KILL "$STORE_PID" 2> /dev/null
+    wait "$STORE_PID" 2> /dev/null
+  fi
+  if ((KEEP)); then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+taken=" "
+free_port() { # sets FREE_PORT to a port nothing on this machine uses
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 40000))
+    [[ "$taken" == *" $p "* ]] && continue
+    [[ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]] || continue
+    taken+="$p "
+    FREE_PORT=$p
+    return
+  done
+  die "found no free port on 127.0.0.1"
+}
+
+# The launcher fleetd runs from must be visible inside the hosts, which mount a /tmp of their own.
+FLEETD_ROOT=$ROOT
+if [[ "$ROOT" == /tmp/* ]]; then
+  FLEETD_ROOT=$WORK/root
+  mkdir -p "$FLEETD_ROOT/bin" "$FLEETD_ROOT/agent/target"
+  cp "$ROOT/bin/fleetd" "$FLEETD_ROOT/bin/"
+  cp -r "$ROOT/agent/target/agent.jar" "$ROOT/agent/target/lib" "$FLEETD_ROOT/agent/target/"
+fi
+
+# ---- the store: one member ----
+free_port; STORE_PORT=$FREE_PORT
+free_port; STORE_PEER=$FREE_PORT
+STORE_URL=http://127.0.0.1:$STORE_PORT
+store_flags=(--name bench-store --data-dir "$WORK/store"
+  --listen-client-urls "$STORE_URL" --advertise-client-urls "$STORE_URL"
+  --listen-peer-urls "http://127.0.0.1:$STORE_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$STORE_PEER"
+  --initial-cluster "bench-store=http://127.0.0.1:$STORE_PEER")
+if [[ "$STORE" == kvd ]]; then
+  "$ROOT/bin/kvd" "${store_flags[@]}" > "$WORK/store.log" 2>&1 &
+else
+  "$ETCD" "${store_flags[@]}" > "$WORK/store.log" 2>&1 &
+fi
+STORE_PID=$!
+for _ in $(seq 1 300); do
+  kill -0 "$STORE_PID" 2> /dev/null || { tail -20 "$WORK/store.log" >&2; die "$STORE exited during start-up"; }
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$STORE_URL/version" || true)" == 200 ]] && break
+  sleep 0.2
+done
+store_version=$(curl -s --max-time 1 "$STORE_URL/version" || true)
+echo "store: $STORE PID $STORE_PID on $STORE_URL ($store_version); work dir $WORK"
+
+# ---- the hosts, a fleetd in each ----
+APIS=()
+FLEETD_PIDS=()
+NSENTER_PIDS=()
+for h in $(seq 1 "$HOSTS"); do
+  host_boot "flotilla-bench-$h" "$WORK/host-$h.log" || die "systemd host $h did not boot"
+  HOST_PIDS+=("$HOST_PID")
+  HOST_UNSHARE_PIDS+=("$HOST_UNSHARE_PID")
+  free_port
+  APIS+=("http://127.0.0.1:$FREE_PORT")
+  nsenter -t "$HOST_PID" -a "$FLEETD_ROOT/bin/fleetd" \
+    --endpoints "$STORE_URL" --machine-id "bench-machine-$h" --api-listen "${APIS[$((h - 1))]}" \
+    --runtime systemd --data-dir /run/fleetd > "$WORK/fleetd-$h.log" 2>&1 &
+  NSENTER_PIDS+=($!)
+  disown $! # it dies with the host; no job notice for that
+done
+for h in $(seq 1 "$HOSTS"); do
+  i=$((h - 1))
+  FLEETD_PIDS[i]=""
+  for _ in $(seq 1 600); do
+    kill -0 "${NSENTER_PIDS[$i]}" 2> /dev/null || { tail -20 "$WORK/fleetd-$h.log" >&2; die "fleetd $h exited during start-up"; }
+    [[ -z "${FLEETD_PIDS[$i]}" ]] && FLEETD_PIDS[i]=$(ps -o pid= --ppid "${NSENTER_PIDS[$i]}" | awk '{print $1; exit}')
+    curl -s --max-time 1 "${APIS[$i]}/fleet/v1/machines" 2> /dev/null | grep -q "bench-machine-$h" && break
+    sleep 0.2
+  done
+  curl -s --max-time 1 "${APIS[$i]}/fleet/v1/machines" | grep -q "bench-machine-$h" \
+    || die "fleetd $h's API did not list its machine within 120 s"
+  [[ "$(cat /proc/"${FLEETD_PIDS[$i]}"/comm)" == java ]] || die "fleetd $h's JVM not found under nsenter ${NSENTER_PIDS[$i]}"
+done
+API=${APIS[0]}
+for _ in $(seq 1 300); do
+  [[ $(curl -s --max-time 1 "$API/fleet/v1/machines" | grep -o '"id"' | wc -l) -ge $HOSTS ]] && break
+  sleep 0.2
+done
+echo "hosts up: systemd PIDs ${HOST_PIDS[*]}; fleetd JVMs ${FLEETD_PIDS[*]}; APIs ${APIS[*]}"
+
+fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
+cat > "$WORK/bench-sleep@.service" << 'UNIT'
+[Unit]
+Description=three-host-start sleeper %i
+
+[Service]
+ExecStart=/bin/sleep infinity
+UNIT
+fctl submit "$WORK/bench-sleep@.service" > /dev/null
+instances=()
+for ((i = 1; i <= UNITS; i++)); do instances+=("bench-sleep@$i.service"); done
+
+# ---- (a) time until all are active/running ----
+python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 120 > "$WORK/all-running" \
+  2> "$WORK/running-over-time" &
+PROBE=$!
+t0=$(date +%s.%N)
+echo "fctl start began at $(date -u +%H:%M:%S.%N -d @"$t0")" # to line up with the fleetd logs
+fctl start --no-block "${instances[@]}" > "$WORK/fctl-start.log"
+t1=$(date +%s.%N)
+wait "$PROBE" || die "not all $UNITS units active/running: $(cat "$WORK/all-running")"
+probe_s=$(cat "$WORK/all-running")
+fctl_s=$(echo "$t1 - $t0" | bc -l)
+per_host=()
+total=0
+for h in $(seq 1 "$HOSTS"); do
+  n=$(nsenter -t "${HOST_PIDS[$((h - 1))]}" -a systemctl list-units 'bench-sleep@*' --state=running --no-legend --plain --no-pager | wc -l)
+  per_host+=("$n")
+  total=$((total + n))
+done
+echo "  active/running in /fleet/v1/state over time: $(awk '{ printf "%s%s %s", sep, $1, $3; sep = ", " }' "$WORK/running-over-time")"
+printf 'store %s: all %d active/running in /fleet/v1/state %.2f s after `fctl start --no-block` began (fctl took %.2f s itself); systemd runs %s (%d)\n' \
+  "$STORE" "$UNITS" "$probe_s" "$fctl_s" "$(IFS=+; echo "${per_host[*]}")" "$total"
+((total == UNITS)) || die "systemd runs $total bench-sleep units in the hosts, not $UNITS"
+
+# ---- (b) idle ----
+HZ=$(getconf CLK_TCK)
+proc_ticks() { # PID [1: with its reaped children]: utime+stime (+cutime+cstime) in clock ticks, 0 if gone
+  local s
+  s=$(cat /proc/"$1"/stat 2> /dev/null) || { echo 0; return; }
+  s=${s##*) }
+  awk -v kids="${2:-0}" '{ t = $12 + $13; if (kids) t += $14 + $15; print t }' <<< "$s"
+}
+tree_ticks() { # PID: its ticks with reaped children, plus those of its live children (journalctl -f)
+  local t c
+  t=$(proc_ticks "$1" 1)
+  for c in $(ps -o pid= --ppid "$1"); do t=$((t + $(proc_ticks "$c" 1))); done
+  echo "$t"
+}
+thread_ticks() { # PID: "tid ticks name" per thread
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
+           split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); print FILENAME, f[12] + f[13], name }' \
+      "$t/stat" 2> /dev/null
+  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
+}
+top_threads() { # BEFORE AFTER SECONDS
+  awk -v hz="$HZ" -v secs="$3" 'NR == FNR { b[$1] = $2; next }
+    { d = $2 - b[$1]; if (d > 0) printf "%.2f %s\n", d * 100 / hz / secs, $3 }' "$1" "$2" \
+    | sort -rn | head -6 | awk '{ printf "%s%s %s%%", sep, $2, $1; sep = ", " } END { print "" }'
+}
+machine_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
+
+sleep "$WARMUP"
+declare -A before
+for h in $(seq 1 "$HOSTS"); do
+  i=$((h - 1))
+  before[f$h]=$(tree_ticks "${FLEETD_PIDS[$i]}")
+  before[s$h]=$(proc_ticks "${HOST_PIDS[$i]}")
+  thread_ticks "${FLEETD_PIDS[$i]}" > "$WORK/threads-$h.before"
+done
+before[store]=$(proc_ticks "$STORE_PID" 1)
+before[machine]=$(machine_busy)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+t_idle=$(date +%s.%N)
+sleep "$IDLE"
+secs=$(echo "$(date +%s.%N) - $t_idle" | bc -l)
+pct() { echo "scale=2; ($1 - $2) * 100 / $HZ / $secs" | bc -l; }
+fleetd_sum=0
+row=""
+for h in $(seq 1 "$HOSTS"); do
+  i=$((h - 1))
+  f=$(pct "$(tree_ticks "${FLEETD_PIDS[$i]}")" "${before[f$h]}")
+  s=$(pct "$(proc_ticks "${HOST_PIDS[$i]}")" "${before[s$h]}")
+  thread_ticks "${FLEETD_PIDS[$i]}" > "$WORK/threads-$h.after"
+  leader=""
+  grep -q "engine: leading\|became the engine leader\|engine leader" "$WORK/fleetd-$h.log" 2> /dev/null && leader=" (engine leader per its log)"
+  printf '  fleetd %d%s: %.2f%% (host PID 1 %.2f%%); busiest threads: %s\n' "$h" "$leader" "$f" "$s" \
+    "$(top_threads "$WORK/threads-$h.before" "$WORK/threads-$h.after" "$secs")"
+  fleetd_sum=$(echo "$fleetd_sum + $f" | bc -l)
+  row+="$(printf '%.2f | %.2f | ' "$f" "$s")"
+done
+st=$(pct "$(proc_ticks "$STORE_PID" 1)" "${before[store]}")
+read -r b0 a0 <<< "${before[machine]}"
+read -r b1 a1 <<< "$(machine_busy)"
+m=$(echo "scale=2; ($b1 - $b0) * 100 / ($a1 - $a0) * $(nproc)" | bc -l)
+printf 'idle %.0f s after %s s warm-up, %d units: fleetds %.2f%% of a core together, %s %.2f%%, fleetds + store %.2f%%; whole machine %.0f%% of %d cores; load average before %s, after %s\n' \
+  "$secs" "$WARMUP" "$UNITS" "$fleetd_sum" "$STORE" "$st" "$(echo "$fleetd_sum + $st" | bc -l)" "$m" "$(nproc)" \
+  "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| store | units | to all running (s) | fctl (s) | fleetd 1 % | PID 1 % | fleetd 2 % | PID 1 % | fleetd 3 % | PID 1 % | store % | fleetds + store % | machine % |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '| %s | %d | %.2f | %.2f | %s%.2f | %.2f | %.0f |\n' "$STORE" "$UNITS" "$probe_s" "$fctl_s" "$row" "$st" \
+  "$(echo "$fleetd_sum + $st" | bc -l)" "$m"
