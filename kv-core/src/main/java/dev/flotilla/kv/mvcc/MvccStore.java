@@ -293,7 +293,43 @@ public final class MvccStore implements AutoCloseable {
    * key, value length, value; a 0 byte ends the stream. The member's own identity is left out.
    */
   public void dump(java.io.DataOutputStream out) throws IOException {
-    var snap = db.getSnapshot();
+    try (DumpPoint point = dumpPoint()) {
+      point.dump(out);
+    }
+  }
+
+  /**
+   * The store as it is now, to {@link DumpPoint#dump} later (from any thread, while writes go on):
+   * a RocksDB snapshot, held until the point is closed.
+   */
+  public DumpPoint dumpPoint() {
+    return new DumpPoint(db.getSnapshot());
+  }
+
+  /** A point-in-time view of the whole store for {@link #dump}; close it to release the RocksDB snapshot. */
+  public final class DumpPoint implements AutoCloseable {
+    private final org.rocksdb.Snapshot snap;
+    private boolean closed;
+
+    private DumpPoint(org.rocksdb.Snapshot snap) {
+      this.snap = snap;
+    }
+
+    /** Writes the store as of this point, in {@link MvccStore#dump}'s format. */
+    public void dump(java.io.DataOutputStream out) throws IOException {
+      dumpAt(snap, out);
+    }
+
+    @Override
+    public synchronized void close() {
+      if (!closed) {
+        closed = true;
+        db.releaseSnapshot(snap);
+      }
+    }
+  }
+
+  private void dumpAt(org.rocksdb.Snapshot snap, java.io.DataOutputStream out) throws IOException {
     try (var ro = new ReadOptions().setSnapshot(snap)) {
       for (int cf = 1; cf < handles.size(); cf++) {
         try (RocksIterator it = db.newIterator(handles.get(cf), ro)) {
@@ -312,8 +348,6 @@ public final class MvccStore implements AutoCloseable {
         }
       }
       out.writeByte(0);
-    } finally {
-      db.releaseSnapshot(snap);
     }
   }
 

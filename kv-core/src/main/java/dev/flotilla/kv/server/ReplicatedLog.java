@@ -238,6 +238,13 @@ public final class ReplicatedLog implements CommandLog {
       return machine.snapshotState();
     }
 
+    /** The store once the apply thread has caught up, captured now and encoded by the supplier. */
+    @Override
+    public java.util.function.Supplier<byte[]> snapshotLater() {
+      drain();
+      return machine.snapshotStateLater();
+    }
+
     @Override
     public void restore(Snapshot snapshot) {
       drain();

@@ -219,14 +219,19 @@ public final class RawNode {
     }
     SoftState soft = softState();
     HardState hard = hardState();
+    List<Entry> entries = raft.log.unstableEntries();
+    Snapshot snapshot = raft.log.unstable.snapshot;
+    boolean mustSync = !entries.isEmpty() || snapshot != null
+        || hard.term() != prevHard.term() || hard.vote() != prevHard.vote();
     Ready rd = new Ready(
         soft.equals(prevSoft) ? null : soft,
         hard.equals(prevHard) ? null : hard,
-        raft.log.unstableEntries(),
-        raft.log.unstable.snapshot,
+        entries,
+        snapshot,
         raft.log.nextCommittedEnts(Long.MAX_VALUE),
         new ArrayList<>(raft.msgs),
-        new ArrayList<>(raft.readStates));
+        new ArrayList<>(raft.readStates),
+        mustSync);
     raft.msgs.clear();
     raft.readStates.clear();
     prevSoft = soft;

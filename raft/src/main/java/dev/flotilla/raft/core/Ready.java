@@ -15,6 +15,10 @@ import java.util.List;
  *
  * @param softState the new leader/role, null when unchanged
  * @param hardState the new hard state, null when unchanged
+ * @param mustSync whether what this Ready persists must reach the disk before its messages go out:
+ *     entries, a snapshot, or a new term or vote. A hard state that only moves the commit index
+ *     may wait for a later sync (etcd's MustSync): a commit index lost in a crash is learnt again
+ *     from the leader, and an application that had applied further tells the node so at restart.
  */
 public record Ready(
     SoftState softState,
@@ -23,17 +27,13 @@ public record Ready(
     Snapshot snapshot,
     List<Entry> committedEntries,
     List<Message> messages,
-    List<ReadState> readStates) {
+    List<ReadState> readStates,
+    boolean mustSync) {
 
   public Ready {
     entries = List.copyOf(entries);
     committedEntries = List.copyOf(committedEntries);
     messages = List.copyOf(messages);
     readStates = List.copyOf(readStates);
-  }
-
-  /** Whether what this Ready persists must reach the disk before its messages go out. */
-  public boolean mustSync() {
-    return hardState != null || !entries.isEmpty() || snapshot != null;
   }
 }

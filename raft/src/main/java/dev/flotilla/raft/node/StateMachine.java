@@ -5,7 +5,8 @@ import dev.flotilla.raft.core.Snapshot;
 
 /**
  * The application a {@link RaftNode} replicates. All calls come from the node's loop thread, one at
- * a time, in log order; none may block for long (the loop stops meanwhile).
+ * a time, in log order (but for the supplier {@link #snapshotLater} returns); none may block for
+ * long (the loop stops meanwhile).
  */
 public interface StateMachine {
 
@@ -36,6 +37,17 @@ public interface StateMachine {
 
   /** The application's state after the last applied entry, for a snapshot at that index. */
   byte[] snapshot();
+
+  /**
+   * As {@link #snapshot}, in two steps, for an application whose state takes long to encode (a
+   * database): capture the state after the last applied entry now, quickly (a point-in-time view),
+   * and return what encodes that capture. The node calls the supplier once, on another thread, while
+   * its loop goes on applying later entries. By default, {@link #snapshot} now.
+   */
+  default java.util.function.Supplier<byte[]> snapshotLater() {
+    byte[] data = snapshot();
+    return () -> data;
+  }
 
   /**
    * Replaces the application's state with a snapshot's: at start (the snapshot the store recovered)
