@@ -63,6 +63,8 @@ done
 WORK=$(mktemp -d /var/tmp/flotilla-agent-load.XXXXXX)
 # shellcheck source=bench/systemd-host.sh
 source "$ROOT/bench/systemd-host.sh"
+# shellcheck source=bench/measure.sh
+source "$ROOT/bench/measure.sh"
 KVD_PID=""
 cleanup() {
   set +e
@@ -76,28 +78,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-taken=" "
-free_port() { # sets FREE_PORT to a port nothing on this machine uses
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
-    [[ "$taken" == *" $p "* ]] && continue
-    [[ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]] || continue
-    taken+="$p "
-    FREE_PORT=$p
-    return
-  done
-  die "found no free port on 127.0.0.1"
-}
 
 # ---- the launcher fleetd runs from, visible inside the host ----
-FLEETD_ROOT=$ROOT
-if [[ "$ROOT" == /tmp/* ]]; then
-  FLEETD_ROOT=$WORK/root
-  mkdir -p "$FLEETD_ROOT/bin" "$FLEETD_ROOT/agent/target"
-  cp "$ROOT/bin/fleetd" "$FLEETD_ROOT/bin/"
-  cp -r "$ROOT/agent/target/agent.jar" "$ROOT/agent/target/lib" "$FLEETD_ROOT/agent/target/"
-fi
+fleetd_root
 
 # ---- wrappers that count fleetd's systemctl/journalctl/busctl processes ----
 WRAP=$WORK/wrap
@@ -180,32 +163,12 @@ printf 'all %d active/running in /fleet/v1/state %.2f s after the start (%s) beg
 
 # ---- CPU and process accounting ----
 HZ=$(getconf CLK_TCK)
-proc_ticks() { # PID [1: with its reaped children]: utime+stime (+cutime+cstime) in clock ticks, 0 if gone
-  local s
-  s=$(cat /proc/"$1"/stat 2> /dev/null) || { echo 0; return; }
-  s=${s##*) } # from field 3 on (the comm in field 2 may hold spaces): utime is field 14, so $12 here
-  awk -v kids="${2:-0}" '{ t = $12 + $13; if (kids) t += $14 + $15; print t }' <<< "$s"
-}
-machine_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
 child_named() { # PARENT COMM: the first child of PARENT called COMM
   ps -o pid=,comm= --ppid "$1" | awk -v c="$2" '$2 == c { print $1; exit }'
 }
 JOURNALD_PID=$(child_named "$HOST_PID" systemd-journal)
 spawn_counts() { awk '{ n[$1]++ } END { printf "%d %d %d", n["systemctl"], n["journalctl"], n["busctl"] }' "$SPAWNED"; }
 
-thread_ticks() { # PID: "tid ticks name" per thread of PID
-  local t
-  for t in /proc/"$1"/task/*; do
-    awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
-           split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); print FILENAME, f[12] + f[13], name }' \
-      "$t/stat" 2> /dev/null
-  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
-}
-top_threads() { # BEFORE-FILE AFTER-FILE SECONDS: fleetd's busiest threads over the window
-  awk -v hz="$HZ" -v secs="$3" 'NR == FNR { b[$1] = $2; next }
-    { d = $2 - b[$1]; if (d > 0) printf "%.2f %s\n", d * 100 / hz / secs, $3 }' "$1" "$2" \
-    | sort -rn | head -8 | awk '{ printf "%s%s %s%%", sep, $2, $1; sep = ", " } END { print "" }'
-}
 
 declare -A before
 snapshot() {

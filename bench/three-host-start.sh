@@ -64,6 +64,8 @@ done
 WORK=$(mktemp -d /var/tmp/flotilla-three-host.XXXXXX)
 # shellcheck source=bench/systemd-host.sh
 source "$ROOT/bench/systemd-host.sh"
+# shellcheck source=bench/measure.sh
+source "$ROOT/bench/measure.sh"
 STORE_PID=""
 HOST_PIDS=()
 HOST_UNSHARE_PIDS=()
@@ -81,28 +83,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-taken=" "
-free_port() { # sets FREE_PORT to a port nothing on this machine uses
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
-    [[ "$taken" == *" $p "* ]] && continue
-    [[ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]] || continue
-    taken+="$p "
-    FREE_PORT=$p
-    return
-  done
-  die "found no free port on 127.0.0.1"
-}
 
-# The launcher fleetd runs from must be visible inside the hosts, which mount a /tmp of their own.
-FLEETD_ROOT=$ROOT
-if [[ "$ROOT" == /tmp/* ]]; then
-  FLEETD_ROOT=$WORK/root
-  mkdir -p "$FLEETD_ROOT/bin" "$FLEETD_ROOT/agent/target"
-  cp "$ROOT/bin/fleetd" "$FLEETD_ROOT/bin/"
-  cp -r "$ROOT/agent/target/agent.jar" "$ROOT/agent/target/lib" "$FLEETD_ROOT/agent/target/"
-fi
+fleetd_root
 
 # ---- the store: one member ----
 free_port; STORE_PORT=$FREE_PORT
@@ -199,32 +181,6 @@ printf 'store %s: all %d active/running in /fleet/v1/state %.2f s after `fctl st
 
 # ---- (b) idle ----
 HZ=$(getconf CLK_TCK)
-proc_ticks() { # PID [1: with its reaped children]: utime+stime (+cutime+cstime) in clock ticks, 0 if gone
-  local s
-  s=$(cat /proc/"$1"/stat 2> /dev/null) || { echo 0; return; }
-  s=${s##*) }
-  awk -v kids="${2:-0}" '{ t = $12 + $13; if (kids) t += $14 + $15; print t }' <<< "$s"
-}
-tree_ticks() { # PID: its ticks with reaped children, plus those of its live children (journalctl -f)
-  local t c
-  t=$(proc_ticks "$1" 1)
-  for c in $(ps -o pid= --ppid "$1"); do t=$((t + $(proc_ticks "$c" 1))); done
-  echo "$t"
-}
-thread_ticks() { # PID: "tid ticks name" per thread
-  local t
-  for t in /proc/"$1"/task/*; do
-    awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
-           split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); print FILENAME, f[12] + f[13], name }' \
-      "$t/stat" 2> /dev/null
-  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
-}
-top_threads() { # BEFORE AFTER SECONDS
-  awk -v hz="$HZ" -v secs="$3" 'NR == FNR { b[$1] = $2; next }
-    { d = $2 - b[$1]; if (d > 0) printf "%.2f %s\n", d * 100 / hz / secs, $3 }' "$1" "$2" \
-    | sort -rn | head -6 | awk '{ printf "%s%s %s%%", sep, $2, $1; sep = ", " } END { print "" }'
-}
-machine_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
 
 sleep "$WARMUP"
 declare -A before
@@ -251,7 +207,7 @@ for h in $(seq 1 "$HOSTS"); do
   leader=""
   grep -q "engine: leading\|became the engine leader\|engine leader" "$WORK/fleetd-$h.log" 2> /dev/null && leader=" (engine leader per its log)"
   printf '  fleetd %d%s: %.2f%% (host PID 1 %.2f%%); busiest threads: %s\n' "$h" "$leader" "$f" "$s" \
-    "$(top_threads "$WORK/threads-$h.before" "$WORK/threads-$h.after" "$secs")"
+    "$(top_threads "$WORK/threads-$h.before" "$WORK/threads-$h.after" "$secs" 6)"
   fleetd_sum=$(echo "$fleetd_sum + $f" | bc -l)
   row+="$(printf '%.2f | %.2f | ' "$f" "$s")"
 done
