@@ -119,28 +119,11 @@ nsenter -t "$HOST_PID" -a env PATH="$WRAP:$PATH" "$FLEETD_ROOT/bin/fleetd" \
   --runtime systemd --data-dir /run/fleetd > "$WORK/fleetd.log" 2>&1 &
 NSENTER_PID=$!
 disown "$NSENTER_PID" # it dies with the host; no job notice for that
-FLEETD_PID=""
-for _ in $(seq 1 600); do
-  kill -0 "$NSENTER_PID" 2> /dev/null || { tail -20 "$WORK/fleetd.log" >&2; die "fleetd exited during start-up"; }
-  [[ -z "$FLEETD_PID" ]] && FLEETD_PID=$(ps -o pid= --ppid "$NSENTER_PID" | awk '{print $1; exit}')
-  curl -s --max-time 1 "$API/fleet/v1/machines" 2> /dev/null | grep -q bench-machine-1 && break
-  sleep 0.2
-done
-curl -s --max-time 1 "$API/fleet/v1/machines" | grep -q bench-machine-1 || die "fleetd's API did not list the machine within 120 s"
-[[ "$(cat /proc/"$FLEETD_PID"/comm)" == java ]] || die "fleetd's JVM not found under nsenter $NSENTER_PID"
+await_fleetd "$NSENTER_PID" "$API" bench-machine-1 "$WORK/fleetd.log"
 echo "fleetd up: JVM PID $FLEETD_PID, API $API"
 
 fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
-cat > "$WORK/bench-sleep@.service" << 'UNIT'
-[Unit]
-Description=agent-load sleeper %i
-
-[Service]
-ExecStart=/bin/sleep infinity
-UNIT
-fctl submit "$WORK/bench-sleep@.service" > /dev/null
-instances=()
-for ((i = 1; i <= UNITS; i++)); do instances+=("bench-sleep@$i.service"); done
+submit_sleepers agent-load
 
 # ---- (a) time until all are active/running ----
 python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 300 > "$WORK/all-running" \

@@ -1,6 +1,7 @@
 # bench/measure.sh: functions the systemd-host benchmarks share (sourced by agent-load.sh and
 # three-host-start.sh; needs ROOT, WORK and a die function): free ports, the fleetd launcher
-# copied where a host can see it, and CPU ticks of processes and threads from /proc.
+# copied where a host can see it, waiting for a fleetd to come up, the sleeper template, and CPU
+# ticks of processes and threads from /proc.
 
 taken=" "
 free_port() { # sets FREE_PORT to a port nothing on this machine uses
@@ -55,4 +56,32 @@ top_threads() { # BEFORE-FILE AFTER-FILE SECONDS [N=8]: the N busiest threads ov
   awk -v hz="$HZ" -v secs="$3" 'NR == FNR { b[$1] = $2; next }
     { d = $2 - b[$1]; if (d > 0) printf "%.2f %s\n", d * 100 / hz / secs, $3 }' "$1" "$2" \
     | sort -rn | head -"${4:-8}" | awk '{ printf "%s%s %s%%", sep, $2, $1; sep = ", " } END { print "" }'
+}
+
+await_fleetd() { # NSENTER-PID API MACHINE-ID LOG: waits until fleetd's API lists its machine; sets FLEETD_PID (its JVM)
+  local nsenter=$1 api=$2 machine=$3 log=$4
+  FLEETD_PID=""
+  for _ in $(seq 1 600); do
+    kill -0 "$nsenter" 2> /dev/null || { tail -20 "$log" >&2; die "fleetd of $machine exited during start-up"; }
+    [[ -z "$FLEETD_PID" ]] && FLEETD_PID=$(ps -o pid= --ppid "$nsenter" | awk '{print $1; exit}')
+    curl -s --max-time 1 "$api/fleet/v1/machines" 2> /dev/null | grep -q "$machine" && break
+    sleep 0.2
+  done
+  curl -s --max-time 1 "$api/fleet/v1/machines" | grep -q "$machine" \
+    || die "the API of fleetd of $machine did not list its machine within 120 s"
+  [[ "$(cat /proc/"$FLEETD_PID"/comm)" == java ]] || die "the JVM of fleetd of $machine not found under nsenter $nsenter"
+}
+
+submit_sleepers() { # DESCRIPTION: submits bench-sleep@.service through fctl (defined by the caller); instances=UNITS names
+  cat > "$WORK/bench-sleep@.service" << UNIT
+[Unit]
+Description=$1 sleeper %i
+
+[Service]
+ExecStart=/bin/sleep infinity
+UNIT
+  fctl submit "$WORK/bench-sleep@.service" > /dev/null
+  local i
+  instances=()
+  for ((i = 1; i <= UNITS; i++)); do instances+=("bench-sleep@$i.service"); done
 }

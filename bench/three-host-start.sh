@@ -126,16 +126,8 @@ for h in $(seq 1 "$HOSTS"); do
 done
 for h in $(seq 1 "$HOSTS"); do
   i=$((h - 1))
-  FLEETD_PIDS[i]=""
-  for _ in $(seq 1 600); do
-    kill -0 "${NSENTER_PIDS[$i]}" 2> /dev/null || { tail -20 "$WORK/fleetd-$h.log" >&2; die "fleetd $h exited during start-up"; }
-    [[ -z "${FLEETD_PIDS[$i]}" ]] && FLEETD_PIDS[i]=$(ps -o pid= --ppid "${NSENTER_PIDS[$i]}" | awk '{print $1; exit}')
-    curl -s --max-time 1 "${APIS[$i]}/fleet/v1/machines" 2> /dev/null | grep -q "bench-machine-$h" && break
-    sleep 0.2
-  done
-  curl -s --max-time 1 "${APIS[$i]}/fleet/v1/machines" | grep -q "bench-machine-$h" \
-    || die "fleetd $h's API did not list its machine within 120 s"
-  [[ "$(cat /proc/"${FLEETD_PIDS[$i]}"/comm)" == java ]] || die "fleetd $h's JVM not found under nsenter ${NSENTER_PIDS[$i]}"
+  await_fleetd "${NSENTER_PIDS[$i]}" "${APIS[$i]}" "bench-machine-$h" "$WORK/fleetd-$h.log"
+  FLEETD_PIDS[i]=$FLEETD_PID
 done
 API=${APIS[0]}
 for _ in $(seq 1 300); do
@@ -145,16 +137,7 @@ done
 echo "hosts up: systemd PIDs ${HOST_PIDS[*]}; fleetd JVMs ${FLEETD_PIDS[*]}; APIs ${APIS[*]}"
 
 fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
-cat > "$WORK/bench-sleep@.service" << 'UNIT'
-[Unit]
-Description=three-host-start sleeper %i
-
-[Service]
-ExecStart=/bin/sleep infinity
-UNIT
-fctl submit "$WORK/bench-sleep@.service" > /dev/null
-instances=()
-for ((i = 1; i <= UNITS; i++)); do instances+=("bench-sleep@$i.service"); done
+submit_sleepers three-host-start
 
 # ---- (a) time until all are active/running ----
 python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 120 > "$WORK/all-running" \
