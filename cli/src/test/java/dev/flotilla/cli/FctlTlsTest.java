@@ -134,19 +134,10 @@ class FctlTlsTest {
       cmd.addAll(List.of("--cert", cert.certFile(), "--key", cert.keyFile()));
     }
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("ETCDCTL_API", "3");
-    Path err = java.nio.file.Files.createTempFile("etcdctl-", ".err");
-    pb.redirectError(err.toFile());
-    Process p = pb.start();
-    p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
+    var r = dev.flotilla.kv.compat.ClientRun.run(cmd, Map.of("ETCDCTL_API", "3"), null, java.time.Duration.ofSeconds(60));
+    if (r.killed()) {
       throw new AssertionError("etcdctl did not finish in 60 s");
     }
-    String e = java.nio.file.Files.readString(err);
-    java.nio.file.Files.deleteIfExists(err);
-    return new Run(p.exitValue(), out, e);
+    return new Run(r.exitCode(), r.stdout(), r.stderr());
   }
 }

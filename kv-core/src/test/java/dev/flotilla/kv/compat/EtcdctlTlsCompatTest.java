@@ -7,8 +7,6 @@ import dev.flotilla.kv.embed.KvConfig;
 import dev.flotilla.kv.tls.TestPki;
 import dev.flotilla.kv.tls.TlsSettings;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -110,20 +108,11 @@ class EtcdctlTlsCompatTest {
   }
 
   private static Run run(List<String> cmd, String api) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("ETCDCTL_API", api);
-    Path err = Files.createTempFile("etcdctl-", ".err");
-    pb.redirectError(err.toFile());
-    Process p = pb.start();
-    p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
+    ClientRun.Result r = ClientRun.run(cmd, Map.of("ETCDCTL_API", api), null, Duration.ofSeconds(60));
+    if (r.killed()) {
       throw new IOException("etcdctl " + cmd + " did not finish in 60 s");
     }
-    String e = Files.readString(err);
-    Files.deleteIfExists(err);
-    return new Run(p.exitValue(), out, e);
+    return new Run(r.exitCode(), r.stdout(), r.stderr());
   }
 
   @Test
