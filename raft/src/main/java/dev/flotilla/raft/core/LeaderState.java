@@ -132,7 +132,7 @@ final class LeaderState implements RoleState {
     }
     if (!committedEntryInCurrentTerm()) {
       // our commit index may lag the previous leader's until an entry of our term commits (§6.4)
-      waitingReads.add(new ReadOnlyQueue.Pending(from, context, 0, Set.of()));
+      waitingReads.add(new ReadOnlyQueue.Pending(from, context, 0, Set.of(), 0));
       return;
     }
     serveRead(from, context);
@@ -144,8 +144,8 @@ final class LeaderState implements RoleState {
       return;
     }
     readOnly.add(log.committed, from, context);
-    readOnly.recvAck(r.id, context);
-    bcastHeartbeat(context);
+    readOnly.ackSelf(r.id, context);
+    bcastHeartbeat(readOnly.heartbeatContext(context));
   }
 
   private void answerRead(long from, long index, byte[] context) {

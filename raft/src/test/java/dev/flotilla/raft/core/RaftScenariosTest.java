@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flotilla.raft.sim.Lockstep;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Pre-vote, check-quorum, leadership transfer, snapshot catch-up, learners, ReadIndex, removal. */
@@ -211,6 +212,35 @@ class RaftScenariosTest {
     ls.node(2).readIndex(bytes("r2"));
     ls.flush();
     assertThat(ls.member(2).readStates()).singleElement().satisfies(rs -> assertThat(rs.index()).isEqualTo(commit));
+  }
+
+  /**
+   * An ack is for the heartbeat round it answers: the same context asked again after it was
+   * answered (a follower's retry that crossed the answer) must not let late acks of its first round
+   * confirm the reads queued meanwhile. A leader paused and deposed (chaos: SIGSTOP) found such acks
+   * in its inbox on waking and answered a new quorum read from its stale state.
+   */
+  @Test
+  void lateAcksOfAnEarlierRoundConfirmNothingQueuedSince() {
+    Lockstep ls = elected(3, c -> c);
+    ls.propose(1, bytes("w"));
+    ls.node(1).readIndex(bytes("x"));
+    ls.flush();
+    assertThat(ls.member(1).readStates()).singleElement().satisfies(rs -> assertThat(rs.context()).isEqualTo(bytes("x")));
+    List<Message> oldAcks = ls.delivered().stream()
+        .filter(m -> m instanceof Message.HeartbeatResponse h && h.to() == 1 && h.context() != null)
+        .toList();
+    assertThat(oldAcks).isNotEmpty();
+
+    ls.isolate(1);
+    ls.node(1).readIndex(bytes("y")); // asked now: needs a quorum that answers a heartbeat sent from now on
+    ls.node(1).readIndex(bytes("x")); // x asked again, queued after y
+    for (Message ack : oldAcks) {
+      ls.node(1).step(ack);
+    }
+    ls.flush();
+    assertThat(ls.member(1).readStates()).extracting(rs -> new String(rs.context(), StandardCharsets.UTF_8))
+        .containsExactly("x");
   }
 
   @Test
