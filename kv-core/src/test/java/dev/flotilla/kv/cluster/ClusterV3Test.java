@@ -150,7 +150,7 @@ class ClusterV3Test {
     assertThat(ctl.run(atLearner, "put", "k5", "x").err()).contains("etcdserver: rpc not supported for learner");
     assertThat(ctl.run(atLearner, "endpoint", "status").out()).contains(", false, true, "); // IS LEADER, IS LEARNER
     Etcdctl.Result promoted = ctl.runUntil(Duration.ofSeconds(60), r -> r.exit() == 0, ep, "member", "promote", id);
-    assertThat(promoted.out()).as(promoted.shown()).matches("Member\\s+" + id + " promoted in cluster [0-9a-f]+\n");
+    assertThat(promoted.out()).as(promoted.shown()).matches("Member\\s+" + id + " promoted in cluster\\s+[0-9a-f]+\n");
     assertThat(ctl.run(ep, "member", "list").out()).contains(id + ", started, " + learner.name + ", "
         + learner.peerUrl() + ", " + learner.clientUrl() + ", false");
 
@@ -170,7 +170,7 @@ class ClusterV3Test {
 
     // a member removed through the v3 API stops by itself
     Etcdctl.Result removed = ctl.run(ep, "member", "remove", id);
-    assertThat(removed.out()).as(removed.shown()).matches("Member\\s+" + id + " removed from cluster [0-9a-f]+\n");
+    assertThat(removed.out()).as(removed.shown()).matches("Member\\s+" + id + " removed from cluster\\s+[0-9a-f]+\n");
     assertThat(learner.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("the removed member exits")
         .isTrue();
     assertThat(ctl.run(ep, "member", "list").out().lines().count()).isEqualTo(3);
