@@ -199,7 +199,7 @@ class ClusterChaosTest {
       }
     }
     for (KvdCluster.Member m : cluster.members) {
-      m.awaitUp(Duration.ofSeconds(60));
+      m.awaitUp(KvdCluster.START_TIMEOUT);
     }
     assertThat(cluster.awaitLeader(Duration.ofSeconds(30))).as("a leader after the faults").isNotNull();
   }

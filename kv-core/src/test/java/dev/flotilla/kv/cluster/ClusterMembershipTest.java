@@ -75,7 +75,7 @@ class ClusterMembershipTest {
         assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
         assertThat(added.body()).contains(m4.peerUrl());
         m4.start();
-        m4.awaitUp(Duration.ofSeconds(60));
+        m4.awaitUp(KvdCluster.START_TIMEOUT);
         writeTargets.add(m4);
         awaitMembers(leader, 4);
         awaitWrites(seq, seq.get() + 300);
@@ -108,7 +108,7 @@ class ClusterMembershipTest {
         var replaced = post(m4.clientUrl(), "{\"peerURLs\":[\"" + m5.peerUrl() + "\"]}");
         assertThat(replaced.statusCode()).as(replaced.body()).isEqualTo(201);
         m5.start();
-        m5.awaitUp(Duration.ofSeconds(60));
+        m5.awaitUp(KvdCluster.START_TIMEOUT);
         writeTargets.add(m5);
         awaitWrites(seq, seq.get() + 300);
         awaitMembers(leader, 3);

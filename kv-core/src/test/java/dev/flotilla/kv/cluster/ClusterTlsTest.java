@@ -51,7 +51,7 @@ class ClusterTlsTest {
           HttpResponse.BodyHandlers.ofString());
       assertThat(add.statusCode()).as(add.body()).isEqualTo(201);
       joiner.start();
-      joiner.awaitUp(Duration.ofSeconds(60)); // it serves clients, but cannot reach its peers
+      joiner.awaitUp(KvdCluster.START_TIMEOUT); // it serves clients, but cannot reach its peers
       // as long as it cannot exchange Raft messages, it never publishes its name (etcd's "unstarted")
       assertThat(publishedName(http, leader, joiner, Duration.ofSeconds(8))).as("the stranger never joins").isNull();
       assertThat(joiner.leaderSeen()).isNull();

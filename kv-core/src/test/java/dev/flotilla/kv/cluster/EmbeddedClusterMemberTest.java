@@ -44,8 +44,8 @@ class EmbeddedClusterMemberTest {
           .electionTimeoutMs(500)
           .build();
       try (EmbeddedKv embedded = EmbeddedKv.start(cfg)) {
-        m1.awaitUp(Duration.ofSeconds(60));
-        m2.awaitUp(Duration.ofSeconds(60));
+        m1.awaitUp(KvdCluster.START_TIMEOUT);
+        m2.awaitUp(KvdCluster.START_TIMEOUT);
         m3.id = Long.toHexString(dev.flotilla.kv.server.MemberIdentity.memberId(cfg.listenPeerUrls(), "chaos"));
         assertThat(cluster.awaitLeader(Duration.ofSeconds(30))).as(cluster.logs()).isNotNull();
 

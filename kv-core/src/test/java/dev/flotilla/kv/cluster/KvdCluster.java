@@ -328,6 +328,12 @@ public final class KvdCluster implements AutoCloseable {
     return m;
   }
 
+  /**
+   * How long a starting member may take to answer: a cold JVM loading gRPC, RocksDB and Netty needs
+   * about 2 s of CPU, which on a 2-core machine busy with other JVMs took 45 s of wall time (CI).
+   */
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+
   /** The members' client URLs, as fleetd's or etcdctl's --endpoints take them. */
   public List<URI> clientUrls() {
     return members.stream().map(Member::clientUrl).toList();
@@ -338,7 +344,7 @@ public final class KvdCluster implements AutoCloseable {
       m.start();
     }
     for (Member m : members) {
-      m.awaitUp(Duration.ofSeconds(60));
+      m.awaitUp(START_TIMEOUT);
     }
   }
 

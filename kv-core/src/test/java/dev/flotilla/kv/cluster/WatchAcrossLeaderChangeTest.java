@@ -90,7 +90,7 @@ class WatchAcrossLeaderChangeTest {
         assertThat(next).as("a new leader after kill %d", kill + 1).isNotNull().isNotSameAs(leader);
         LockSupport.parkNanos(Duration.ofSeconds(2).toNanos());
         leader.start();
-        leader.awaitUp(Duration.ofSeconds(60));
+        leader.awaitUp(KvdCluster.START_TIMEOUT);
       }
       LockSupport.parkNanos(Duration.ofSeconds(2).toNanos());
       writing.set(false);
