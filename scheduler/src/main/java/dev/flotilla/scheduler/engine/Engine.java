@@ -590,7 +590,6 @@ public final class Engine implements AutoCloseable {
     boolean retry = !finishWrite(failed);
     targets.keySet().removeAll(failed);
     newReasons.keySet().removeAll(failed);
-    write(new TreeMap<>(targets));
     TreeMap<String, String> changedReasons = new TreeMap<>();
     for (Map.Entry<String, String> r : newReasons.entrySet()) {
       if (!reasons.getOrDefault(r.getKey(), "").equals(r.getValue())) {
@@ -602,9 +601,7 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    if (!changedReasons.isEmpty()) {
-      schedule.setUnscheduledReasons(changedReasons);
-    }
+    write(new TreeMap<>(targets), changedReasons); // the reasons after the assignments, as the answer comes
     return retry;
   }
 
@@ -689,9 +686,10 @@ public final class Engine implements AutoCloseable {
   /**
    * Sends the writes that make the registry say unit → machine (null: unassigned) for every target
    * that differs from it, in one batch (a store writes many per transaction, without reading
-   * first); {@link #finishWrite} takes the answer. None may be in flight.
+   * first), then records {@code reasons}; {@link #finishWrite} takes the answer. None may be in
+   * flight.
    */
-  private void write(TreeMap<String, String> targets) {
+  private void write(TreeMap<String, String> targets, Map<String, String> reasons) {
     if (pending != null) {
       throw new IllegalStateException("a schedule write is still in flight");
     }
@@ -715,8 +713,8 @@ public final class Engine implements AutoCloseable {
           : new Versioned<>(e.record().desiredState(), e.modRevision());
       writes.add(new ScheduleWrite(unit, machine, revisions.getOrDefault(unit, 0L), assigned.get(unit), desired));
     });
-    if (!writes.isEmpty()) {
-      pending = new PendingWrite(targets, schedule.writeLater(writes));
+    if (!writes.isEmpty() || !reasons.isEmpty()) {
+      pending = new PendingWrite(targets, schedule.writeLater(writes, reasons));
     }
   }
 

@@ -58,13 +58,19 @@ public interface ScheduleRegistry {
   }
 
   /**
-   * {@link #write}, answered later: a store sends the txns from other threads, so that the caller
-   * can get on with its own work meanwhile (the engine places the next units). One at a time: the
-   * caller takes the answer before it writes again. The default writes at once.
+   * {@link #write}, then {@link #setUnscheduledReasons} (unless none), answered later: a store
+   * sends the txns from other threads, so that the caller can get on with its own work meanwhile
+   * (the engine places the next units). One at a time: the caller takes the answer before it
+   * writes again. The default writes at once.
    */
-  default CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes) {
+  default CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
+      Map<String, String> reasons) {
     try {
-      return CompletableFuture.completedFuture(write(writes));
+      List<ScheduleWrite.Outcome> out = write(writes);
+      if (!reasons.isEmpty()) {
+        setUnscheduledReasons(reasons);
+      }
+      return CompletableFuture.completedFuture(out);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }

@@ -69,7 +69,8 @@ class EngineWriteInFlightTest {
     }
 
     @Override
-    public CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes) {
+    public CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
+        Map<String, String> reasons) {
       writesSent++;
       return CompletableFuture.supplyAsync(() -> {
         try {
@@ -77,7 +78,9 @@ class EngineWriteInFlightTest {
         } catch (InterruptedException e) {
           throw new IllegalStateException(e);
         }
-        return registry.write(writes);
+        List<ScheduleWrite.Outcome> out = registry.write(writes);
+        registry.setUnscheduledReasons(reasons);
+        return out;
       }, writer);
     }
   };

@@ -424,11 +424,19 @@ public final class StoreRegistry
     return out;
   }
 
-  /** {@link #write} on another thread (the pipeline's): the caller goes on meanwhile. */
+  /** {@link #write} and the reasons on another thread (the pipeline's): the caller goes on meanwhile. */
   @Override
-  public CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes) {
+  public CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
+      Map<String, String> reasons) {
     List<ScheduleWrite> copy = List.copyOf(writes);
-    return CompletableFuture.supplyAsync(() -> write(copy), PIPELINE_THREADS);
+    Map<String, String> reasonsCopy = new TreeMap<>(reasons);
+    return CompletableFuture.supplyAsync(() -> {
+      List<ScheduleWrite.Outcome> out = write(copy);
+      if (!reasonsCopy.isEmpty()) {
+        setUnscheduledReasons(reasonsCopy);
+      }
+      return out;
+    }, PIPELINE_THREADS);
   }
 
   /**
