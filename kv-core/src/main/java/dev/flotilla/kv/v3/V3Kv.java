@@ -73,8 +73,16 @@ public final class V3Kv {
     if (rev > 0 && rev < compactRev) {
       throw V3Error.compacted();
     }
-    byte[][] b = bounds(key, rangeEnd);
     List<KeyValue> out = new ArrayList<>();
+    if (rangeEnd.isEmpty() && (rev <= 0 || rev == current)) {
+      // one key, as it is now: a point read, not an iterator (a txn's compares are mostly these)
+      KeyRecord r = view.get(internal(key));
+      if (r != null) {
+        out.add(toKeyValue(r));
+      }
+      return out;
+    }
+    byte[][] b = bounds(key, rangeEnd);
     if (rev <= 0 || rev == current) {
       view.range(b[0], b[1], r -> out.add(toKeyValue(r)));
     } else {
@@ -152,9 +160,16 @@ public final class V3Kv {
   }
 
   public static DeleteRangeResponse deleteRange(WriteTxn txn, DeleteRangeRequest r) {
-    byte[][] b = bounds(r.getKey(), r.getRangeEnd());
     List<KeyRecord> doomed = new ArrayList<>();
-    txn.range(b[0], b[1], doomed::add);
+    if (r.getRangeEnd().isEmpty()) {
+      KeyRecord one = txn.get(internal(r.getKey())); // one key: a point read, not an iterator
+      if (one != null) {
+        doomed.add(one);
+      }
+    } else {
+      byte[][] b = bounds(r.getKey(), r.getRangeEnd());
+      txn.range(b[0], b[1], doomed::add);
+    }
     DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder().setDeleted(doomed.size());
     if (!doomed.isEmpty()) {
       txn.writeRevision();

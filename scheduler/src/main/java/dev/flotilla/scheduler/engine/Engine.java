@@ -65,6 +65,9 @@ public final class Engine implements AutoCloseable {
     }
   }
 
+  /** A schedule write in flight: the targets it carries out, and its answer to come. */
+  private record PendingWrite(Map<String, String> targets, java.util.concurrent.CompletableFuture<List<ScheduleWrite.Outcome>> outcomes) {}
+
   /** Counters for tests and benchmarks. */
   public record Stats(long rounds, long fullPasses, long events, long assignments, long unassignments,
       long failedWrites, long terms, long quietPasses) {}
@@ -127,6 +130,14 @@ public final class Engine implements AutoCloseable {
   private final TreeSet<String> globals = new TreeSet<>();
   private boolean clusterChanged;
   private boolean fullPassNeeded;
+  /**
+   * The schedule write sent by the last round and not yet answered (null: none): the engine
+   * places the next units while the store commits it, and takes its answer before it writes again,
+   * reads everything, or sleeps with no events waiting.
+   */
+  private PendingWrite pending;
+  /** Assignment events of units in {@link #pending}, looked at once its answer is in: unit → newest revision. */
+  private final Map<String, Long> deferredAssignments = new LinkedHashMap<>();
   private long nextSafetyPass;
 
   private long rounds;
@@ -182,6 +193,7 @@ public final class Engine implements AutoCloseable {
       fullPassNeeded = true;
     }
     if (fullPassNeeded || nowNanos - nextSafetyPass >= 0) {
+      more |= !finishWrite(); // the read must see it (and the revision check below counts it)
       // an idle cluster's safety pass is one revision read, not a read of every unit: nothing
       // written since the last full read began means that read is still what the store holds
       long revision = registry.revision().getAsLong();
@@ -195,7 +207,10 @@ public final class Engine implements AutoCloseable {
       nextSafetyPass = nowNanos + config.safetyPassNanos();
     }
     more |= settle();
-    return more ? nowNanos : earliest(nextRenewAt, nextSafetyPass);
+    if (pending != null && !watch.hasEvents()) {
+      more |= !finishWrite(); // nothing to place meanwhile: a round ends with its writes made
+    }
+    return more || pending != null ? nowNanos : earliest(nextRenewAt, nextSafetyPass);
   }
 
   /** Stops leading (closing the watch) and gives the lease up. */
@@ -241,6 +256,15 @@ public final class Engine implements AutoCloseable {
   }
 
   private void standDown() {
+    if (pending != null) {
+      try {
+        pending.outcomes().join(); // let it end before a successor's term (fenced either way)
+      } catch (RuntimeException e) {
+        // deposed or failing: nothing of it is kept
+      }
+      pending = null;
+    }
+    deferredAssignments.clear();
     term = null;
     readFromRevision = 0;
     schedule = null;
@@ -350,7 +374,11 @@ public final class Engine implements AutoCloseable {
       } else if (e instanceof RegistryEvent.MachineGone g) {
         machinesChanged.add(g.machineId());
       } else if (e instanceof RegistryEvent.AssignmentChanged a) {
-        assignmentsChanged.merge(a.unit(), a.revision(), Math::max);
+        if (pending != null && pending.targets().containsKey(a.unit())) {
+          deferredAssignments.merge(a.unit(), a.revision(), Math::max); // most likely our write, answered soon
+        } else {
+          assignmentsChanged.merge(a.unit(), a.revision(), Math::max);
+        }
       }
     }
     for (String m : machinesChanged) {
@@ -363,8 +391,14 @@ public final class Engine implements AutoCloseable {
       }
     }
     unitsChanged.forEach(this::unitChanged);
+    assignmentsChanged(assignmentsChanged);
+    return batch.size() == config.maxEventsPerPoll();
+  }
+
+  /** Reads the assignments that changed after what we know of them, and takes them in. */
+  private void assignmentsChanged(Map<String, Long> changed) {
     List<String> toRead = new ArrayList<>();
-    assignmentsChanged.forEach((unit, revision) -> {
+    changed.forEach((unit, revision) -> {
       if (revision > assignmentKnownAt.getOrDefault(unit, 0L)) {
         toRead.add(unit);
       }
@@ -375,7 +409,6 @@ public final class Engine implements AutoCloseable {
         assignmentChanged(u, Optional.ofNullable(now.get(u)));
       }
     }
-    return batch.size() == config.maxEventsPerPoll();
   }
 
   private void unitChanged(String name, Optional<Versioned<UnitRecord>> v) {
@@ -496,7 +529,7 @@ public final class Engine implements AutoCloseable {
       clusterChanged = false;
     }
     if (dirty.isEmpty()) {
-      return false;
+      return !finishWrite();
     }
     ArrayDeque<String> work = new ArrayDeque<>(dirty);
     TreeSet<String> seen = new TreeSet<>(dirty);
@@ -551,7 +584,12 @@ public final class Engine implements AutoCloseable {
         startWaiting(u.unit());
       }
     }
-    boolean retry = !write(new TreeMap<>(targets));
+    // the last round's write is answered only now, after the placing above: what failed in it is
+    // decided again next round, not written from this round's view
+    Set<String> failed = new java.util.HashSet<>();
+    boolean retry = !finishWrite(failed);
+    targets.keySet().removeAll(failed);
+    newReasons.keySet().removeAll(failed);
     TreeMap<String, String> changedReasons = new TreeMap<>();
     for (Map.Entry<String, String> r : newReasons.entrySet()) {
       if (!reasons.getOrDefault(r.getKey(), "").equals(r.getValue())) {
@@ -563,9 +601,7 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    if (!changedReasons.isEmpty()) {
-      schedule.setUnscheduledReasons(changedReasons);
-    }
+    write(new TreeMap<>(targets), changedReasons); // the reasons after the assignments, as the answer comes
     return retry;
   }
 
@@ -648,11 +684,15 @@ public final class Engine implements AutoCloseable {
   }
 
   /**
-   * Makes the registry say unit → machine (null: unassigned) for every target that differs from
-   * it, in one batch (a store writes many per transaction, without reading first); false if a
-   * write failed: what is there is read back and the unit decided again next round.
+   * Sends the writes that make the registry say unit → machine (null: unassigned) for every target
+   * that differs from it, in one batch (a store writes many per transaction, without reading
+   * first), then records {@code reasons}; {@link #finishWrite} takes the answer. None may be in
+   * flight.
    */
-  private boolean write(TreeMap<String, String> targets) {
+  private void write(TreeMap<String, String> targets, Map<String, String> reasons) {
+    if (pending != null) {
+      throw new IllegalStateException("a schedule write is still in flight");
+    }
     List<String> unknown = new ArrayList<>(); // assigned, but at a revision not known: read it
     targets.forEach((unit, machine) -> {
       if (!Objects.equals(assigned.get(unit), machine) && !revisions.containsKey(unit) && assigned.containsKey(unit)) {
@@ -673,11 +713,45 @@ public final class Engine implements AutoCloseable {
           : new Versioned<>(e.record().desiredState(), e.modRevision());
       writes.add(new ScheduleWrite(unit, machine, revisions.getOrDefault(unit, 0L), assigned.get(unit), desired));
     });
-    if (writes.isEmpty()) {
+    if (!writes.isEmpty() || !reasons.isEmpty()) {
+      pending = new PendingWrite(targets, schedule.writeLater(writes, reasons));
+    }
+  }
+
+  private boolean finishWrite() {
+    return finishWrite(new java.util.HashSet<>());
+  }
+
+  /**
+   * Takes the answer of the write in flight, if any, into the view; false if a write failed: what
+   * is there is read back, the unit (added to {@code failed}) decided again next round. Then looks
+   * at the assignment events that came meanwhile for its units.
+   */
+  private boolean finishWrite(Set<String> failed) {
+    if (pending == null) {
       return true;
     }
-    List<String> failed = new ArrayList<>();
-    for (ScheduleWrite.Outcome o : schedule.write(writes)) {
+    PendingWrite p = pending;
+    pending = null;
+    List<ScheduleWrite.Outcome> outcomes;
+    try {
+      outcomes = p.outcomes().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      // what was written is unknown (and the deferred events go): read everything again
+      deferredAssignments.clear();
+      fullPassNeeded = true;
+      throw e.getCause() instanceof RuntimeException re ? re : e;
+    }
+    boolean ok = applyOutcomes(p.targets(), outcomes, failed);
+    Map<String, Long> deferred = new LinkedHashMap<>(deferredAssignments);
+    deferredAssignments.clear();
+    assignmentsChanged(deferred);
+    return ok;
+  }
+
+  private boolean applyOutcomes(Map<String, String> targets, List<ScheduleWrite.Outcome> outcomes, Set<String> failed) {
+    int failedBefore = failed.size();
+    for (ScheduleWrite.Outcome o : outcomes) {
       String unit = o.unit();
       if (!o.done()) {
         failed.add(unit);
@@ -700,11 +774,11 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    if (failed.isEmpty()) {
+    if (failed.size() == failedBefore) {
       return true;
     }
     // someone else wrote them, the units are gone, or we no longer lead: read what is there and decide again
-    failedWrites += failed.size();
+    failedWrites += failed.size() - failedBefore;
     Map<String, Versioned<String>> now = schedule.assignments(failed);
     for (String unit : failed) {
       noteAssignment(unit, Optional.ofNullable(now.get(unit)));

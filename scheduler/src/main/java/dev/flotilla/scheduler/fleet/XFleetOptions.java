@@ -96,8 +96,8 @@ public record XFleetOptions(
    * unit. An invalid unit runs nowhere (the engine records why), so it is not global either.
    */
   public static boolean runsGlobally(UnitName name, UnitFile file) {
-    if (name.isTemplate()) {
-      return false;
+    if (name.isTemplate() || file.rawValues(XFleetKey.SECTION, XFleetKey.GLOBAL.key()).isEmpty()) {
+      return false; // no Global= at all: not global, valid or not (no need to parse the rest)
     }
     try {
       return parse(name, file).global();

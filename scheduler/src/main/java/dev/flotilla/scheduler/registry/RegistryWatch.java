@@ -17,6 +17,14 @@ public interface RegistryWatch extends AutoCloseable {
    */
   boolean isBroken();
 
+  /**
+   * Whether events are waiting to be polled. A hint for a loop deciding whether to go on at once
+   * (the engine leaves a schedule write in flight only then); false where it is not known.
+   */
+  default boolean hasEvents() {
+    return false;
+  }
+
   @Override
   void close();
 }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The schedule: which machine each non-global unit is assigned to. Written only by the engine
@@ -54,6 +55,25 @@ public interface ScheduleRegistry {
       out.add(new ScheduleWrite.Outcome(w.unit(), done, 0));
     }
     return out;
+  }
+
+  /**
+   * {@link #write}, then {@link #setUnscheduledReasons} (unless none), answered later: a store
+   * sends the txns from other threads, so that the caller can get on with its own work meanwhile
+   * (the engine places the next units). One at a time: the caller takes the answer before it
+   * writes again. The default writes at once.
+   */
+  default CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
+      Map<String, String> reasons) {
+    try {
+      List<ScheduleWrite.Outcome> out = write(writes);
+      if (!reasons.isEmpty()) {
+        setUnscheduledReasons(reasons);
+      }
+      return CompletableFuture.completedFuture(out);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** {@link #setUnscheduledReason} for each entry (a store writes them in few transactions). */

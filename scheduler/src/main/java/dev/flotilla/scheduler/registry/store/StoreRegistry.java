@@ -417,21 +417,36 @@ public final class StoreRegistry
       batches.add(batch);
     }
     List<ScheduleWrite.Outcome> out = new ArrayList<>(writes.size());
-    for (int from = 0; from < batches.size(); from += PIPELINE) {
-      if (!send(batches.subList(from, Math.min(batches.size(), from + PIPELINE)), out)) {
-        break; // deposed: the rest is not tried
-      }
-    }
+    send(batches, out); // false: deposed, the rest is not tried
     for (int i = out.size(); i < writes.size(); i++) {
       out.add(new ScheduleWrite.Outcome(writes.get(i).unit(), false, 0));
     }
     return out;
   }
 
-  /** Txns of a batched write in flight at once: the store commits them together (one log sync). */
-  private static final int PIPELINE = 4;
+  /** {@link #write} and the reasons on another thread (the pipeline's): the caller goes on meanwhile. */
+  @Override
+  public CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
+      Map<String, String> reasons) {
+    List<ScheduleWrite> copy = List.copyOf(writes);
+    Map<String, String> reasonsCopy = new TreeMap<>(reasons);
+    return CompletableFuture.supplyAsync(() -> {
+      List<ScheduleWrite.Outcome> out = write(copy);
+      if (!reasonsCopy.isEmpty()) {
+        setUnscheduledReasons(reasonsCopy);
+      }
+      return out;
+    }, PIPELINE_THREADS);
+  }
 
-  /** Sends all but the last txn of a window (the caller's thread sends that one). */
+  /**
+   * Txns of a batched write in flight at once (a sliding window: the next is sent as soon as the
+   * oldest is answered). The store commits the txns queued together (one log sync, one apply
+   * group), and keeps syncing one group while it applies the one before.
+   */
+  static final int PIPELINE = 8;
+
+  /** Sends the batched txns. */
   private static final ExecutorService PIPELINE_THREADS = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "registry-write-pipeline");
     t.setDaemon(true);
@@ -461,32 +476,21 @@ public final class StoreRegistry
   }
 
   /**
-   * Sends a window of batches, their txns in flight together, and adds their outcomes to
+   * Sends the batches' txns, {@value #PIPELINE} in flight at once, and adds their outcomes to
    * {@code out} in order. A txn that succeeded made all its writes at its revision; one that
    * failed made none, and its writes are then made one by one to find which failed — unless the
-   * guard failed: then none is, and this returns false.
+   * guard failed: then none is (the txns still in flight carry the guard too and fail with it),
+   * and this returns false. The batches hold different units, so their txns commute.
    */
-  private boolean send(List<Batch> window, List<ScheduleWrite.Outcome> out) {
-    List<CompletableFuture<TxnResult>> sent = new ArrayList<>(window.size());
-    for (int i = 0; i < window.size(); i++) {
-      Batch b = window.get(i);
-      if (b.alone) {
-        sent.add(null);
-      } else if (i == window.size() - 1) {
-        CompletableFuture<TxnResult> f = new CompletableFuture<>();
-        try {
-          f.complete(client.txn(b.txn()));
-        } catch (RuntimeException e) {
-          f.completeExceptionally(e);
-        }
-        sent.add(f);
-      } else {
-        sent.add(CompletableFuture.supplyAsync(() -> client.txn(b.txn()), PIPELINE_THREADS));
-      }
-    }
+  private boolean send(List<Batch> batches, List<ScheduleWrite.Outcome> out) {
+    List<CompletableFuture<TxnResult>> sent = new ArrayList<>(batches.size());
     Boolean guard = null;
-    for (int i = 0; i < window.size(); i++) {
-      Batch b = window.get(i);
+    for (int i = 0; i < batches.size(); i++) {
+      while (sent.size() < batches.size() && sent.size() < i + PIPELINE) {
+        Batch b = batches.get(sent.size());
+        sent.add(b.alone ? null : CompletableFuture.supplyAsync(() -> client.txn(b.txn()), PIPELINE_THREADS));
+      }
+      Batch b = batches.get(i);
       TxnResult r = sent.get(i) == null ? null : result(sent.get(i));
       if (r != null && r.succeeded()) {
         b.writes.forEach(w -> out.add(new ScheduleWrite.Outcome(w.unit(), true, r.revision())));

@@ -91,6 +91,11 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
   }
 
   @Override
+  public synchronized boolean hasEvents() {
+    return !events.isEmpty();
+  }
+
+  @Override
   public synchronized boolean isBroken() {
     return broken;
   }
