@@ -167,7 +167,12 @@ public final class AgentReconciler implements AutoCloseable {
       if (act()) {
         lastActionAt = nowNanos;
         followUp = 0;
-        nextStatePoll = nowNanos + FOLLOW_UPS_MS[0] * 1_000_000L;
+        // a read already due sooner stays: during a burst every round acts, and pushing the read
+        // 0.2 s past each round's start left units started rounds ago unreported until the burst ended
+        long firstFollowUp = nowNanos + FOLLOW_UPS_MS[0] * 1_000_000L;
+        if (nextStatePoll - firstFollowUp > 0) {
+          nextStatePoll = firstFollowUp;
+        }
       }
     }
     noteChanges(nowNanos);

@@ -242,6 +242,31 @@ class AgentReconcilerTest {
   }
 
   @Test
+  void duringABurstOfRoundsThatEachActStatesAreReadSoonAfterTheFirstAction() {
+    runtime.feedDown(); // no change feed: only the reads that follow an action report the starts
+    long t = System.nanoTime();
+    agent.reconcile(t);
+    for (int i = 0; i < 6; i++) {
+      String unit = "wave" + i + ".service";
+      submit(unit, "", DesiredState.LAUNCHED);
+      assign(unit, "m1");
+      // one round 150 ms (of the agent's clock) after the last, each starting the unit just assigned
+      long now = t + TimeUnit.MILLISECONDS.toNanos(150L * i);
+      long starts = runtime.count("start");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (runtime.count("start") == starts) {
+        agent.reconcile(now);
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("not within 20 s: " + unit + " started; runtime calls " + runtime.calls());
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+      }
+    }
+    // the read due 0.2 s after the first start came due on the way, though every round acted
+    assertThat(reported("wave0.service", "active")).as("runtime calls %s", runtime.calls()).isTrue();
+  }
+
+  @Test
   void whileTheRuntimeFollowsChangesNothingIsPolledAndWhenItsFeedIsDownStatesArePolledAgain() {
     submit("quiet.service", "", DesiredState.LAUNCHED);
     submit("other.service", "", DesiredState.LAUNCHED);

@@ -8,7 +8,6 @@ import io.etcd.jetcd.common.exception.CompactedException;
 import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.DeleteResponse;
 import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.lease.NoSuchLeaseException;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
@@ -17,8 +16,6 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.LeaseOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.support.CloseableClient;
-import io.grpc.stub.StreamObserver;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,14 +36,17 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@link StoreClient} of a remote store — kvd or a real etcd — over jetcd (gRPC), given the
  * client URLs. A watch resumes after the last revision delivered when its stream fails (jetcd
- * itself gives up when the member it was on dies), and jetcd renews leases on its own schedule
- * (about a third of the TTL).
+ * itself gives up when the member it was on dies), and leases are renewed on this client's own
+ * timer, a third of the TTL apart.
  */
 public final class JetcdStoreClient implements StoreClient {
   private static final Logger log = LoggerFactory.getLogger(JetcdStoreClient.class);
   private final Client client;
   private final Duration timeout;
   private final ExecutorService delivery = Executors.newCachedThreadPool(InProcessStoreClient.daemon("store-client-watch"));
+  /** Lease renewals ({@link #keepAlive}); its thread starts with the first. */
+  private final java.util.concurrent.ScheduledExecutorService renewals =
+      Executors.newSingleThreadScheduledExecutor(InProcessStoreClient.daemon("store-client-keepalive"));
   private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
@@ -369,59 +369,101 @@ public final class JetcdStoreClient implements StoreClient {
   /** Attempts at reopening a watch whose stream failed, 0.1 s to 2 s apart: about a minute. */
   private static final int RESUME_ATTEMPTS = 35;
 
+  /** How soon a renewal that failed without the store saying the lease is gone is tried again. */
+  private static final long RENEW_RETRY_MS = 500;
+
+  /**
+   * {@inheritDoc} One {@code LeaseKeepAlive} request a third of the TTL apart, on this client's
+   * own timer ({@code keepAliveOnce}), not jetcd's keep-alive, whose vert.x timers fire every
+   * 0.5 s and 1 s per lease whatever the TTL: an idle fleetd's event loop woke ~6 times a second
+   * for two leases renewed every 10 s. A renewal that fails (no leader, a member down) is tried
+   * again every 0.5 s until the lease would have run out; the store saying the lease is gone, or
+   * running out, ends it.
+   */
   @Override
   public KeepAlive keepAlive(long lease) {
     ensureOpen();
-    CompletableFuture<StoreException> lost = new CompletableFuture<>();
-    CloseableClient[] stream = new CloseableClient[1];
-    KeepAlive ka = new KeepAlive() {
-      @Override
-      public long leaseId() {
-        return lease;
-      }
-
-      @Override
-      public CompletableFuture<StoreException> lost() {
-        return lost;
-      }
-
-      @Override
-      public void close() {
-        if (open.remove(this)) {
-          stream[0].close();
-        }
-      }
-    };
+    var ka = new Renewal(lease);
     open.add(ka);
-    stream[0] = client.getLeaseClient().keepAlive(lease, new StreamObserver<LeaseKeepAliveResponse>() {
-      @Override
-      public void onNext(LeaseKeepAliveResponse r) {
-        if (r.getTTL() <= 0) {
-          lost(new StoreException(StoreException.Code.LEASE_NOT_FOUND,
-              "etcdserver: requested lease not found (lease " + lease + " expired or was revoked)"));
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        Throwable cause = StoreException.unwrap(t);
-        lost(cause instanceof NoSuchLeaseException
-            ? new StoreException(StoreException.Code.LEASE_NOT_FOUND, "etcdserver: requested lease not found", cause)
-            : failure(cause));
-      }
-
-      @Override
-      public void onCompleted() {
-      }
-
-      private void lost(StoreException e) {
-        if (open.remove(ka)) {
-          stream[0].close();
-          lost.complete(e);
-        }
-      }
-    });
+    ka.schedule(0);
     return ka;
+  }
+
+  private final class Renewal implements KeepAlive {
+    private final long lease;
+    private final CompletableFuture<StoreException> lost = new CompletableFuture<>();
+    /** Until when the lease holds for sure (the last answer's TTL from when it was asked); before one: the request timeout. */
+    private volatile long holdsUntil = System.nanoTime() + timeout.toNanos();
+    private volatile java.util.concurrent.ScheduledFuture<?> next;
+    private volatile boolean ended;
+
+    Renewal(long lease) {
+      this.lease = lease;
+    }
+
+    @Override
+    public long leaseId() {
+      return lease;
+    }
+
+    @Override
+    public CompletableFuture<StoreException> lost() {
+      return lost;
+    }
+
+    void schedule(long delayMs) {
+      if (!ended) {
+        try {
+          next = renewals.schedule(this::renew, delayMs, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          // the client is closing
+        }
+      }
+    }
+
+    private void renew() {
+      if (ended) {
+        return;
+      }
+      long askedAt = System.nanoTime();
+      client.getLeaseClient().keepAliveOnce(lease).orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .whenComplete((r, t) -> {
+            if (t == null && r.getTTL() > 0) {
+              holdsUntil = askedAt + TimeUnit.SECONDS.toNanos(r.getTTL());
+              schedule(Math.max(RENEW_RETRY_MS, TimeUnit.SECONDS.toMillis(r.getTTL()) / 3));
+              return;
+            }
+            Throwable cause = t == null ? null : StoreException.unwrap(t);
+            StoreException why = cause == null || cause instanceof NoSuchLeaseException
+                ? new StoreException(StoreException.Code.LEASE_NOT_FOUND,
+                    "etcdserver: requested lease not found (lease " + lease + " expired or was revoked)", cause)
+                : failure(cause);
+            if (why.code() == StoreException.Code.LEASE_NOT_FOUND
+                || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RENEW_RETRY_MS) - holdsUntil >= 0) {
+              end(why); // gone, or it runs out before the next try could renew it
+            } else {
+              schedule(RENEW_RETRY_MS);
+            }
+          });
+    }
+
+    private void end(StoreException why) {
+      if (open.remove(this)) {
+        ended = true;
+        lost.complete(why);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (open.remove(this)) {
+        ended = true;
+        var n = next;
+        if (n != null) {
+          n.cancel(false);
+        }
+      }
+    }
   }
 
   @Override
@@ -434,6 +476,7 @@ public final class JetcdStoreClient implements StoreClient {
         // best effort: the client below closes every stream anyway
       }
     }
+    renewals.shutdownNow();
     client.close();
     delivery.shutdown();
   }

@@ -89,27 +89,37 @@ final class CreateGroupCommit {
     }
     List<Boolean> results = null;
     RuntimeException failure = null;
+    boolean answered = false;
     long t0 = System.nanoTime();
     try {
-      results = units.createAll(batch.stream().map(p -> p.unit).toList());
-    } catch (RuntimeException e) {
-      failure = e;
-    }
-    log.debug("created {} units in one batch in {} ms", batch.size(), (System.nanoTime() - t0) / 1_000_000);
-    synchronized (lock) {
-      batches++;
-      for (int i = 0; i < batch.size(); i++) {
-        Pending p = batch.get(i);
-        p.done = true;
-        if (failure != null) {
-          p.failure = failure;
-        } else {
-          p.result = results.get(i);
-          created += p.result ? 1 : 0;
-        }
+      try {
+        results = units.createAll(batch.stream().map(p -> p.unit).toList());
+      } catch (RuntimeException e) {
+        failure = e;
       }
-      inFlight = false;
-      lock.notifyAll(); // the waiters learn their outcome; one of those still queued leads the next batch
+      answered = true;
+      log.debug("created {} units in one batch in {} ms", batch.size(), (System.nanoTime() - t0) / 1_000_000);
+    } finally {
+      // also when createAll threw an Error: its waiters learn so, and the next batch can go
+      // (a flag left set would wedge every later creation of this fleetd)
+      synchronized (lock) {
+        batches++;
+        for (int i = 0; i < batch.size(); i++) {
+          Pending p = batch.get(i);
+          p.done = true;
+          if (!answered) {
+            p.failure = new IllegalStateException("creating " + p.unit.name().name()
+                + " failed: the batch it was in ended with an unexpected error (see fleetd's log)");
+          } else if (failure != null) {
+            p.failure = failure;
+          } else {
+            p.result = results.get(i);
+            created += p.result ? 1 : 0;
+          }
+        }
+        inFlight = false;
+        lock.notifyAll(); // the waiters learn their outcome; one of those still queued leads the next batch
+      }
     }
     return outcome(mine);
   }

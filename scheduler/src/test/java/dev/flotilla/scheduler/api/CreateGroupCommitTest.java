@@ -65,7 +65,7 @@ class CreateGroupCommitTest {
     final CountDownLatch hold = new CountDownLatch(1);
     /** The createAll call (1-based) that fails as the store would, with this failure. */
     volatile int failCall;
-    volatile RuntimeException failure;
+    volatile Throwable failure;
 
     Recording(StoreClient client) {
       store = new StoreRegistry(client, "/group-commit-" + PREFIXES.incrementAndGet() + "/");
@@ -82,7 +82,10 @@ class CreateGroupCommitTest {
         }
       }
       if (batches.size() == failCall) {
-        throw failure;
+        if (failure instanceof Error e) {
+          throw e;
+        }
+        throw (RuntimeException) failure;
       }
       return store.createAll(units);
     }
@@ -210,5 +213,33 @@ class CreateGroupCommitTest {
     assertThat(registry.store.unit("b.service")).isEmpty();
     assertThat(commit.create(unit("b.service"))).as("created after the failure, in a batch of its own").isTrue();
     assertThat(registry.batches).hasSize(3);
+  }
+
+  @Test
+  void anErrorInTheStoreCallFailsTheBatchAndLeavesNoFlagThatWedgesLaterCreations() throws Exception {
+    Recording registry = new Recording(targets.client(StoreTargets.Kind.IN_PROCESS_KVD));
+    CreateGroupCommit commit = new CreateGroupCommit(registry);
+    Future<String> first = caller(commit, registry, "a.service");
+    await(() -> registry.batches.size() == 1, "the first batch in flight");
+    Future<String> b = caller(commit, registry, "b.service");
+    Future<String> c = caller(commit, registry, "c.service");
+    await(() -> commit.queued() == 2, "two queued");
+    registry.failure = new AssertionError("an Error, not an exception, out of the store call");
+    registry.failCall = 2; // the batch of b and c
+    registry.hold.countDown();
+
+    assertThat(first.get(20, TimeUnit.SECONDS)).isEqualTo("true/true");
+    // the caller that sent the batch gets the Error, the other one a failure that says so
+    List<String> outcomes = new ArrayList<>();
+    for (Future<String> f : List.of(b, c)) {
+      assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(java.util.concurrent.ExecutionException.class)
+          .satisfies(e -> outcomes.add(e.getCause().getClass().getSimpleName()));
+    }
+    assertThat(outcomes).containsExactlyInAnyOrder("AssertionError", "IllegalStateException");
+    // not wedged: the next creation goes in a batch of its own
+    Future<String> again = caller(commit, registry, "b.service");
+    assertThat(again.get(20, TimeUnit.SECONDS)).isEqualTo("true/true");
+    assertThat(registry.batches).hasSize(3);
+    assertThat(commit.queued()).isZero();
   }
 }
