@@ -60,10 +60,6 @@ public final class GrpcTransport implements Transport {
     this.options = options;
     this.service = new PeerService(self, peers::containsKey, handler, options, counters);
     this.server = NettyServerBuilder.forAddress(listen, serverCredentials)
-        // the handlers never block (a message is decoded and queued for the Raft loop, a snapshot
-        // chunk copied into memory): run them on the transport thread instead of handing every
-        // frame to grpc's default executor, one thread wake-up per frame fewer
-        .directExecutor()
         .addService(ServerInterceptors.intercept(service, service.identity()))
         .maxInboundMessageSize(options.maxInboundBytes())
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
@@ -164,9 +160,6 @@ public final class GrpcTransport implements Transport {
       });
     }
     ManagedChannel channel = builder
-        // not directExecutor(): PeerSender.open() starts a call while holding its lock and marks the
-        // stream up after; a call failing at once would report it inline, before that, and the dead
-        // stream would then be taken for the live one (seen: a member's streams never reopened)
         .maxInboundMessageSize(options.maxInboundBytes())
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)
