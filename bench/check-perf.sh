@@ -12,6 +12,7 @@
 #   bench/check-perf.sh [--load s|m|l|xl] [--only kvd|etcd] [--warmup SECONDS] [--keep]
 # --warmup runs the s load for that many seconds first (then deletes its keys), for both systems.
 # Everything started is killed on exit; --keep leaves the work directory with the logs.
+# Env: EXTRA_ARGS, more flags for every member (e.g. EXTRA_ARGS="--snapshot-count 1000000").
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOAD=s
@@ -57,7 +58,7 @@ start() {
       --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
       --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
       --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "check-perf-$system" \
-      > "$WORK/$system-m$i.log" 2>&1 &
+      ${EXTRA_ARGS:+$EXTRA_ARGS} > "$WORK/$system-m$i.log" 2>&1 &
     PIDS+=($!)
   done
   ENDPOINTS="http://127.0.0.${net}1:2379,http://127.0.0.${net}2:2379,http://127.0.0.${net}3:2379"

@@ -67,7 +67,8 @@ public final class V2Applier {
       }
       value = V2Tree.value(prev);
     }
-    V2Change c = internalCreate(txn, path, dir, value, false, true, exp, V2Event.SET, now);
+    // the lookup above already read the node (or found it missing): no second read of it below
+    V2Change c = internalCreate(txn, path, dir, value, false, true, exp, V2Event.SET, now, true, prev);
     if (refresh) {
       V2Event e = c.event();
       c = new V2Change(new V2Event(e.action(), e.node(), e.prevNode(), e.index(), e.etcdIndex(), true),
@@ -78,6 +79,16 @@ public final class V2Applier {
 
   private static V2Change internalCreate(WriteTxn txn, String path, boolean dir, String value,
       boolean unique, boolean replace, long exp, String action, long now) throws V2Error {
+    return internalCreate(txn, path, dir, value, unique, replace, exp, action, now, false, null);
+  }
+
+  /**
+   * @param looked whether this command has already read the node at {@code path} (no write since),
+   *     {@code known} being what it found (null: no such node); spares a store read per v2 set
+   */
+  private static V2Change internalCreate(WriteTxn txn, String path, boolean dir, String value,
+      boolean unique, boolean replace, long exp, String action, long now, boolean looked, KeyRecord known)
+      throws V2Error {
     long curr = txn.revision();
     long next = curr + 1;
     if (unique) {
@@ -103,7 +114,7 @@ public final class V2Applier {
         }
       }
     }
-    KeyRecord existing = newDirs.isEmpty() ? txn.get(V2Path.key(clean)) : null;
+    KeyRecord existing = !newDirs.isEmpty() ? null : looked ? known : txn.get(V2Path.key(clean));
     V2Node prevNode = null;
     if (existing != null) {
       if (!replace) {
