@@ -215,7 +215,12 @@ final class PeerSender {
     }
   }
 
-  /** Starts a new stream call; the caller holds the lock. */
+  /**
+   * Starts a new stream call; the caller holds the lock. The call is made current before it starts
+   * (in {@code beforeStart}): a call that fails inside {@code start} (a channel shut down, or any
+   * failure delivered on a direct executor) then reaches {@link #failed} as the current stream and
+   * is dropped, instead of being installed afterwards as a live stream that never becomes ready.
+   */
   private void open() {
     ClientResponseObserver<MessageBatch, StreamSummary> observer = new ClientResponseObserver<>() {
       private ClientCallStreamObserver<MessageBatch> call;
@@ -223,6 +228,8 @@ final class PeerSender {
       @Override
       public void beforeStart(ClientCallStreamObserver<MessageBatch> requestStream) {
         call = requestStream;
+        stream = requestStream;
+        up = true;
         requestStream.setOnReadyHandler(PeerSender.this::signal);
       }
 
@@ -239,8 +246,7 @@ final class PeerSender {
         failed(call, Status.UNAVAILABLE.withDescription("peer closed the stream"));
       }
     };
-    stream = (ClientCallStreamObserver<MessageBatch>) stub.stream(observer);
-    up = true;
+    stub.stream(observer); // current from beforeStart on; null again if it already failed
   }
 
   private void signal() {
