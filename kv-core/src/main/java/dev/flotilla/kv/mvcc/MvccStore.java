@@ -25,7 +25,8 @@ import org.rocksdb.WriteOptions;
  * <ul>
  *   <li>{@code kv}: internal key → {@link KeyRecord}, the live keys (latest revision);</li>
  *   <li>{@code history}: revision(8) ‖ sub(4) → {@link ChangeRecord}, every change in revision
- *       order, kept for watches until compaction;</li>
+ *       order, kept for watches until compaction; a change's previous version is not copied
+ *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};</li>
  *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
  *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
  *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every key in

@@ -1,5 +1,6 @@
 package dev.flotilla.kv.mvcc;
 
+import dev.flotilla.proto.store.ChangeRecord;
 import dev.flotilla.proto.store.KeyRecord;
 import java.util.ArrayList;
 import java.util.List;
@@ -128,17 +129,61 @@ public final class ReadView implements KvView, AutoCloseable {
   }
 
   /** Changes with revisions in [fromRev, toRev], in revision order, until visitor says stop. */
-  public void changes(long fromRev, long toRev, Predicate<dev.flotilla.proto.store.ChangeRecord> visitor) {
-    try (RocksIterator it = store.db().newIterator(store.history, options)) {
+  public void changes(long fromRev, long toRev, Predicate<ChangeRecord> visitor) {
+    changes(fromRev, toRev, c -> false, visitor);
+  }
+
+  /**
+   * Changes with revisions in [fromRev, toRev], in revision order, until visitor says stop; each
+   * change that had a previous version and that {@code withPrevKv} accepts carries that version
+   * as its prev_kv (read from {@code revs}, see {@link ChangeRecord#getPrevInRevs()}) while it is
+   * there: compaction may have removed it. The others come without prev_kv.
+   */
+  public void changes(long fromRev, long toRev, Predicate<ChangeRecord> withPrevKv,
+      Predicate<ChangeRecord> visitor) {
+    try (RocksIterator it = store.db().newIterator(store.history, options);
+         RocksIterator versions = store.db().newIterator(store.revs, options)) {
       for (it.seek(MvccStore.revKey(fromRev, 0)); it.isValid(); it.next()) {
-        if (java.nio.ByteBuffer.wrap(it.key()).getLong() > toRev) {
+        byte[] k = it.key();
+        java.nio.ByteBuffer at = java.nio.ByteBuffer.wrap(k);
+        long rev = at.getLong();
+        if (rev > toRev) {
           return;
         }
-        if (!visitor.test(MvccStore.parseChange(it.value()))) {
+        ChangeRecord c = MvccStore.parseChange(it.value());
+        if (c.getPrevInRevs()) {
+          c = c.toBuilder().clearPrevInRevs().build();
+          if (withPrevKv.test(c)) {
+            KeyRecord prev = previousVersion(versions, c.getKv().getKey().toByteArray(), rev, at.getInt());
+            if (prev != null) {
+              c = c.toBuilder().setPrevKv(prev).build();
+            }
+          }
+        }
+        if (!visitor.test(c)) {
           return;
         }
       }
     }
+  }
+
+  /** The version of {@code key} just before its change at (rev, sub), or null when there is none. */
+  static KeyRecord previousVersion(RocksIterator versions, byte[] key, long rev, int sub) {
+    byte[] own = RevKey.encode(key, rev, sub);
+    versions.seekForPrev(own);
+    if (versions.isValid() && java.util.Arrays.equals(versions.key(), own)) {
+      versions.prev();
+    }
+    if (!versions.isValid()) {
+      return null;
+    }
+    byte[] k = versions.key();
+    int keyPart = own.length - 12; // the escaped key and its terminator: prefix-free
+    if (k.length != own.length || !java.util.Arrays.equals(k, 0, keyPart, own, 0, keyPart)) {
+      return null;
+    }
+    ChangeRecord v = MvccStore.parseChange(versions.value());
+    return v.getType() == ChangeRecord.Type.PUT ? v.getKv() : null;
   }
 
   /** Live keys (from all of the store) read at this view; for v2 event history loading. */

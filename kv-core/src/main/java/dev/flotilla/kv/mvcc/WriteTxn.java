@@ -134,17 +134,15 @@ public final class WriteTxn implements KvView, AutoCloseable {
   /** Writes {@code rec} (its key, revisions and version already set) and records the change. */
   public void put(KeyRecord rec, KeyRecord prev) {
     try {
-      batch.put(store.kv, rec.getKey().toByteArray(), rec.toByteArray());
+      byte[] key = rec.getKey().toByteArray();
+      batch.put(store.kv, key, rec.toByteArray());
       var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec);
+      byte[] version = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build().toByteArray();
       if (prev != null) {
         change.setPrevKv(prev);
       }
-      ChangeRecord built = change.build();
-      changes.add(built);
-      byte[] bytes = built.toByteArray();
-      batch.put(store.revs, RevKey.encode(rec.getKey().toByteArray(), revision, sub),
-          ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build().toByteArray());
-      batch.put(store.history, MvccStore.revKey(revision, sub++), bytes);
+      changes.add(change.build());
+      record(key, version, prev != null);
     } catch (RocksDBException e) {
       throw new StoreException("write during apply failed", e);
     }
@@ -153,17 +151,35 @@ public final class WriteTxn implements KvView, AutoCloseable {
   /** Deletes the live key {@code prev} at the current revision and records the change. */
   public void delete(KeyRecord prev) {
     try {
-      batch.delete(store.kv, prev.getKey().toByteArray());
+      byte[] key = prev.getKey().toByteArray();
+      batch.delete(store.kv, key);
       var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
-      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE)
-          .setKv(tomb).setPrevKv(prev).build();
-      changes.add(change);
-      batch.put(store.revs, RevKey.encode(prev.getKey().toByteArray(), revision, sub),
-          ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).build().toByteArray());
-      batch.put(store.history, MvccStore.revKey(revision, sub++), change.toByteArray());
+      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
+      byte[] version = change.build().toByteArray();
+      changes.add(change.setPrevKv(prev).build());
+      record(key, version, true);
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);
     }
+  }
+
+  /** {@code prev_in_revs = true}, encoded: appended to a record it sets that field. */
+  private static final byte[] PREV_IN_REVS = ChangeRecord.newBuilder().setPrevInRevs(true).build().toByteArray();
+
+  /**
+   * Writes a change's version record into {@code revs} and its history record: the same bytes,
+   * plus {@code prev_in_revs} when the key had a previous version. The previous version is not
+   * copied into the history (it sits just before this one in {@code revs}): a 100,000-key
+   * DeleteRange with 1 KiB values wrote 100 MB less that way.
+   */
+  private void record(byte[] key, byte[] version, boolean hasPrev) throws RocksDBException {
+    batch.put(store.revs, RevKey.encode(key, revision, sub), version);
+    byte[] history = version;
+    if (hasPrev) {
+      history = Arrays.copyOf(version, version.length + PREV_IN_REVS.length);
+      System.arraycopy(PREV_IN_REVS, 0, history, version.length, PREV_IN_REVS.length);
+    }
+    batch.put(store.history, MvccStore.revKey(revision, sub++), history);
   }
 
   /**

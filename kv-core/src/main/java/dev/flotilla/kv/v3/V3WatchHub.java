@@ -151,7 +151,9 @@ public final class V3WatchHub implements AutoCloseable {
       long compactRev = store.compactRevision();
       compacted = fromRev < compactRev;
       if (!compacted) {
-        view.changes(fromRev, toRev, c -> {
+        // prev_kv read only for the changes this watcher gets with one (see toEvent)
+        view.changes(fromRev, toRev,
+            c -> w.prevKv && c.getKv().getModRevision() - 1 >= compactRev && w.wants(c), c -> {
           // etcd's compaction at X keeps, of each key, its version at X, but not a delete at X:
           // a watch from X finds no such delete in etcd's backend
           boolean goneDelete = c.getType() == ChangeRecord.Type.DELETE && c.getKv().getModRevision() <= compactRev;
