@@ -250,7 +250,7 @@ public final class InProcessStoreClient implements StoreClient {
             "etcdserver: requested lease not found (lease " + id + " expired or was revoked)"));
         return;
       }
-      next = keepAliveTimer.schedule(this::renew, Math.max(500, ttl * 1000 / 3), TimeUnit.MILLISECONDS);
+      next = keepAliveTimer.schedule(this::renew, KeepAlive.renewDelayMillis(ttl), TimeUnit.MILLISECONDS);
     }
 
     private synchronized void fail(StoreException e) {

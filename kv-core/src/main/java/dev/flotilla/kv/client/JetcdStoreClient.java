@@ -430,7 +430,7 @@ public final class JetcdStoreClient implements StoreClient {
           .whenComplete((r, t) -> {
             if (t == null && r.getTTL() > 0) {
               holdsUntil = askedAt + TimeUnit.SECONDS.toNanos(r.getTTL());
-              schedule(Math.max(RENEW_RETRY_MS, TimeUnit.SECONDS.toMillis(r.getTTL()) / 3));
+              schedule(KeepAlive.renewDelayMillis(r.getTTL()));
               return;
             }
             Throwable cause = t == null ? null : StoreException.unwrap(t);

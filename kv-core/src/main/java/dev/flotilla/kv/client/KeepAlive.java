@@ -17,4 +17,9 @@ public interface KeepAlive extends AutoCloseable {
 
   @Override
   void close();
+
+  /** When to renew a lease the store just granted {@code ttlSeconds} more: a third of it, at least 0.5 s. */
+  static long renewDelayMillis(long ttlSeconds) {
+    return Math.max(500, ttlSeconds * 1000 / 3);
+  }
 }
