@@ -89,29 +89,25 @@ final class CreateGroupCommit {
     }
     List<Boolean> results = null;
     RuntimeException failure = null;
-    boolean answered = false;
     long t0 = System.nanoTime();
     try {
-      try {
-        results = units.createAll(batch.stream().map(p -> p.unit).toList());
-      } catch (RuntimeException e) {
-        failure = e;
-      }
-      answered = true;
-      log.debug("created {} units in one batch in {} ms", batch.size(), (System.nanoTime() - t0) / 1_000_000);
+      results = units.createAll(batch.stream().map(p -> p.unit).toList());
+    } catch (RuntimeException e) {
+      failure = e;
     } finally {
-      // also when createAll threw an Error: its waiters learn so, and the next batch can go
-      // (a flag left set would wedge every later creation of this fleetd)
+      // also when createAll threw an Error (no results and no failure): its waiters learn so, and
+      // the next batch can go (a flag left set would wedge every later creation of this fleetd)
+      log.debug("a batch of {} creations took {} ms", batch.size(), (System.nanoTime() - t0) / 1_000_000);
       synchronized (lock) {
         batches++;
         for (int i = 0; i < batch.size(); i++) {
           Pending p = batch.get(i);
           p.done = true;
-          if (!answered) {
+          if (failure != null) {
+            p.failure = failure;
+          } else if (results == null) {
             p.failure = new IllegalStateException("creating " + p.unit.name().name()
                 + " failed: the batch it was in ended with an unexpected error (see fleetd's log)");
-          } else if (failure != null) {
-            p.failure = failure;
           } else {
             p.result = results.get(i);
             created += p.result ? 1 : 0;
