@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import dev.flotilla.kv.mvcc.MvccStore;
 import dev.flotilla.kv.server.ApplyOutcome;
+import dev.flotilla.kv.server.MachineOnDisk;
 import dev.flotilla.kv.server.StoreStateMachine;
 import dev.flotilla.kv.v3.V3Error;
 import dev.flotilla.proto.etcd.authpb.Permission;
@@ -44,19 +45,16 @@ class AuthStateMachineTest {
   private static final int COST = 4;
 
   @TempDir Path tmp;
-  private MvccStore store;
-  private StoreStateMachine machine;
-  private long index;
+  private MachineOnDisk disk;
 
   @BeforeEach
   void open() throws Exception {
-    store = MvccStore.open(tmp);
-    machine = new StoreStateMachine(store);
+    disk = MachineOnDisk.open(tmp);
   }
 
   @AfterEach
   void close() {
-    store.close();
+    disk.close();
   }
 
   private static ByteString b(String s) {
@@ -64,7 +62,7 @@ class AuthStateMachineTest {
   }
 
   private ApplyOutcome apply(StoreCommand c) {
-    return machine.apply(++index, c.toByteArray());
+    return disk.apply(c);
   }
 
   private com.google.protobuf.Message ok(AuthCommand.Builder c, String asUser) {
@@ -136,7 +134,7 @@ class AuthStateMachineTest {
     assertThat(failsAuth(grantRole("root", "nosuch"), null)).isEqualTo("etcdserver: role name not found");
     ok(grantRole("root", "root"), null); // the root role needs no RoleAdd
     ok(enable(), null);
-    assertThat(machine.auth().enabled()).isTrue();
+    assertThat(disk.machine().auth().enabled()).isTrue();
   }
 
   @Test
@@ -156,13 +154,13 @@ class AuthStateMachineTest {
         null)).isEqualTo("etcdserver: user name not found");
     // granting the same range again changes its type, not the count
     ok(grant("pub", Permission.Type.WRITE, "ro", ""), null);
-    assertThat(machine.auth().role("pub").orElseThrow().getKeyPermissionList())
+    assertThat(disk.machine().auth().role("pub").orElseThrow().getKeyPermissionList())
         .extracting(p -> p.getKey().toStringUtf8() + ":" + p.getPermType())
         .containsExactly("pub/:READWRITE", "ro:WRITE");
-    assertThat(machine.auth().userNames()).containsExactly("alice", "root");
+    assertThat(disk.machine().auth().userNames()).containsExactly("alice", "root");
     // deleting a role takes it from its users
     ok(AuthCommand.newBuilder().setRoleDelete(AuthRoleDeleteRequest.newBuilder().setRole("pub")), null);
-    assertThat(machine.auth().user("alice").orElseThrow().getRolesList()).isEmpty();
+    assertThat(disk.machine().auth().user("alice").orElseThrow().getRolesList()).isEmpty();
     // with auth on, root stays root
     ok(enable(), null);
     assertThat(failsAuth(AuthCommand.newBuilder().setUserDelete(AuthUserDeleteRequest.newBuilder().setName("root")),
@@ -177,17 +175,17 @@ class AuthStateMachineTest {
   @Test
   void passwordsAreBcryptHashesThatCheck() throws Exception {
     rootAndAlice();
-    byte[] hash = machine.auth().user("alice").orElseThrow().getPassword().toByteArray();
+    byte[] hash = disk.machine().auth().user("alice").orElseThrow().getPassword().toByteArray();
     assertThat(new String(hash, java.nio.charset.StandardCharsets.US_ASCII)).startsWith("$2a$04$").hasSize(60);
-    machine.auth().checkPassword("alice", "alicepw");
-    assertThatThrownBy(() -> machine.auth().checkPassword("alice", "wrong")).isInstanceOf(V3Error.class)
+    disk.machine().auth().checkPassword("alice", "alicepw");
+    assertThatThrownBy(() -> disk.machine().auth().checkPassword("alice", "wrong")).isInstanceOf(V3Error.class)
         .hasMessage("etcdserver: authentication failed, invalid user ID or password");
-    assertThatThrownBy(() -> machine.auth().checkPassword("nobody", "x"))
+    assertThatThrownBy(() -> disk.machine().auth().checkPassword("nobody", "x"))
         .hasMessage("etcdserver: authentication failed, invalid user ID or password");
     ok(AuthCommand.newBuilder().setUserChangePassword(AuthUserChangePassword.newBuilder().setName("alice")
         .setPasswordHash(ByteString.copyFrom(Passwords.hash("newpw", COST)))), null);
-    machine.auth().checkPassword("alice", "newpw");
-    assertThatThrownBy(() -> machine.auth().checkPassword("alice", "alicepw")).isInstanceOf(V3Error.class);
+    disk.machine().auth().checkPassword("alice", "newpw");
+    assertThatThrownBy(() -> disk.machine().auth().checkPassword("alice", "alicepw")).isInstanceOf(V3Error.class);
   }
 
   @Test
@@ -233,7 +231,7 @@ class AuthStateMachineTest {
     ok(grant("pub", Permission.Type.READ, "c", "e"), null);
     ok(grant("pub", Permission.Type.READ, "x", "\0"), null);
     ok(enable(), null);
-    AuthStore a = machine.auth();
+    AuthStore a = disk.machine().auth();
     a.checkRange("alice", b("a"), b("e"));   // two touching grants cover [a, e)
     a.checkRange("alice", b("b"), ByteString.EMPTY);
     a.checkRange("alice", b("x"), b("\0"));  // from key
@@ -257,10 +255,10 @@ class AuthStateMachineTest {
     ok(enable(), null);
     String token = ((AuthenticateResponse) ok(AuthCommand.newBuilder().setAuthenticate(
         AuthAuthenticate.newBuilder().setName("alice").setTokenPrefix("abcdef")), null)).getToken();
-    assertThat(token).isEqualTo("abcdef." + index);
-    assertThat(machine.auth().tokens().user(token)).contains("alice");
+    assertThat(token).isEqualTo("abcdef." + disk.lastIndex());
+    assertThat(disk.machine().auth().tokens().user(token)).contains("alice");
     ok(AuthCommand.newBuilder().setUserDelete(AuthUserDeleteRequest.newBuilder().setName("alice")), "root");
-    assertThat(machine.auth().tokens().user(token)).isEmpty();
+    assertThat(disk.machine().auth().tokens().user(token)).isEmpty();
   }
 
   @Test
@@ -281,15 +279,13 @@ class AuthStateMachineTest {
   void authStateSurvivesRestartAndTravelsInSnapshots() throws Exception {
     rootAndAlice();
     ok(enable(), null);
-    byte[] snapshot = machine.snapshotState();
-    long revision = machine.auth().revision();
-    store.close();
-    store = MvccStore.open(tmp);
-    machine = new StoreStateMachine(store);
-    assertThat(machine.auth().enabled()).isTrue();
-    assertThat(machine.auth().revision()).isEqualTo(revision);
-    assertThat(machine.auth().user("alice").orElseThrow().getRolesList()).containsExactly("pub");
-    machine.auth().checkPassword("alice", "alicepw");
+    byte[] snapshot = disk.machine().snapshotState();
+    long revision = disk.machine().auth().revision();
+    disk.reopen();
+    assertThat(disk.machine().auth().enabled()).isTrue();
+    assertThat(disk.machine().auth().revision()).isEqualTo(revision);
+    assertThat(disk.machine().auth().user("alice").orElseThrow().getRolesList()).containsExactly("pub");
+    disk.machine().auth().checkPassword("alice", "alicepw");
 
     // a fresh member that installs the snapshot has the same users, roles and flag
     try (MvccStore other = MvccStore.open(tmp.resolve("other"))) {

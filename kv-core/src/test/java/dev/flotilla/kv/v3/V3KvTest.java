@@ -3,10 +3,9 @@ package dev.flotilla.kv.v3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import dev.flotilla.kv.mvcc.MvccStore;
 import dev.flotilla.kv.mvcc.ReadView;
 import dev.flotilla.kv.server.ApplyOutcome;
-import dev.flotilla.kv.server.StoreStateMachine;
+import dev.flotilla.kv.server.MachineOnDisk;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.Compare;
 import dev.flotilla.proto.etcd.etcdserverpb.DeleteRangeRequest;
@@ -30,19 +29,16 @@ import org.junit.jupiter.api.io.TempDir;
 /** etcd v3 KV semantics applied through the state machine on a real RocksDB store. */
 class V3KvTest {
   @TempDir Path tmp;
-  private MvccStore store;
-  private StoreStateMachine machine;
-  private long index;
+  private MachineOnDisk disk;
 
   @BeforeEach
   void open() throws Exception {
-    store = MvccStore.open(tmp);
-    machine = new StoreStateMachine(store);
+    disk = MachineOnDisk.open(tmp);
   }
 
   @AfterEach
   void close() {
-    store.close();
+    disk.close();
   }
 
   private static ByteString b(String s) {
@@ -50,7 +46,7 @@ class V3KvTest {
   }
 
   private ApplyOutcome apply(StoreCommand c) {
-    return machine.apply(++index, c.toByteArray());
+    return disk.apply(c);
   }
 
   private PutResponse put(String k, String v) {
@@ -59,8 +55,8 @@ class V3KvTest {
   }
 
   private RangeResponse range(RangeRequest r) throws V3Error {
-    try (ReadView v = store.snapshot()) {
-      return V3Kv.range(v, r, store.compactRevision());
+    try (ReadView v = disk.store().snapshot()) {
+      return V3Kv.range(v, r, disk.store().compactRevision());
     }
   }
 
@@ -150,16 +146,12 @@ class V3KvTest {
         .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("half")).setValue(b("x"))))
         .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("half2")).setLease(42)))).build();
     StoreCommand ok2 = StoreCommand.newBuilder().setV3Put(PutRequest.newBuilder().setKey(b("g2")).setValue(b("2"))).build();
-    var outcomes = machine.applyBatch(List.of(
-        new StoreStateMachine.Entry(1, ok1.toByteArray()),
-        new StoreStateMachine.Entry(2, bad.toByteArray()),
-        new StoreStateMachine.Entry(3, ok2.toByteArray())));
-    index = 3;
+    var outcomes = disk.applyBatch(ok1, bad, ok2); // indexes 1, 2, 3
     assertThat(outcomes.get(0)).isInstanceOf(ApplyOutcome.V3Done.class);
     assertThat(((ApplyOutcome.V3Failed) outcomes.get(1)).error().getMessage()).isEqualTo("etcdserver: requested lease not found");
     assertThat(((PutResponse) ((ApplyOutcome.V3Done) outcomes.get(2)).response()).getHeader().getRevision()).isEqualTo(3);
-    assertThat(store.appliedIndex()).isEqualTo(3);
-    assertThat(store.revision()).isEqualTo(3);
+    assertThat(disk.store().appliedIndex()).isEqualTo(3);
+    assertThat(disk.store().revision()).isEqualTo(3);
     assertThat(range(RangeRequest.newBuilder().setKey(b("half")).build()).getCount()).isZero();
     assertThat(keys(range(RangeRequest.newBuilder().setKey(b("g")).setRangeEnd(b("h")).build()))).containsExactly("g1", "g2");
   }

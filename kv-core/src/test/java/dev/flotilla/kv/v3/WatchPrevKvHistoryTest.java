@@ -3,8 +3,7 @@ package dev.flotilla.kv.v3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import dev.flotilla.kv.mvcc.MvccStore;
-import dev.flotilla.kv.server.StoreStateMachine;
+import dev.flotilla.kv.server.MachineOnDisk;
 import dev.flotilla.proto.etcd.etcdserverpb.CompactionRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.DeleteRangeRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.PutRequest;
@@ -30,20 +29,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class WatchPrevKvHistoryTest {
   @TempDir Path tmp;
-  private MvccStore store;
-  private StoreStateMachine machine;
-  private long index;
+  private MachineOnDisk disk;
 
   @BeforeEach
   void open() throws Exception {
-    store = MvccStore.open(tmp);
-    machine = new StoreStateMachine(store);
+    disk = MachineOnDisk.open(tmp);
   }
 
   @AfterEach
   void close() {
-    machine.v3Watchers().close();
-    store.close();
+    disk.close();
   }
 
   private static ByteString b(String s) {
@@ -51,7 +46,7 @@ class WatchPrevKvHistoryTest {
   }
 
   private void apply(StoreCommand c) {
-    machine.apply(++index, c.toByteArray());
+    disk.apply(c);
   }
 
   private void put(String k, String v) {
@@ -87,7 +82,7 @@ class WatchPrevKvHistoryTest {
 
   private Collector watch(String from, String to, long startRev, boolean prevKv) {
     Collector c = new Collector();
-    machine.v3Watchers().watch(b(from), b(to), startRev, false, false, prevKv, c, () -> { });
+    disk.machine().v3Watchers().watch(b(from), b(to), startRev, false, false, prevKv, c, () -> { });
     return c;
   }
 
@@ -96,7 +91,7 @@ class WatchPrevKvHistoryTest {
     int keys = 300;
     Collector live = watch("k", "l", 0, true);
     Collector livePlain = watch("k", "l", 0, false);
-    long start = store.revision() + 1;
+    long start = disk.store().revision() + 1;
     for (int i = 0; i < keys; i++) {
       put(String.format("k%04d", i), "v1-" + i);
     }
@@ -123,7 +118,7 @@ class WatchPrevKvHistoryTest {
     assertThat(txnDelete.getType()).isEqualTo(Event.EventType.DELETE);
     assertThat(txnDelete.getPrevKv().getKey()).isEqualTo(b("k0002"));
     List<Event> deletes = heard.subList(keys + 3, total);
-    long deleteRev = store.revision();
+    long deleteRev = disk.store().revision();
     assertThat(deletes).allSatisfy(e -> {
       assertThat(e.getType()).isEqualTo(Event.EventType.DELETE);
       assertThat(e.getKv().getModRevision()).isEqualTo(deleteRev);

@@ -141,6 +141,21 @@ class CreateGroupCommitTest {
     });
   }
 
+  /**
+   * With the first batch in flight (held), queues b.service and c.service behind it, makes their
+   * batch (the second createAll call) fail with {@code failure}, and lets the first one go.
+   */
+  private List<Future<String>> secondBatchFails(CreateGroupCommit commit, Recording registry, Throwable failure) {
+    await(() -> registry.batches.size() == 1, "the first batch in flight");
+    Future<String> b = caller(commit, registry, "b.service");
+    Future<String> c = caller(commit, registry, "c.service");
+    await(() -> commit.queued() == 2, "two queued");
+    registry.failure = failure;
+    registry.failCall = 2; // the batch of b and c
+    registry.hold.countDown();
+    return List.of(b, c);
+  }
+
   @Test
   void creationsArrivingWhileABatchIsInFlightGoTogetherAndAreAnsweredOnceStored() throws Exception {
     Recording registry = new Recording(targets.client(StoreTargets.Kind.IN_PROCESS_KVD));
@@ -196,13 +211,9 @@ class CreateGroupCommitTest {
     Recording registry = new Recording(targets.client(StoreTargets.Kind.IN_PROCESS_KVD));
     CreateGroupCommit commit = new CreateGroupCommit(registry);
     Future<String> first = caller(commit, registry, "a.service");
-    await(() -> registry.batches.size() == 1, "the first batch in flight");
-    Future<String> b = caller(commit, registry, "b.service");
-    Future<String> c = caller(commit, registry, "c.service");
-    await(() -> commit.queued() == 2, "two queued");
-    registry.failure = new StoreException(StoreException.Code.UNAVAILABLE, "no leader");
-    registry.failCall = 2; // the batch of b and c
-    registry.hold.countDown();
+    List<Future<String>> failing = secondBatchFails(commit, registry, new StoreException(StoreException.Code.UNAVAILABLE, "no leader"));
+    Future<String> b = failing.get(0);
+    Future<String> c = failing.get(1);
 
     assertThat(first.get(20, TimeUnit.SECONDS)).isEqualTo("true/true");
     for (Future<String> f : List.of(b, c)) {
@@ -220,13 +231,9 @@ class CreateGroupCommitTest {
     Recording registry = new Recording(targets.client(StoreTargets.Kind.IN_PROCESS_KVD));
     CreateGroupCommit commit = new CreateGroupCommit(registry);
     Future<String> first = caller(commit, registry, "a.service");
-    await(() -> registry.batches.size() == 1, "the first batch in flight");
-    Future<String> b = caller(commit, registry, "b.service");
-    Future<String> c = caller(commit, registry, "c.service");
-    await(() -> commit.queued() == 2, "two queued");
-    registry.failure = new AssertionError("an Error, not an exception, out of the store call");
-    registry.failCall = 2; // the batch of b and c
-    registry.hold.countDown();
+    List<Future<String>> failing = secondBatchFails(commit, registry, new AssertionError("an Error, not an exception, out of the store call"));
+    Future<String> b = failing.get(0);
+    Future<String> c = failing.get(1);
 
     assertThat(first.get(20, TimeUnit.SECONDS)).isEqualTo("true/true");
     // the caller that sent the batch gets the Error, the other one a failure that says so
