@@ -42,7 +42,7 @@ import org.rocksdb.WriteOptions;
  */
 public final class MvccStore implements AutoCloseable {
   static {
-    RocksDB.loadLibrary();
+    RocksNative.load();
   }
 
   private static final byte[] META_APPLIED = bytes("applied_index");
