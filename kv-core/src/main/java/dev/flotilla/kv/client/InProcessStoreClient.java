@@ -246,8 +246,7 @@ public final class InProcessStoreClient implements StoreClient {
         return;
       }
       if (ttl <= 0) {
-        fail(new StoreException(StoreException.Code.LEASE_NOT_FOUND,
-            "etcdserver: requested lease not found (lease " + id + " expired or was revoked)"));
+        fail(StoreException.leaseGone(id, null));
         return;
       }
       next = keepAliveTimer.schedule(this::renew, KeepAlive.renewDelayMillis(ttl), TimeUnit.MILLISECONDS);

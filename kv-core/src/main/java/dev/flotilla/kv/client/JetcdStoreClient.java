@@ -435,8 +435,7 @@ public final class JetcdStoreClient implements StoreClient {
             }
             Throwable cause = t == null ? null : StoreException.unwrap(t);
             StoreException why = cause == null || cause instanceof NoSuchLeaseException
-                ? new StoreException(StoreException.Code.LEASE_NOT_FOUND,
-                    "etcdserver: requested lease not found (lease " + lease + " expired or was revoked)", cause)
+                ? StoreException.leaseGone(lease, cause)
                 : failure(cause);
             if (why.code() == StoreException.Code.LEASE_NOT_FOUND
                 || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RENEW_RETRY_MS) - holdsUntil >= 0) {

@@ -34,6 +34,12 @@ public final class StoreException extends RuntimeException {
     this(code, message, null);
   }
 
+  /** A kept-alive lease that the store no longer has, in etcd's words plus which lease. */
+  static StoreException leaseGone(long lease, Throwable cause) {
+    return new StoreException(Code.LEASE_NOT_FOUND,
+        "etcdserver: requested lease not found (lease " + lease + " expired or was revoked)", cause);
+  }
+
   public Code code() {
     return code;
   }
