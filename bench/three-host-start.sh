@@ -147,6 +147,7 @@ t0=$(date +%s.%N)
 echo "fctl start began at $(date -u +%H:%M:%S.%N -d @"$t0")" # to line up with the fleetd logs
 fctl start --no-block "${instances[@]}" > "$WORK/fctl-start.log"
 t1=$(date +%s.%N)
+echo "fctl start ended at $(date -u +%H:%M:%S.%N -d @"$t1")"
 wait "$PROBE" || die "not all $UNITS units active/running: $(cat "$WORK/all-running")"
 probe_s=$(cat "$WORK/all-running")
 fctl_s=$(echo "$t1 - $t0" | bc -l)
