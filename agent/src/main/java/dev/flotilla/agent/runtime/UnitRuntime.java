@@ -30,6 +30,29 @@ public interface UnitRuntime extends AutoCloseable {
    */
   void load(Map<String, String> unitFiles);
 
+  /**
+   * {@link #load} these files, then {@link #start} these units (those of the files among them,
+   * or others already loaded): what the agent does with new assignments. A runtime may take the
+   * two together more cheaply (systemd: no check before starting units whose files are new). The
+   * start is tried also when the load failed; the failures of both are thrown after.
+   */
+  default void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
+    RuntimeFailure loadFailed = null;
+    try {
+      load(unitFiles);
+    } catch (RuntimeFailure e) {
+      loadFailed = e;
+    }
+    try {
+      start(units);
+    } catch (RuntimeFailure e) {
+      throw loadFailed == null ? e : new RuntimeFailure(loadFailed.getMessage() + "; " + e.getMessage());
+    }
+    if (loadFailed != null) {
+      throw loadFailed;
+    }
+  }
+
   /** Stops these units where they run and removes their files; unknown units are ignored. */
   void unload(Collection<String> units);
 

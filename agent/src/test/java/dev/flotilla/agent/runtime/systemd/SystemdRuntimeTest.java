@@ -334,6 +334,75 @@ class SystemdRuntimeTest {
   }
 
   @Test
+  void newUnitsToStartAreStartedByOneSystemctlWithoutAShowOrAReload() {
+    long reloads = reloadsLogged();
+    // one of them asked about first: systemd holds it as not-found until the start asks again
+    assertThat(runtime.states(List.of("burst-0.service")).get("burst-0.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    var files = new LinkedHashMap<String, String>();
+    IntStream.range(0, 50).forEach(i -> files.put("burst-" + i + ".service", sleeper("burst " + i)));
+    var units = new ArrayList<>(files.keySet());
+
+    long c0 = runtime.commandsRun();
+    runtime.loadAndStart(files, units);
+    assertThat(runtime.commandsRun() - c0).as("one systemctl start, no show, no daemon-reload").isEqualTo(1);
+    var states = Await.until(WAIT, "50 units running", () -> runtime.states(units),
+        m -> m.values().stream().allMatch(st -> st.subState().equals("running")));
+    assertThat(states).hasSize(50);
+    assertThat(showInside("burst-0.service", "Description")).isEqualTo("burst 0");
+    assertThat(showInside("burst-49.service", "NeedDaemonReload")).isEqualTo("no");
+    assertThat(reloadsLogged()).as("no daemon-reload").isEqualTo(reloads);
+
+    // started again with the same files: nothing written, the start does nothing to running units
+    long pid = states.get("burst-7.service").mainPid();
+    runtime.loadAndStart(files, units);
+    assertThat(runtime.states(List.of("burst-7.service")).get("burst-7.service").mainPid()).isEqualTo(pid);
+  }
+
+  @Test
+  void aNewFileOfAUnitSystemdStillHoldsFromAnEarlierOneIsTakenUpByAReloadAndASecondStart() {
+    // held.service runs from our file; the file went behind our back (no reload): a new file where
+    // none was, for a unit systemd still holds (an inactive one it would have let go of), so the
+    // start alone would leave systemd with the old definition
+    runtime.load(Map.of("held.service", sleeper("old")));
+    runtime.start(List.of("held.service"));
+    long pid = awaitState(runtime, "held.service", "active", "running").mainPid();
+    host.exec("rm", "-f", "/run/systemd/system/held.service");
+    long reloads = reloadsLogged();
+
+    long c0 = runtime.commandsRun();
+    runtime.loadAndStart(Map.of("held.service", sleeper("new"), "plain.service", sleeper("plain")),
+        List.of("held.service", "plain.service"));
+    assertThat(runtime.commandsRun() - c0).as("start, daemon-reload, start of held.service again").isEqualTo(3);
+    Await.until(WAIT, "PID 1's reload line in the journal", this::reloadsLogged, n -> n >= reloads + 1);
+    assertThat(showInside("held.service", "Description")).isEqualTo("new");
+    assertThat(showInside("held.service", "NeedDaemonReload")).isEqualTo("no");
+    assertThat(awaitState(runtime, "held.service", "active", "running").mainPid()).as("not restarted").isEqualTo(pid);
+    awaitState(runtime, "plain.service", "active", "running");
+  }
+
+  @Test
+  void aNewFileOfAUnitNotStartedIsStillCheckedAndAChangedOneReloaded() {
+    runtime.load(Map.of("mixed-changed.service", sleeper("first")));
+    long c0 = runtime.commandsRun();
+    // a new unit to start, a new one only loaded (checked with one show), none changed: no reload
+    runtime.loadAndStart(Map.of("mixed-run.service", sleeper("run"), "mixed-idle.service", sleeper("idle")),
+        List.of("mixed-run.service"));
+    assertThat(runtime.commandsRun() - c0).as("show of mixed-idle.service, start").isEqualTo(2);
+    awaitState(runtime, "mixed-run.service", "active", "running");
+    assertThat(runtime.states(List.of("mixed-idle.service")).get("mixed-idle.service").loadState()).isEqualTo("loaded");
+    // a changed file: one daemon-reload before the start, and no second start
+    long c1 = runtime.commandsRun();
+    runtime.loadAndStart(Map.of("mixed-changed.service", sleeper("second")), List.of("mixed-changed.service"));
+    assertThat(runtime.commandsRun() - c1).as("daemon-reload, start").isEqualTo(2);
+    assertThat(showInside("mixed-changed.service", "Description")).isEqualTo("second");
+    awaitState(runtime, "mixed-changed.service", "active", "running");
+    // a unit with no file at all still fails, naming it
+    assertThatThrownBy(() -> runtime.loadAndStart(Map.of(), List.of("mixed-nowhere.service")))
+        .isInstanceOf(RuntimeFailure.class).hasMessageContaining("mixed-nowhere.service")
+        .hasMessageContaining("not found");
+  }
+
+  @Test
   void aFailedDaemonReloadIsReportedInOneLineAndRetriedByTheNextLoad(@TempDir Path dir) throws Exception {
     // a command prefix that fails the first command it sees, then hands every command to the host
     Path failOnce = dir.resolve("fail-once");
