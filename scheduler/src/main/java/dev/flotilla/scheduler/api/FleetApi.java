@@ -354,7 +354,10 @@ public final class FleetApi {
         results[i] = new FleetJson.UnitResult(name, e.status, e.getMessage());
       }
     }
+    long t0 = System.nanoTime();
     List<Boolean> created = toCreate.isEmpty() ? List.of() : units.createAll(toCreate);
+    log.debug("a batch of {} unit PUTs: {} creations took {} ms", n, toCreate.size(),
+        (System.nanoTime() - t0) / 1_000_000);
     for (int k = 0; k < created.size(); k++) {
       if (created.get(k)) {
         int i = createdAt.get(k);
