@@ -422,7 +422,7 @@ public final class AgentReconciler implements AutoCloseable {
   private Map<String, UnitStatus> readStates(Set<String> watched) {
     reads++;
     try {
-      return runtime.states(watched);
+      return runtime.reportedStates(watched);
     } catch (RuntimeFailure e) {
       log.warn("machine {}: reading unit states failed: {}", machineId, e.getMessage());
       return null;

@@ -69,6 +69,15 @@ public interface UnitRuntime extends AutoCloseable {
   Map<String, UnitStatus> states(Collection<String> units);
 
   /**
+   * {@link #states}, where the main PID may be 0: the three states the agent reports, which a
+   * runtime may read more cheaply (systemd: one {@code list-units} call for the units it has in
+   * memory instead of a {@code show} of every property of each). The default reads {@link #states}.
+   */
+  default Map<String, UnitStatus> reportedStates(Collection<String> units) {
+    return states(units);
+  }
+
+  /**
    * The units whose state changed since the last call, as the runtime learnt it without polling
    * (systemd: its journal; the process runtime: its supervisor), drained by each call. Cheap and
    * non-blocking: the agent calls it every round. The default follows nothing

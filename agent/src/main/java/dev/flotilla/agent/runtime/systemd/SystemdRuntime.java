@@ -355,6 +355,57 @@ public final class SystemdRuntime implements UnitRuntime {
   }
 
   /**
+   * {@inheritDoc} One {@code systemctl list-units --all} per chunk (one ListUnitsByPatterns call
+   * to PID 1: a few ms for 100 units, where {@code show} asks for every property of each and took
+   * 0.3-0.9 s on a busy host); the units it does not list (not in systemd's memory: never asked
+   * about, let go of while inactive, failed to load) are read with {@link #states}, which has
+   * systemd load them, so they come out as {@code show} says (loaded/inactive, not-found, error).
+   */
+  @Override
+  public Map<String, UnitStatus> reportedStates(Collection<String> units) {
+    var result = new LinkedHashMap<String, UnitStatus>();
+    var asked = new ArrayList<String>();
+    for (var unit : distinct(units)) {
+      if (canRun(unit)) {
+        asked.add(unit);
+      }
+      result.put(unit, UnitStatus.NOT_FOUND);
+    }
+    var unlisted = new ArrayList<String>();
+    for (var chunk : chunks(asked)) {
+      var command = new ArrayList<>(List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"));
+      command.addAll(chunk);
+      var r = runner.run(command);
+      if (!r.ok()) {
+        throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
+      }
+      var listed = parseListUnits(chunk, r.stdout());
+      result.putAll(listed);
+      chunk.stream().filter(u -> !listed.containsKey(u)).forEach(unlisted::add);
+    }
+    if (!unlisted.isEmpty()) {
+      result.putAll(states(unlisted));
+    }
+    return result;
+  }
+
+  /**
+   * {@code list-units --plain --no-legend} lines ({@code UNIT LOAD ACTIVE SUB DESCRIPTION}) of the
+   * units asked for; a line that does not fit is left out (the unit is then read with show).
+   */
+  static Map<String, UnitStatus> parseListUnits(Collection<String> asked, String stdout) {
+    var wanted = new java.util.HashSet<>(asked);
+    var out = new HashMap<String, UnitStatus>();
+    for (String line : stdout.split("\n")) {
+      String[] f = line.strip().split("\\s+", 5);
+      if (f.length >= 4 && wanted.contains(f[0])) {
+        out.put(f[0], new UnitStatus(f[1], f[2], f[3], 0));
+      }
+    }
+    return out;
+  }
+
+  /**
    * {@inheritDoc} The first call starts following systemd's journal (one {@code journalctl -f}
    * child for the life of this runtime); until that reached the end of the journal, and while it
    * is down, this says not live, and the agent polls.

@@ -403,6 +403,52 @@ class SystemdRuntimeTest {
   }
 
   @Test
+  void reportedStatesSayWhatShowSaysAndCostOneListForUnitsSystemdHas() {
+    var files = new LinkedHashMap<String, String>();
+    IntStream.range(0, 20).forEach(i -> files.put("listed-" + i + ".service", sleeper("listed " + i)));
+    files.put("listed-fails.service", "[Service]\nExecStart=/bin/false\n");
+    var running = new ArrayList<>(files.keySet());
+    running.remove("listed-fails.service");
+    runtime.loadAndStart(files, files.keySet());
+    Await.until(WAIT, "20 running, one failed", () -> runtime.states(files.keySet()),
+        m -> running.stream().allMatch(u -> m.get(u).subState().equals("running"))
+            && m.get("listed-fails.service").activeState().equals("failed"));
+
+    long c0 = runtime.commandsRun();
+    var quick = runtime.reportedStates(files.keySet());
+    assertThat(runtime.commandsRun() - c0).as("one systemctl list-units, no show").isEqualTo(1);
+    assertThat(quick.get("listed-3.service")).isEqualTo(new UnitStatus("loaded", "active", "running", 0));
+    assertThat(quick.get("listed-fails.service")).isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));
+
+    // units systemd does not hold are read with show, as states() reads them; a template is not asked
+    runtime.load(Map.of("listed-idle.service", sleeper("idle"), "listed-broken.service", "[Service\nBogus\n"));
+    var all = new ArrayList<>(files.keySet());
+    all.addAll(List.of("listed-idle.service", "listed-broken.service", "listed-nowhere.service", "listed@.service"));
+    var full = runtime.states(all);
+    var reported = runtime.reportedStates(all);
+    assertThat(reported.keySet()).containsExactlyElementsOf(full.keySet());
+    for (String u : all) {
+      assertThat(reported.get(u).sameStates(full.get(u))).as("%s: %s vs show's %s", u, reported.get(u), full.get(u))
+          .isTrue();
+    }
+    assertThat(reported.get("listed-nowhere.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    assertThat(reported.get("listed@.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    assertThat(reported.get("listed-idle.service").loadState()).isEqualTo("loaded");
+    assertThat(reported.get("listed-broken.service").loadState()).isNotEqualTo("loaded");
+  }
+
+  @Test
+  void listUnitsLinesAreParsedByTheirFirstFourColumns() {
+    var out = SystemdRuntime.parseListUnits(List.of("a\\x2db@x\\x20y.service", "web.service", "gone.service"),
+        "a\\x2db@x\\x20y.service loaded active running a\\x2db@x\\x20y.service\n"
+            + "web.service           loaded failed failed  My web server, with spaces\n"
+            + "other.service         loaded active running not asked about\n"
+            + "half.service loaded\n\n");
+    assertThat(out).containsOnlyKeys("a\\x2db@x\\x20y.service", "web.service");
+    assertThat(out.get("web.service")).isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));
+  }
+
+  @Test
   void aFailedDaemonReloadIsReportedInOneLineAndRetriedByTheNextLoad(@TempDir Path dir) throws Exception {
     // a command prefix that fails the first command it sees, then hands every command to the host
     Path failOnce = dir.resolve("fail-once");
