@@ -140,13 +140,14 @@ fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
 submit_sleepers three-host-start
 
 # ---- (a) time until all are active/running ----
-python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 120 > "$WORK/all-running" \
+t0=$(date +%s.%N)
+PROBE_T0=$t0 python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 120 > "$WORK/all-running" \
   2> "$WORK/running-over-time" &
 PROBE=$!
-t0=$(date +%s.%N)
 echo "fctl start began at $(date -u +%H:%M:%S.%N -d @"$t0")" # to line up with the fleetd logs
 fctl start --no-block "${instances[@]}" > "$WORK/fctl-start.log"
 t1=$(date +%s.%N)
+echo "fctl start ended at $(date -u +%H:%M:%S.%N -d @"$t1")"
 wait "$PROBE" || die "not all $UNITS units active/running: $(cat "$WORK/all-running")"
 probe_s=$(cat "$WORK/all-running")
 fctl_s=$(echo "$t1 - $t0" | bc -l)

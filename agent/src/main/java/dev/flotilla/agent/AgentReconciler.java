@@ -339,16 +339,26 @@ public final class AgentReconciler implements AutoCloseable {
       });
       acted = true;
     }
-    if (!toLoad.isEmpty()) {
-      log.info("machine {}: loading {}", machineId, toLoad.keySet());
-      attempt("load", () -> runtime.load(toLoad));
-      loaded.putAll(toLoad);
-      acted = true;
-    }
+    // stops before loads and starts (the units are apart: a unit to stop is loaded and runs)
     if (!toStop.isEmpty()) {
       log.info("machine {}: stopping {}", machineId, toStop);
       attempt("stop", () -> runtime.stop(toStop));
       started.removeAll(toStop);
+      acted = true;
+    }
+    if (!toLoad.isEmpty() && !toStart.isEmpty()) {
+      // new assignments: loaded and started in one go (systemd: the start takes up new files)
+      log.info("machine {}: loading {}", machineId, toLoad.keySet());
+      log.info("machine {}: starting {}", machineId, toStart);
+      attempt("load and start", () -> runtime.loadAndStart(toLoad, toStart));
+      loaded.putAll(toLoad);
+      started.addAll(toStart); // a unit that failed to start is reported failed, not started again
+      return true;
+    }
+    if (!toLoad.isEmpty()) {
+      log.info("machine {}: loading {}", machineId, toLoad.keySet());
+      attempt("load", () -> runtime.load(toLoad));
+      loaded.putAll(toLoad);
       acted = true;
     }
     if (!toStart.isEmpty()) {
@@ -412,7 +422,7 @@ public final class AgentReconciler implements AutoCloseable {
   private Map<String, UnitStatus> readStates(Set<String> watched) {
     reads++;
     try {
-      return runtime.states(watched);
+      return runtime.reportedStates(watched);
     } catch (RuntimeFailure e) {
       log.warn("machine {}: reading unit states failed: {}", machineId, e.getMessage());
       return null;

@@ -150,6 +150,8 @@ class AgentReconcilerTest {
     runUntil(agent, () -> runtime.running().size() == 40, "40 units running");
     assertThat(runtime.count("start")).as("starts, as batches: %s", runtime.calls()).isLessThanOrEqualTo(3);
     assertThat(runtime.count("load")).isLessThanOrEqualTo(3);
+    // new units to launch: their files and their start handed over together, each round
+    assertThat(runtime.count("loadAndStart")).as("%s", runtime.calls()).isEqualTo(runtime.count("start"));
 
     runtime.crash("batch7.service");
     runUntil(agent, () -> state("batch7.service").map(x -> x.activeState().equals("failed")).orElse(false),

@@ -96,6 +96,13 @@ final class FakeRuntime implements UnitRuntime {
     files.putAll(unitFiles);
   }
 
+  /** Recorded as itself, then as the load and the start it is (so counts of either stay true). */
+  @Override
+  public synchronized void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
+    calls.add("loadAndStart " + unitFiles.keySet() + " " + units);
+    UnitRuntime.super.loadAndStart(unitFiles, units);
+  }
+
   @Override
   public synchronized void unload(Collection<String> units) {
     calls.add("unload " + units);

@@ -30,6 +30,29 @@ public interface UnitRuntime extends AutoCloseable {
    */
   void load(Map<String, String> unitFiles);
 
+  /**
+   * {@link #load} these files, then {@link #start} these units (those of the files among them,
+   * or others already loaded): what the agent does with new assignments. A runtime may take the
+   * two together more cheaply (systemd: no check before starting units whose files are new). The
+   * start is tried also when the load failed; the failures of both are thrown after.
+   */
+  default void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
+    RuntimeFailure loadFailed = null;
+    try {
+      load(unitFiles);
+    } catch (RuntimeFailure e) {
+      loadFailed = e;
+    }
+    try {
+      start(units);
+    } catch (RuntimeFailure e) {
+      throw loadFailed == null ? e : new RuntimeFailure(loadFailed.getMessage() + "; " + e.getMessage());
+    }
+    if (loadFailed != null) {
+      throw loadFailed;
+    }
+  }
+
   /** Stops these units where they run and removes their files; unknown units are ignored. */
   void unload(Collection<String> units);
 
@@ -44,6 +67,15 @@ public interface UnitRuntime extends AutoCloseable {
    * {@link UnitStatus#NOT_FOUND}.
    */
   Map<String, UnitStatus> states(Collection<String> units);
+
+  /**
+   * {@link #states}, where the main PID may be 0: the three states the agent reports, which a
+   * runtime may read more cheaply (systemd: one {@code list-units} call for the units it has in
+   * memory instead of a {@code show} of every property of each). The default reads {@link #states}.
+   */
+  default Map<String, UnitStatus> reportedStates(Collection<String> units) {
+    return states(units);
+  }
 
   /**
    * The units whose state changed since the last call, as the runtime learnt it without polling

@@ -80,7 +80,21 @@ public final class FleetSchema {
 
   /** What a PUT of a unit sends: options to create it, a desired state to move it. */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)
-  record UnitRequest(String name, List<UnitOption> options, String desiredState) {}
+  public record UnitRequest(String name, List<UnitOption> options, String desiredState) {}
+
+  /** Flotilla's batch of unit PUTs ({@code POST /flotilla/v1/units}). */
+  record UnitBatch(List<UnitRequest> units) {}
+
+  /** How one unit of a batch went: the status (and message) its own PUT would have had. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record UnitResult(String name, int status, String message) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record UnitBatchResults(List<UnitResult> results) {
+    List<UnitResult> resultList() {
+      return results == null ? List.of() : results;
+    }
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   record ErrorBody(ErrorEntity error) {}

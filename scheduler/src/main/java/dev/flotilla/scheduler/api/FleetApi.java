@@ -57,6 +57,10 @@ public final class FleetApi {
   private static final Logger log = LoggerFactory.getLogger(FleetApi.class);
 
   static final String PREFIX = "/fleet/v1";
+  /** Flotilla's batch of unit PUTs, beside fleet's one unit per request: see {@link #putUnits}. */
+  static final String BATCH_PATH = "/flotilla/v1/units";
+  /** Units one batch may carry. */
+  static final int MAX_BATCH = 1_000;
   private static final Pattern METADATA_PATH = Pattern.compile("^/([^/]+)/metadata/([A-Za-z0-9_.-]+)$");
 
   private final UnitRegistry units;
@@ -120,6 +124,12 @@ public final class FleetApi {
     }
     if (path.equals(PREFIX)) {
       return error(405, "");
+    }
+    if (path.equals(BATCH_PATH)) {
+      if (!method.equals("POST")) {
+        return error(405, "only POST supported against this resource");
+      }
+      return putUnits(contentTypes, body);
     }
     if (path.startsWith(UnitHostEndpoints.PREFIX)) {
       return hostEndpoints.handle(method, path, query);
@@ -203,6 +213,32 @@ public final class FleetApi {
     if (su == null) {
       throw new ApiException(400, "unable to decode body: no unit in it");
     }
+    UnitPut put = checkPut(item, su);
+    // the common case first: the unit is new, and one conditional txn (grouped with the creations
+    // of concurrent requests) creates it at its desired state; no read before
+    if (put.creatable() && creations.create(put.record())) {
+      return ApiResponse.empty(201);
+    }
+    return finishPut(put);
+  }
+
+  /**
+   * A unit PUT's body, checked: its name, the desired state asked for (null: none), the unit file
+   * from its options (null: none given), and what is wrong with its [X-Fleet] (null: nothing).
+   */
+  private record UnitPut(String name, UnitName unitName, DesiredState target, UnitFile file, String invalid) {
+    /** Whether it can be created as it is: options given, and valid. */
+    boolean creatable() {
+      return file != null && invalid == null;
+    }
+
+    UnitRecord record() {
+      return new UnitRecord(unitName, file, target == null ? DesiredState.INACTIVE : target);
+    }
+  }
+
+  /** Checks a PUT of unit {@code item} (the name in its URL) with body {@code su}; 400 if malformed. */
+  private static UnitPut checkPut(String item, FleetJson.Unit su) {
     String name = su.name() == null || su.name().isEmpty() ? item : su.name();
     if (!item.equals(name)) {
       throw new ApiException(400, "name in URL \"" + item + "\" differs from unit name in request body \"" + name + "\"");
@@ -228,42 +264,117 @@ public final class FleetApi {
     UnitFile file = null;
     String invalid = null;
     if (!options.isEmpty()) {
-      // the common case first: the unit is new, and one conditional txn (grouped with the
-      // creations of concurrent requests) creates it at its desired state; no read before
       file = unitFile(options);
       try {
         XFleetOptions.parse(unitName, file);
       } catch (InvalidUnitException e) {
         invalid = e.getMessage();
       }
-      if (invalid == null
-          && creations.create(new UnitRecord(unitName, file, target == null ? DesiredState.INACTIVE : target))) {
-        return ApiResponse.empty(201);
-      }
     }
+    return new UnitPut(name, unitName, target, file, invalid);
+  }
+
+  /** A PUT whose unit was not created by it: it exists (a desired state change), or the answer is an error. */
+  private ApiResponse finishPut(UnitPut put) {
+    String name = put.name();
     Optional<Versioned<UnitRecord>> existing = units.unit(name);
     if (existing.isEmpty()) {
-      if (options.isEmpty()) {
+      if (put.file() == null) {
         throw new ApiException(409, "unit does not exist and options field empty");
       }
-      if (invalid != null) {
-        throw new ApiException(400, invalid);
+      if (put.invalid() != null) {
+        throw new ApiException(400, put.invalid());
       }
       throw new ApiException(409, "unit " + name + " already exists"); // it was there, and is gone again
     }
-    if (file != null) {
-      UnitFile mine = file;
+    if (put.file() != null) {
+      UnitFile mine = put.file();
       UnitFile theirs = existing.get().value().file();
       if (!mine.hash().equals(theirs.hash())) {
         throw new ApiException(409, "unit " + name + " already exists with other options (hash "
             + theirs.hash().shortHex() + ", request " + mine.hash().shortHex() + "): destroy it first to replace it");
       }
     }
-    if (target == null) {
+    if (put.target() == null) {
       throw new ApiException(409, "must provide DesiredState to update existing unit");
     }
-    moveTo(name, target);
+    moveTo(name, put.target());
     return ApiResponse.empty(204);
+  }
+
+  /**
+   * Flotilla's batch of unit PUTs ({@code POST /flotilla/v1/units}, body {@code {"units":[<unit>...]}},
+   * each unit as a fleet PUT body with its name): every unit is answered as its own
+   * {@code PUT /fleet/v1/units/<name>} would be (201, 204, 400, 409 with fleet's message), in
+   * order, in one 200 answer; the new units are created together (a store txn per 128 or so)
+   * instead of one request each. The request as a whole is refused (415, 400) when it is not JSON,
+   * names no units, more than {@link #MAX_BATCH}, or one name twice. A store failure fails the
+   * request (503) after the units before it may have been written: sending it again is safe, a
+   * unit already created with the same options and state answers 204.
+   */
+  private ApiResponse putUnits(List<String> contentTypes, byte[] body) {
+    requireJson(contentTypes);
+    FleetJson.UnitBatch batch;
+    try {
+      batch = json.readValue(body, FleetJson.UnitBatch.class);
+    } catch (IOException e) {
+      throw new ApiException(400, "unable to decode body: " + firstLine(e));
+    }
+    if (batch == null || batch.units() == null || batch.units().isEmpty()) {
+      throw new ApiException(400, "unable to decode body: no units in it (expected {\"units\":[...]})");
+    }
+    if (batch.units().size() > MAX_BATCH) {
+      throw new ApiException(400, "at most " + MAX_BATCH + " units per request, got " + batch.units().size()
+          + "; send them in several");
+    }
+    int n = batch.units().size();
+    List<UnitPut> puts = new ArrayList<>(n);
+    FleetJson.UnitResult[] results = new FleetJson.UnitResult[n];
+    java.util.Set<String> names = new java.util.HashSet<>();
+    List<UnitRecord> toCreate = new ArrayList<>();
+    List<Integer> createdAt = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      FleetJson.Unit su = batch.units().get(i);
+      String name = su == null || su.name() == null ? "" : su.name();
+      if (name.isEmpty()) {
+        throw new ApiException(400, "units[" + i + "]: no name");
+      }
+      if (!names.add(name)) {
+        throw new ApiException(400, "units[" + i + "]: unit " + name + " is in the request twice");
+      }
+      try {
+        UnitPut put = checkPut(name, su);
+        puts.add(put);
+        if (put.creatable()) {
+          toCreate.add(put.record());
+          createdAt.add(i);
+        }
+      } catch (ApiException e) {
+        puts.add(null);
+        results[i] = new FleetJson.UnitResult(name, e.status, e.getMessage());
+      }
+    }
+    long t0 = System.nanoTime();
+    List<Boolean> created = toCreate.isEmpty() ? List.of() : units.createAll(toCreate);
+    log.debug("a batch of {} unit PUTs: {} creations took {} ms", n, toCreate.size(),
+        (System.nanoTime() - t0) / 1_000_000);
+    for (int k = 0; k < created.size(); k++) {
+      if (created.get(k)) {
+        int i = createdAt.get(k);
+        results[i] = new FleetJson.UnitResult(puts.get(i).name(), 201, null);
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      if (results[i] == null) {
+        UnitPut put = puts.get(i);
+        try {
+          results[i] = new FleetJson.UnitResult(put.name(), finishPut(put).status(), null);
+        } catch (ApiException e) {
+          results[i] = new FleetJson.UnitResult(put.name(), e.status, e.getMessage());
+        }
+      }
+    }
+    return ok(new FleetJson.UnitBatchResults(List.of(results)));
   }
 
   /** Moves the desired state one neighbouring step at a time, each step conditional. */

@@ -48,6 +48,19 @@ final class FleetJson {
   @JsonIgnoreProperties(ignoreUnknown = true)
   record MetadataOp(String op, String path, String value) {}
 
+  /** Flotilla's batch of unit PUTs: each unit as a fleet PUT body, with its name. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record UnitBatch(List<Unit> units) {}
+
+  /**
+   * How one unit of a batch went: the status its own {@code PUT /fleet/v1/units/<name>} would have
+   * had, and for an error fleet's message.
+   */
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  record UnitResult(String name, int status, String message) {}
+
+  record UnitBatchResults(List<UnitResult> results) {}
+
   /** fleet's error body: {@code {"error":{"code":404,"message":"unit does not exist"}}}. */
   record ErrorBody(ErrorEntity error) {}
 

@@ -13,7 +13,10 @@ import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.RegistryEvent;
 import dev.flotilla.scheduler.registry.RegistryWatch;
+import dev.flotilla.scheduler.registry.UnitRecord;
+import dev.flotilla.scheduler.registry.UnitRegistry;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.registry.Versioned;
 import dev.flotilla.scheduler.registry.memory.MemoryRegistry;
 import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import dev.flotilla.scheduler.unit.UnitFile;
@@ -31,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -224,6 +228,129 @@ class FleetApiTest {
         HttpResponse.BodyHandlers.ofString());
     assertError(text, 415, "only acceptable Content-Type is application/json");
     assertThat(send("GET", "/fleet/v1/units", null).body()).isEqualTo("{}"); // nothing was created
+  }
+
+  @Test
+  void aBatchAnswersEachUnitAsItsOwnPutWouldAndCreatesTheNewOnesTogether() throws Exception {
+    assertThat(send("PUT", "/fleet/v1/units/old.service", "{\"options\":" + HELLO_OPTIONS + "}").statusCode())
+        .isEqualTo(201);
+    CountingUnits counting = new CountingUnits(registry);
+    try (FleetApiServer batchServer = FleetApiServer.start(List.of(URI.create("http://127.0.0.1:0")),
+        new FleetApi(counting, registry, registry, registry))) {
+      base = URI.create("http://127.0.0.1:" + ((InetSocketAddress) batchServer.boundAddresses().get(0)).getPort());
+      HttpResponse<String> r = send("POST", "/flotilla/v1/units", "{\"units\":["
+          + "{\"name\":\"web@1.service\",\"desiredState\":\"launched\",\"options\":" + HELLO_OPTIONS + "},"
+          + "{\"name\":\"old.service\",\"desiredState\":\"launched\"},"
+          + "{\"name\":\"web@2.service\",\"desiredState\":\"launched\",\"options\":" + HELLO_OPTIONS + "},"
+          + "{\"name\":\"ghost.service\",\"desiredState\":\"launched\"},"
+          + "{\"name\":\"old.service.x\",\"options\":" + HELLO_OPTIONS + "},"
+          + "{\"name\":\"web@.service\",\"desiredState\":\"launched\",\"options\":" + HELLO_OPTIONS + "},"
+          + "{\"name\":\"bad.service\",\"options\":[{\"section\":\"X-Fleet\",\"name\":\"Global\",\"value\":\"maybe\"}]}"
+          + "]}");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonNode results = json.readTree(r.body()).get("results");
+      List<String> got = new ArrayList<>();
+      results.forEach(n -> got.add(n.get("name").asText() + " " + n.get("status").asInt()
+          + (n.has("message") ? " " + n.get("message").asText() : "")));
+      assertThat(got).hasSize(7);
+      assertThat(got.get(0)).isEqualTo("web@1.service 201");
+      assertThat(got.get(1)).isEqualTo("old.service 204"); // a state change of an existing unit
+      assertThat(got.get(2)).isEqualTo("web@2.service 201");
+      assertThat(got.get(3)).isEqualTo("ghost.service 409 unit does not exist and options field empty");
+      assertThat(got.get(4)).startsWith("old.service.x 400 invalid unit name 'old.service.x'");
+      assertThat(got.get(5)).isEqualTo("web@.service 400 cannot activate template \"web@.service\"");
+      assertThat(got.get(6)).startsWith("bad.service 400 ").contains("Global");
+      // the two new units in one createAll, none one by one
+      assertThat(counting.createAlls).isEqualTo(1);
+      assertThat(counting.creates).isZero();
+      assertThat(registry.unit("web@1.service").orElseThrow().value().desiredState()).isEqualTo(DesiredState.LAUNCHED);
+      assertThat(registry.unit("web@2.service").orElseThrow().value().desiredState()).isEqualTo(DesiredState.LAUNCHED);
+      assertThat(registry.unit("old.service").orElseThrow().value().desiredState()).isEqualTo(DesiredState.LAUNCHED);
+      assertThat(registry.unit("ghost.service")).isEmpty();
+      assertThat(registry.unit("bad.service")).isEmpty();
+
+      // the same batch again: nothing new; the created ones are now state changes (204), or
+      // conflicts where the options differ, as their own PUTs would be
+      HttpResponse<String> again = send("POST", "/flotilla/v1/units", "{\"units\":["
+          + "{\"name\":\"web@1.service\",\"desiredState\":\"launched\",\"options\":" + HELLO_OPTIONS + "},"
+          + "{\"name\":\"web@2.service\",\"desiredState\":\"loaded\",\"options\":"
+          + "[{\"section\":\"Service\",\"name\":\"ExecStart\",\"value\":\"/bin/true\"}]}]}");
+      JsonNode r2 = json.readTree(again.body()).get("results");
+      assertThat(r2.get(0).get("status").asInt()).isEqualTo(204);
+      assertThat(r2.get(1).get("status").asInt()).isEqualTo(409);
+      assertThat(r2.get(1).get("message").asText()).contains("already exists with other options");
+      assertThat(registry.unit("web@2.service").orElseThrow().value().desiredState()).isEqualTo(DesiredState.LAUNCHED);
+    }
+  }
+
+  @Test
+  void aBatchThatIsNotOneIsRefusedWhole() throws Exception {
+    assertError(send("GET", "/flotilla/v1/units", null), 405, "only POST supported against this resource");
+    assertError(send("PUT", "/flotilla/v1/units", "{}"), 405, "only POST supported against this resource");
+    assertError(send("POST", "/flotilla/v1/units", "{not json"), 400, "unable to decode body");
+    assertError(send("POST", "/flotilla/v1/units", "{}"), 400, "no units in it");
+    assertError(send("POST", "/flotilla/v1/units", "{\"units\":[]}"), 400, "no units in it");
+    assertError(send("POST", "/flotilla/v1/units", "{\"units\":[{\"desiredState\":\"launched\"}]}"), 400,
+        "units[0]: no name");
+    String a = "{\"name\":\"a.service\",\"options\":" + HELLO_OPTIONS + "}";
+    assertError(send("POST", "/flotilla/v1/units", "{\"units\":[" + a + ",{\"name\":\"b.service\",\"options\":"
+        + HELLO_OPTIONS + "}," + a + "]}"), 400, "units[2]: unit a.service is in the request twice");
+    StringBuilder many = new StringBuilder("{\"units\":[");
+    for (int i = 0; i <= FleetApi.MAX_BATCH; i++) {
+      many.append(i == 0 ? "" : ",").append("{\"name\":\"u").append(i).append(".service\",\"options\":")
+          .append(HELLO_OPTIONS).append('}');
+    }
+    assertError(send("POST", "/flotilla/v1/units", many.append("]}").toString()), 400,
+        "at most 1000 units per request, got 1001");
+    HttpResponse<String> text = http.send(HttpRequest.newBuilder(base.resolve("/flotilla/v1/units"))
+        .header("Content-Type", "text/plain")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"units\":[" + a + "]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertError(text, 415, "only acceptable Content-Type is application/json");
+    assertThat(send("GET", "/fleet/v1/units", null).body()).isEqualTo("{}"); // nothing was created
+  }
+
+  /** The registry's units, counting how they are created. */
+  private static final class CountingUnits implements UnitRegistry {
+    private final UnitRegistry inner;
+    int creates;
+    int createAlls;
+
+    CountingUnits(UnitRegistry inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Optional<Versioned<UnitRecord>> unit(String name) {
+      return inner.unit(name);
+    }
+
+    @Override
+    public List<Versioned<UnitRecord>> units() {
+      return inner.units();
+    }
+
+    @Override
+    public boolean create(UnitRecord unit) {
+      creates++;
+      return inner.create(unit);
+    }
+
+    @Override
+    public List<Boolean> createAll(List<UnitRecord> units) {
+      createAlls++;
+      return inner.createAll(units);
+    }
+
+    @Override
+    public boolean setDesiredState(String name, DesiredState state, long expectedModRevision) {
+      return inner.setDesiredState(name, state, expectedModRevision);
+    }
+
+    @Override
+    public boolean destroy(String name) {
+      return inner.destroy(name);
+    }
   }
 
   @Test

@@ -167,6 +167,69 @@ public final class SystemdRuntime implements UnitRuntime {
       return;
     }
     var failures = new ArrayList<String>();
+    Written w = write(unitFiles, failures);
+    boolean reload = reloadPending || w.replaced() || (!w.fresh().isEmpty() && !seesOwnFiles(w.fresh()));
+    if (reload) {
+      failures.addAll(daemonReload());
+    }
+    log.debug("load: {} unit files, {} changed{}", unitFiles.size(), w.count(), reload ? ", daemon-reload"
+        : w.count() > 0 ? ", all new and loaded by systemd from our files without a daemon-reload" : "");
+    throwIfAny(failures);
+  }
+
+  /**
+   * {@inheritDoc} New files of units it starts are neither checked ({@code systemctl show}) nor
+   * reloaded first: systemd (v246 and later) loads a unit file it has not seen when a job is asked
+   * for it, so the start alone takes them up, and a start is idempotent. What systemd says while
+   * starting them decides the rest: "Unit x not found" (an older systemd) or "x changed on disk"
+   * (systemd still held an earlier file of x, deleted behind our back) is followed by one
+   * {@code daemon-reload} and a second start of those units. In that second case the start
+   * already queued ran what systemd held (the old check reloaded first); after the reload systemd
+   * has the new file, and a unit that ran before is not restarted, as {@link #load} never does.
+   * Changed files, and new files of units not started, are handled as {@link #load} does.
+   */
+  @Override
+  public void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
+    var failures = new ArrayList<String>();
+    Written w = write(unitFiles, failures);
+    var valid = validNames(units, failures);
+    var starting = new java.util.HashSet<>(valid);
+    var freshStarted = w.fresh().stream().filter(starting::contains).collect(Collectors.toSet());
+    var freshIdle = w.fresh().stream().filter(u -> !starting.contains(u)).collect(Collectors.toList());
+    boolean reload = reloadPending || w.replaced() || (!freshIdle.isEmpty() && !seesOwnFiles(freshIdle));
+    if (reload) {
+      failures.addAll(daemonReload());
+    }
+    var said = new ArrayList<String>();
+    java.util.function.Predicate<String> retried = reload ? l -> false
+        : l -> freshStarted.stream().anyMatch(u -> notFound(l, u));
+    failures.addAll(systemctl(List.of("start", "--no-block"), valid, retried, said));
+    var again = reload ? List.<String>of() : freshStarted.stream()
+        .filter(u -> said.stream().anyMatch(l -> notFound(l, u) || l.contains(" of " + u + " changed on disk")))
+        .sorted().collect(Collectors.toList());
+    if (!again.isEmpty()) {
+      failures.addAll(daemonReload());
+      failures.addAll(systemctl(List.of("start", "--no-block"), again, l -> false, null));
+    }
+    log.debug("load and start: {} unit files, {} changed, {} started{}", unitFiles.size(), w.count(), valid.size(),
+        reload ? ", daemon-reload first" : again.isEmpty() ? ", new files taken up by the start alone"
+            : ", daemon-reload and a second start for " + again.size() + " that systemd did not take up");
+    throwIfAny(failures);
+  }
+
+  /** systemctl's "Failed to start x.service: Unit x.service not found." about {@code unit}. */
+  private static boolean notFound(String line, String unit) {
+    return line.startsWith("Failed to start " + unit + ":") && line.endsWith(" not found.");
+  }
+
+  /** What {@link #write} did: files changed, those of new units (none was there), whether one was replaced. */
+  private record Written(int count, List<String> fresh, boolean replaced) {}
+
+  /** Writes the files that differ from what is there; {@code failures} gets a line per file that failed. */
+  private Written write(Map<String, String> unitFiles, List<String> failures) {
+    if (unitFiles.isEmpty()) {
+      return new Written(0, List.of(), false);
+    }
     try {
       Files.createDirectories(options.unitDir());
     } catch (IOException e) {
@@ -195,13 +258,7 @@ public final class SystemdRuntime implements UnitRuntime {
         failures.add(unit + ": could not write " + options.unitDir().resolve(unit) + ": " + e);
       }
     }
-    boolean reload = reloadPending || replaced || (!fresh.isEmpty() && !seesOwnFiles(fresh));
-    if (reload) {
-      failures.addAll(daemonReload());
-    }
-    log.debug("load: {} unit files, {} changed{}", unitFiles.size(), written, reload ? ", daemon-reload"
-        : written > 0 ? ", all new and loaded by systemd from our files without a daemon-reload" : "");
-    throwIfAny(failures);
+    return new Written(written, fresh, replaced);
   }
 
   @Override
@@ -242,6 +299,14 @@ public final class SystemdRuntime implements UnitRuntime {
   @Override
   public void start(Collection<String> units) {
     var failures = new ArrayList<String>();
+    var valid = validNames(units, failures);
+    // Non-blocking jobs in mode "replace", as fleet's StartUnit(name, "replace"): the agent polls.
+    failures.addAll(systemctl(List.of("start", "--no-block"), valid, false));
+    throwIfAny(failures);
+  }
+
+  /** The distinct unit names we may act on; a failure line for each other. */
+  private static List<String> validNames(Collection<String> units, List<String> failures) {
     var valid = new ArrayList<String>();
     for (var unit : distinct(units)) {
       if (isValidUnitName(unit)) {
@@ -250,9 +315,7 @@ public final class SystemdRuntime implements UnitRuntime {
         failures.add(invalidName(unit));
       }
     }
-    // Non-blocking jobs in mode "replace", as fleet's StartUnit(name, "replace"): the agent polls.
-    failures.addAll(systemctl(List.of("start", "--no-block"), valid, false));
-    throwIfAny(failures);
+    return valid;
   }
 
   @Override
@@ -289,6 +352,57 @@ public final class SystemdRuntime implements UnitRuntime {
       }
     }
     return result;
+  }
+
+  /**
+   * {@inheritDoc} One {@code systemctl list-units --all} per chunk (one ListUnitsByPatterns call
+   * to PID 1: a few ms for 100 units, where {@code show} asks for every property of each and took
+   * 0.3-0.9 s on a busy host); the units it does not list (not in systemd's memory: never asked
+   * about, let go of while inactive, failed to load) are read with {@link #states}, which has
+   * systemd load them, so they come out as {@code show} says (loaded/inactive, not-found, error).
+   */
+  @Override
+  public Map<String, UnitStatus> reportedStates(Collection<String> units) {
+    var result = new LinkedHashMap<String, UnitStatus>();
+    var asked = new ArrayList<String>();
+    for (var unit : distinct(units)) {
+      if (canRun(unit)) {
+        asked.add(unit);
+      }
+      result.put(unit, UnitStatus.NOT_FOUND);
+    }
+    var unlisted = new ArrayList<String>();
+    for (var chunk : chunks(asked)) {
+      var command = new ArrayList<>(List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"));
+      command.addAll(chunk);
+      var r = runner.run(command);
+      if (!r.ok()) {
+        throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
+      }
+      var listed = parseListUnits(chunk, r.stdout());
+      result.putAll(listed);
+      chunk.stream().filter(u -> !listed.containsKey(u)).forEach(unlisted::add);
+    }
+    if (!unlisted.isEmpty()) {
+      result.putAll(states(unlisted));
+    }
+    return result;
+  }
+
+  /**
+   * {@code list-units --plain --no-legend} lines ({@code UNIT LOAD ACTIVE SUB DESCRIPTION}) of the
+   * units asked for; a line that does not fit is left out (the unit is then read with show).
+   */
+  static Map<String, UnitStatus> parseListUnits(Collection<String> asked, String stdout) {
+    var wanted = new java.util.HashSet<>(asked);
+    var out = new HashMap<String, UnitStatus>();
+    for (String line : stdout.split("\n")) {
+      String[] f = line.strip().split("\\s+", 5);
+      if (f.length >= 4 && wanted.contains(f[0])) {
+        out.put(f[0], new UnitStatus(f[1], f[2], f[3], 0));
+      }
+    }
+    return out;
   }
 
   /**
@@ -511,6 +625,16 @@ public final class SystemdRuntime implements UnitRuntime {
    * is no failure (stopping or resetting a unit systemd does not have).
    */
   private List<String> systemctl(List<String> verb, List<String> units, boolean notLoadedIsFine) {
+    return systemctl(verb, units, notLoadedIsFine ? l -> l.endsWith(" not loaded.") : l -> false, null);
+  }
+
+  /**
+   * {@link #systemctl(List, List, boolean)} where the error lines {@code fine} accepts are no
+   * failure; every stderr line (warnings too, of chunks that worked) is added to {@code said}
+   * when given.
+   */
+  private List<String> systemctl(List<String> verb, List<String> units, java.util.function.Predicate<String> fine,
+      List<String> said) {
     var failures = new ArrayList<String>();
     for (var chunk : chunks(units)) {
       var command = new ArrayList<String>(2 + verb.size() + chunk.size());
@@ -518,6 +642,9 @@ public final class SystemdRuntime implements UnitRuntime {
       command.addAll(verb);
       command.addAll(chunk);
       var r = runner.run(command);
+      if (said != null) {
+        r.stderr().lines().map(String::strip).filter(l -> !l.isEmpty()).forEach(said::add);
+      }
       if (r.ok()) {
         continue;
       }
@@ -528,10 +655,10 @@ public final class SystemdRuntime implements UnitRuntime {
       var errors = r.stderr().lines()
           .map(String::strip)
           .filter(l -> !l.isEmpty() && !l.startsWith("See "))
-          .filter(l -> !(notLoadedIsFine && l.endsWith(" not loaded.")))
+          .filter(fine.negate())
           .collect(Collectors.toList());
-      boolean onlyNotLoaded = notLoadedIsFine && errors.isEmpty() && !r.stderr().isBlank();
-      if (onlyNotLoaded) {
+      boolean onlyFine = errors.isEmpty() && !r.stderr().isBlank();
+      if (onlyFine) {
         continue;
       }
       var named = chunk.stream()

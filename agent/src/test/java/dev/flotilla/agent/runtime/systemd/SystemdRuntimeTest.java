@@ -334,6 +334,121 @@ class SystemdRuntimeTest {
   }
 
   @Test
+  void newUnitsToStartAreStartedByOneSystemctlWithoutAShowOrAReload() {
+    long reloads = reloadsLogged();
+    // one of them asked about first: systemd holds it as not-found until the start asks again
+    assertThat(runtime.states(List.of("burst-0.service")).get("burst-0.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    var files = new LinkedHashMap<String, String>();
+    IntStream.range(0, 50).forEach(i -> files.put("burst-" + i + ".service", sleeper("burst " + i)));
+    var units = new ArrayList<>(files.keySet());
+
+    long c0 = runtime.commandsRun();
+    runtime.loadAndStart(files, units);
+    assertThat(runtime.commandsRun() - c0).as("one systemctl start, no show, no daemon-reload").isEqualTo(1);
+    var states = Await.until(WAIT, "50 units running", () -> runtime.states(units),
+        m -> m.values().stream().allMatch(st -> st.subState().equals("running")));
+    assertThat(states).hasSize(50);
+    assertThat(showInside("burst-0.service", "Description")).isEqualTo("burst 0");
+    assertThat(showInside("burst-49.service", "NeedDaemonReload")).isEqualTo("no");
+    assertThat(reloadsLogged()).as("no daemon-reload").isEqualTo(reloads);
+
+    // started again with the same files: nothing written, the start does nothing to running units
+    long pid = states.get("burst-7.service").mainPid();
+    runtime.loadAndStart(files, units);
+    assertThat(runtime.states(List.of("burst-7.service")).get("burst-7.service").mainPid()).isEqualTo(pid);
+  }
+
+  @Test
+  void aNewFileOfAUnitSystemdStillHoldsFromAnEarlierOneIsTakenUpByAReloadAndASecondStart() {
+    // held.service runs from our file; the file went behind our back (no reload): a new file where
+    // none was, for a unit systemd still holds (an inactive one it would have let go of), so the
+    // start alone would leave systemd with the old definition
+    runtime.load(Map.of("held.service", sleeper("old")));
+    runtime.start(List.of("held.service"));
+    long pid = awaitState(runtime, "held.service", "active", "running").mainPid();
+    host.exec("rm", "-f", "/run/systemd/system/held.service");
+    long reloads = reloadsLogged();
+
+    long c0 = runtime.commandsRun();
+    runtime.loadAndStart(Map.of("held.service", sleeper("new"), "plain.service", sleeper("plain")),
+        List.of("held.service", "plain.service"));
+    assertThat(runtime.commandsRun() - c0).as("start, daemon-reload, start of held.service again").isEqualTo(3);
+    Await.until(WAIT, "PID 1's reload line in the journal", this::reloadsLogged, n -> n >= reloads + 1);
+    assertThat(showInside("held.service", "Description")).isEqualTo("new");
+    assertThat(showInside("held.service", "NeedDaemonReload")).isEqualTo("no");
+    assertThat(awaitState(runtime, "held.service", "active", "running").mainPid()).as("not restarted").isEqualTo(pid);
+    awaitState(runtime, "plain.service", "active", "running");
+  }
+
+  @Test
+  void aNewFileOfAUnitNotStartedIsStillCheckedAndAChangedOneReloaded() {
+    runtime.load(Map.of("mixed-changed.service", sleeper("first")));
+    long c0 = runtime.commandsRun();
+    // a new unit to start, a new one only loaded (checked with one show), none changed: no reload
+    runtime.loadAndStart(Map.of("mixed-run.service", sleeper("run"), "mixed-idle.service", sleeper("idle")),
+        List.of("mixed-run.service"));
+    assertThat(runtime.commandsRun() - c0).as("show of mixed-idle.service, start").isEqualTo(2);
+    awaitState(runtime, "mixed-run.service", "active", "running");
+    assertThat(runtime.states(List.of("mixed-idle.service")).get("mixed-idle.service").loadState()).isEqualTo("loaded");
+    // a changed file: one daemon-reload before the start, and no second start
+    long c1 = runtime.commandsRun();
+    runtime.loadAndStart(Map.of("mixed-changed.service", sleeper("second")), List.of("mixed-changed.service"));
+    assertThat(runtime.commandsRun() - c1).as("daemon-reload, start").isEqualTo(2);
+    assertThat(showInside("mixed-changed.service", "Description")).isEqualTo("second");
+    awaitState(runtime, "mixed-changed.service", "active", "running");
+    // a unit with no file at all still fails, naming it
+    assertThatThrownBy(() -> runtime.loadAndStart(Map.of(), List.of("mixed-nowhere.service")))
+        .isInstanceOf(RuntimeFailure.class).hasMessageContaining("mixed-nowhere.service")
+        .hasMessageContaining("not found");
+  }
+
+  @Test
+  void reportedStatesSayWhatShowSaysAndCostOneListForUnitsSystemdHas() {
+    var files = new LinkedHashMap<String, String>();
+    IntStream.range(0, 20).forEach(i -> files.put("listed-" + i + ".service", sleeper("listed " + i)));
+    files.put("listed-fails.service", "[Service]\nExecStart=/bin/false\n");
+    var running = new ArrayList<>(files.keySet());
+    running.remove("listed-fails.service");
+    runtime.loadAndStart(files, files.keySet());
+    Await.until(WAIT, "20 running, one failed", () -> runtime.states(files.keySet()),
+        m -> running.stream().allMatch(u -> m.get(u).subState().equals("running"))
+            && m.get("listed-fails.service").activeState().equals("failed"));
+
+    long c0 = runtime.commandsRun();
+    var quick = runtime.reportedStates(files.keySet());
+    assertThat(runtime.commandsRun() - c0).as("one systemctl list-units, no show").isEqualTo(1);
+    assertThat(quick.get("listed-3.service")).isEqualTo(new UnitStatus("loaded", "active", "running", 0));
+    assertThat(quick.get("listed-fails.service")).isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));
+
+    // units systemd does not hold are read with show, as states() reads them; a template is not asked
+    runtime.load(Map.of("listed-idle.service", sleeper("idle"), "listed-broken.service", "[Service\nBogus\n"));
+    var all = new ArrayList<>(files.keySet());
+    all.addAll(List.of("listed-idle.service", "listed-broken.service", "listed-nowhere.service", "listed@.service"));
+    var full = runtime.states(all);
+    var reported = runtime.reportedStates(all);
+    assertThat(reported.keySet()).containsExactlyElementsOf(full.keySet());
+    for (String u : all) {
+      assertThat(reported.get(u).sameStates(full.get(u))).as("%s: %s vs show's %s", u, reported.get(u), full.get(u))
+          .isTrue();
+    }
+    assertThat(reported.get("listed-nowhere.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    assertThat(reported.get("listed@.service")).isEqualTo(UnitStatus.NOT_FOUND);
+    assertThat(reported.get("listed-idle.service").loadState()).isEqualTo("loaded");
+    assertThat(reported.get("listed-broken.service").loadState()).isNotEqualTo("loaded");
+  }
+
+  @Test
+  void listUnitsLinesAreParsedByTheirFirstFourColumns() {
+    var out = SystemdRuntime.parseListUnits(List.of("a\\x2db@x\\x20y.service", "web.service", "gone.service"),
+        "a\\x2db@x\\x20y.service loaded active running a\\x2db@x\\x20y.service\n"
+            + "web.service           loaded failed failed  My web server, with spaces\n"
+            + "other.service         loaded active running not asked about\n"
+            + "half.service loaded\n\n");
+    assertThat(out).containsOnlyKeys("a\\x2db@x\\x20y.service", "web.service");
+    assertThat(out.get("web.service")).isEqualTo(new UnitStatus("loaded", "failed", "failed", 0));
+  }
+
+  @Test
   void aFailedDaemonReloadIsReportedInOneLineAndRetriedByTheNextLoad(@TempDir Path dir) throws Exception {
     // a command prefix that fails the first command it sees, then hands every command to the host
     Path failOnce = dir.resolve("fail-once");
