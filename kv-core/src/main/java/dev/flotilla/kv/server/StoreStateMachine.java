@@ -88,10 +88,15 @@ public final class StoreStateMachine {
         store.flush();
         var bytes = new java.io.ByteArrayOutputStream();
         // buffered: DataOutputStream writes each int byte by byte, and a Deflater call per byte
-        // made a 100,000-entry store take seconds to encode
+        // made a 100,000-entry store take seconds to encode. BEST_SPEED: at the default level the
+        // deflate was 70% of the encoding's CPU, and every member encodes its whole store (all
+        // history) every snapshot-count entries, under the write load (bench/RESULTS.md)
+        var deflater = new java.util.zip.Deflater(java.util.zip.Deflater.BEST_SPEED);
         try (var out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(
-            new java.util.zip.DeflaterOutputStream(bytes), 1 << 16))) {
+            new java.util.zip.DeflaterOutputStream(bytes, deflater, 1 << 16), 1 << 16))) {
           point.dump(out);
+        } finally {
+          deflater.end();
         }
         return bytes.toByteArray();
       } catch (java.io.IOException e) {

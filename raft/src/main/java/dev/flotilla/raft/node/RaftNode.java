@@ -580,6 +580,8 @@ public final class RaftNode implements AutoCloseable {
    * member reaches the same index at about the same time (under {@code etcdctl check perf
    * --load=l}, ~17 s at 100,000 entries, and clients timed out).
    */
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
   private void maybeSnapshot() {
     if (snapshotting || options.snapshotEvery() <= 0
         || applied - store.snapshot().index() < options.snapshotEvery()) {
@@ -592,6 +594,7 @@ public final class RaftNode implements AutoCloseable {
     snapshotter.execute(() -> {
       byte[] data;
       long t0 = System.nanoTime();
+      long cpu0 = THREADS.getCurrentThreadCpuTime();
       try {
         data = encode.get();
       } catch (RuntimeException e) {
@@ -601,16 +604,17 @@ public final class RaftNode implements AutoCloseable {
         return;
       }
       long encodeMillis = (System.nanoTime() - t0) / 1_000_000;
+      long cpuMillis = (THREADS.getCurrentThreadCpuTime() - cpu0) / 1_000_000;
       inbox.add(() -> {
         snapshotting = false;
         if (running) {
-          saveSnapshot(index, conf, data, encodeMillis);
+          saveSnapshot(index, conf, data, encodeMillis, cpuMillis);
         }
       });
     });
   }
 
-  private void saveSnapshot(long index, ConfState conf, byte[] data, long encodeMillis) {
+  private void saveSnapshot(long index, ConfState conf, byte[] data, long encodeMillis, long cpuMillis) {
     if (index <= store.snapshot().index()) {
       return; // a leader's snapshot got here first
     }
@@ -619,8 +623,8 @@ public final class RaftNode implements AutoCloseable {
     if (compactTo >= store.firstIndex()) {
       store.compact(compactTo);
     }
-    LOG.info("raft node {}: snapshot at {} ({} bytes, encoded in {} ms), log compacted to {}", hex(id()), index,
-        data.length, encodeMillis, compactTo);
+    LOG.info("raft node {}: snapshot at {} ({} bytes, encoded in {} ms, {} ms of CPU), log compacted to {}",
+        hex(id()), index, data.length, encodeMillis, cpuMillis, compactTo);
   }
 
   private void publishView() {
