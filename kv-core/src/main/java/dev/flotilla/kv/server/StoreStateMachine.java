@@ -105,8 +105,21 @@ public final class StoreStateMachine {
     };
   }
 
+  /** Makes everything applied so far durable (the store writes without its own WAL). Any thread. */
+  public void flushStore() {
+    try {
+      store.flush();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("flushing the store failed: " + e.getMessage(), e);
+    }
+  }
+
   /** Replaces the whole state with a leader's snapshot ({@link #snapshotState}). Apply thread. */
   public void restoreState(byte[] snapshot) {
+    if (snapshot.length == 0) { // a periodic snapshot of a store that kept its own state (RaftNode)
+      throw new IllegalStateException("the snapshot holds no data: the store it stands for is behind it "
+          + "(lost or replaced); wipe this member's data dir and add it again");
+    }
     try (var in = new java.io.DataInputStream(new java.io.BufferedInputStream(new java.util.zip.InflaterInputStream(
         new java.io.ByteArrayInputStream(snapshot)), 1 << 16))) {
       store.restore(in);
