@@ -109,6 +109,12 @@ if ((PROFILE)); then
 fi
 for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}" > "$WORK/t$i.after"; done
 wait "$load" || true
+# the whole run's (warm-up included) snapshot encoding and JIT CPU: a 10 s window catches a snapshot
+# or not by chance, and each one costs more as the history grows
+for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}"; done > "$WORK/t.end"
+awk -v hz="$HZ" '$3 ~ /^raft-snapshot/ { s += $2 } $3 ~ /Compiler/ { c += $2 }
+  END { printf "since start, all members: snapshot encoding %.1f s CPU, JIT compilers %.1f s CPU\n", s / hz, c / hz }' "$WORK/t.end"
+grep -h 'snapshot at' "$WORK"/m*.log | sed 's/.*raft node/  raft node/' || true
 grep -m1 ' req/s ' "$WORK/load.out" || { cat "$WORK/load.err" >&2; die "the load generator failed"; }
 json=$(grep '^{' "$WORK/load.out")
 rps=$(grep -o '"rps":[0-9.]*' <<< "$json" | cut -d: -f2)

@@ -245,6 +245,19 @@ public final class ReplicatedLog implements CommandLog {
       return machine.snapshotStateLater();
     }
 
+    /** The store is the snapshot: periodic snapshots only flush it (see StateMachine#keepsOwnState). */
+    @Override
+    public boolean keepsOwnState() {
+      return true;
+    }
+
+    /** Once the apply thread has caught up, the flush that makes the store durable up to here. */
+    @Override
+    public Runnable persistLater() {
+      drain();
+      return machine::flushStore;
+    }
+
     @Override
     public void restore(Snapshot snapshot) {
       drain();

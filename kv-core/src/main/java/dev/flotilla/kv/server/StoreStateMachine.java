@@ -88,10 +88,15 @@ public final class StoreStateMachine {
         store.flush();
         var bytes = new java.io.ByteArrayOutputStream();
         // buffered: DataOutputStream writes each int byte by byte, and a Deflater call per byte
-        // made a 100,000-entry store take seconds to encode
+        // made a 100,000-entry store take seconds to encode. BEST_SPEED: at the default level the
+        // deflate was 70% of the encoding's CPU, and every member encodes its whole store (all
+        // history) every snapshot-count entries, under the write load (bench/RESULTS.md)
+        var deflater = new java.util.zip.Deflater(java.util.zip.Deflater.BEST_SPEED);
         try (var out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(
-            new java.util.zip.DeflaterOutputStream(bytes), 1 << 16))) {
+            new java.util.zip.DeflaterOutputStream(bytes, deflater, 1 << 16), 1 << 16))) {
           point.dump(out);
+        } finally {
+          deflater.end();
         }
         return bytes.toByteArray();
       } catch (java.io.IOException e) {
@@ -100,8 +105,21 @@ public final class StoreStateMachine {
     };
   }
 
+  /** Makes everything applied so far durable (the store writes without its own WAL). Any thread. */
+  public void flushStore() {
+    try {
+      store.flush();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("flushing the store failed: " + e.getMessage(), e);
+    }
+  }
+
   /** Replaces the whole state with a leader's snapshot ({@link #snapshotState}). Apply thread. */
   public void restoreState(byte[] snapshot) {
+    if (snapshot.length == 0) { // a periodic snapshot of a store that kept its own state (RaftNode)
+      throw new IllegalStateException("the snapshot holds no data: the store it stands for is behind it "
+          + "(lost or replaced); wipe this member's data dir and add it again");
+    }
     try (var in = new java.io.DataInputStream(new java.io.BufferedInputStream(new java.util.zip.InflaterInputStream(
         new java.io.ByteArrayInputStream(snapshot)), 1 << 16))) {
       store.restore(in);

@@ -422,7 +422,7 @@ public final class RaftNode implements AutoCloseable {
     // acks) speak for what this Ready persists and wait for the sync.
     boolean leader = raw.role() == Role.LEADER;
     if (leader) {
-      transport.send(rd.messages());
+      transport.send(withoutStaleSnapshots(rd.messages()));
     }
     // Committed entries already on our disk (below the first entry this Ready writes) are handed to
     // the application now, so that its apply overlaps our write; the others wait for the sync.
@@ -443,7 +443,7 @@ public final class RaftNode implements AutoCloseable {
       syncs++;
     }
     if (!leader) {
-      transport.send(rd.messages());
+      transport.send(withoutStaleSnapshots(rd.messages()));
     }
     if (rd.snapshot() != null) {
       restore(rd.snapshot());
@@ -580,6 +580,72 @@ public final class RaftNode implements AutoCloseable {
    * member reaches the same index at about the same time (under {@code etcdctl check perf
    * --load=l}, ~17 s at 100,000 entries, and clients timed out).
    */
+  /** Peers whose snapshot is being encoded on the snapshot thread (loop-thread state). */
+  private final java.util.Set<Long> snapshotsUnderWay = new java.util.HashSet<>();
+
+  /**
+   * For an application that {@link StateMachine#keepsOwnState keeps its own state}: the core's
+   * snapshot messages carry the latest periodic snapshot, which holds no data. Each is replaced by
+   * the application's state as of our latest applied entry (its index, term and membership), as
+   * etcd's createMergedSnapshotMessage does: a snapshot of committed state at a later index than
+   * the core chose, which the follower installs as any other (it answers with that index, past
+   * the one the core waits for). Captured now, encoded and sent from the snapshot thread; a
+   * message for a peer whose encoding is still under way is dropped (the core sends again when the
+   * first is lost: no answer within an election timeout).
+   */
+  private List<Message> withoutStaleSnapshots(List<Message> messages) {
+    if (!app.keepsOwnState() || messages.stream().noneMatch(m -> m instanceof Message.InstallSnapshot)) {
+      return messages;
+    }
+    List<Message> rest = new java.util.ArrayList<>(messages.size());
+    for (Message m : messages) {
+      if (m instanceof Message.InstallSnapshot s) {
+        sendFreshSnapshot(s);
+      } else {
+        rest.add(m);
+      }
+    }
+    return rest;
+  }
+
+  private void sendFreshSnapshot(Message.InstallSnapshot m) {
+    if (!snapshotsUnderWay.add(m.to())) {
+      return;
+    }
+    long index = applied;
+    long term = raw.log().term(index);
+    ConfState conf = appliedConf;
+    if (term <= 0 || index < m.snapshot().index()) { // not expected: applied never falls behind the snapshot
+      snapshotsUnderWay.remove(m.to());
+      LOG.error("raft node {}: no snapshot for {}: the applied index {} (term {}) is behind the snapshot at {}",
+          hex(id()), hex(m.to()), index, term, m.snapshot().index());
+      return;
+    }
+    java.util.function.Supplier<byte[]> encode = app.snapshotLater();
+    snapshotter.execute(() -> {
+      Message fresh = null;
+      try {
+        long t0 = System.nanoTime();
+        byte[] data = encode.get();
+        fresh = new Message.InstallSnapshot(m.from(), m.to(), m.term(), new Snapshot(index, term, conf, data));
+        LOG.info("raft node {}: snapshot for {} at {} ({} bytes, encoded in {} ms)", hex(id()), hex(m.to()), index,
+            data.length, (System.nanoTime() - t0) / 1_000_000);
+      } catch (RuntimeException e) {
+        LOG.error("raft node {}: encoding a snapshot for {} failed; it is sent again later: {}", hex(id()),
+            hex(m.to()), e.toString(), e);
+      }
+      Message send = fresh;
+      inbox.add(() -> {
+        snapshotsUnderWay.remove(m.to());
+        if (running && send != null && raw.role() == Role.LEADER && raw.term() == m.term()) {
+          transport.send(List.of(send));
+        }
+      });
+    });
+  }
+
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
   private void maybeSnapshot() {
     if (snapshotting || options.snapshotEvery() <= 0
         || applied - store.snapshot().index() < options.snapshotEvery()) {
@@ -587,11 +653,21 @@ public final class RaftNode implements AutoCloseable {
     }
     long index = applied;
     ConfState conf = appliedConf;
-    java.util.function.Supplier<byte[]> encode = app.snapshotLater();
+    java.util.function.Supplier<byte[]> encode;
+    if (app.keepsOwnState()) {
+      Runnable persist = app.persistLater();
+      encode = () -> {
+        persist.run();
+        return new byte[0]; // the store holds the state: a follower gets it from sendSnapshots
+      };
+    } else {
+      encode = app.snapshotLater();
+    }
     snapshotting = true;
     snapshotter.execute(() -> {
       byte[] data;
       long t0 = System.nanoTime();
+      long cpu0 = THREADS.getCurrentThreadCpuTime();
       try {
         data = encode.get();
       } catch (RuntimeException e) {
@@ -601,16 +677,17 @@ public final class RaftNode implements AutoCloseable {
         return;
       }
       long encodeMillis = (System.nanoTime() - t0) / 1_000_000;
+      long cpuMillis = (THREADS.getCurrentThreadCpuTime() - cpu0) / 1_000_000;
       inbox.add(() -> {
         snapshotting = false;
         if (running) {
-          saveSnapshot(index, conf, data, encodeMillis);
+          saveSnapshot(index, conf, data, encodeMillis, cpuMillis);
         }
       });
     });
   }
 
-  private void saveSnapshot(long index, ConfState conf, byte[] data, long encodeMillis) {
+  private void saveSnapshot(long index, ConfState conf, byte[] data, long encodeMillis, long cpuMillis) {
     if (index <= store.snapshot().index()) {
       return; // a leader's snapshot got here first
     }
@@ -619,8 +696,8 @@ public final class RaftNode implements AutoCloseable {
     if (compactTo >= store.firstIndex()) {
       store.compact(compactTo);
     }
-    LOG.info("raft node {}: snapshot at {} ({} bytes, encoded in {} ms), log compacted to {}", hex(id()), index,
-        data.length, encodeMillis, compactTo);
+    LOG.info("raft node {}: snapshot at {} ({} bytes, encoded in {} ms, {} ms of CPU), log compacted to {}",
+        hex(id()), index, data.length, encodeMillis, cpuMillis, compactTo);
   }
 
   private void publishView() {

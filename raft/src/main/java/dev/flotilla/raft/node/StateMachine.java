@@ -50,6 +50,28 @@ public interface StateMachine {
   }
 
   /**
+   * True for an application whose own durable store is its snapshot (see {@link #appliedIndex}),
+   * as etcd's bbolt file is etcd's: the node's periodic snapshots then hold no data, only the
+   * index the store has made durable ({@link #persistLater}), and a follower that needs a snapshot
+   * gets the store as of the leader's latest applied entry, encoded then ({@link #snapshotLater}).
+   * Encoding the whole store at every periodic snapshot on every member cost more CPU per write
+   * the longer the history grew. False by default.
+   */
+  default boolean keepsOwnState() {
+    return false;
+  }
+
+  /**
+   * For {@link #keepsOwnState}: makes the state after the last applied entry durable, in two steps
+   * as {@link #snapshotLater}: what must happen now happens here, the returned task (run once, on
+   * another thread, while the loop goes on applying) does the slow part (a flush). The log behind
+   * that entry may go once the task has run.
+   */
+  default Runnable persistLater() {
+    throw new UnsupportedOperationException("persistLater is for an application that keeps its own state");
+  }
+
+  /**
    * Replaces the application's state with a snapshot's: at start (the snapshot the store recovered)
    * and when a leader sends one. Entries after {@code snapshot.index()} follow through {@link #apply}.
    */

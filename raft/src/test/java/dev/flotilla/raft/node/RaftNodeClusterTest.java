@@ -83,4 +83,55 @@ class RaftNodeClusterTest {
       assertThat(acked).hasSize(1000);
     }
   }
+
+  /**
+   * An application that keeps its own state (kvd's store): periodic snapshots persist it and hold
+   * no data, nothing is encoded until a follower needs a snapshot, and that follower gets the
+   * leader's state as of its applied index, ends with the same sequence, and restarts from its own
+   * state (not from the empty periodic snapshot).
+   */
+  @Test
+  void anApplicationThatKeepsItsOwnStateIsEncodedOnlyForAFollowerThatNeedsIt() throws Exception {
+    try (ThreeNodeCluster cluster = new ThreeNodeCluster(dir, TICK, 100, UnaryOperator.identity(), true)) {
+      cluster.startAll();
+      cluster.awaitLeader(WAIT);
+      cluster.proposeAll(values("a", 300), 64, WAIT);
+      long follower = ThreeNodeCluster.IDS.stream().filter(id -> id != cluster.awaitLeader(WAIT).id).findFirst()
+          .orElseThrow();
+      cluster.stop(follower);
+      cluster.proposeAll(values("b", 300), 64, WAIT);
+      ThreeNodeCluster.Member leader = cluster.awaitLeader(WAIT);
+      cluster.awaitConverged(leader.node.view().commit(), WAIT);
+      var leaderApp = (ThreeNodeCluster.DurableRecorder) leader.app;
+      long periodic = leader.store.snapshot().index();
+      assertThat(periodic).as("the leader's periodic snapshot").isGreaterThan(300);
+      assertThat(leader.store.snapshot().data().length).as("its data: the application keeps the state").isZero();
+      assertThat(leaderApp.persists.get()).as("periodic snapshots persisted the application").isPositive();
+      for (ThreeNodeCluster.Member m : cluster.running()) {
+        assertThat(((ThreeNodeCluster.DurableRecorder) m.app).encodings.get())
+            .as("member %d's encodings while nobody needed a snapshot", m.id).isZero();
+      }
+
+      cluster.start(follower);
+      long commit = cluster.awaitLeader(WAIT).node.view().commit();
+      cluster.awaitConverged(commit, WAIT);
+      ThreeNodeCluster.Member back = cluster.member(follower);
+      assertThat(back.transport().stats().snapshotsReceived()).as("snapshots the follower received").isPositive();
+      assertThat(leaderApp.encodings.get()).as("the leader's encodings, for the follower").isPositive();
+      assertThat(back.app.values()).isEqualTo(leader.app.values())
+          .containsAll(values("a", 300)).containsAll(values("b", 300));
+
+      // it restarts from its own state: the snapshot it received or a later empty one, never re-applied
+      cluster.stop(follower);
+      cluster.proposeAll(values("c", 50), 64, WAIT);
+      cluster.start(follower);
+      commit = cluster.awaitLeader(WAIT).node.view().commit();
+      cluster.awaitConverged(commit, WAIT);
+      for (ThreeNodeCluster.Member m : cluster.running()) {
+        assertThat(m.app.values()).as("member %d's applied sequence", m.id).isEqualTo(leader.app.values())
+            .containsAll(values("c", 50));
+        assertThat(m.node.failure()).isNull();
+      }
+    }
+  }
 }

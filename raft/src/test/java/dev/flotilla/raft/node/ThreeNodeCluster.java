@@ -42,7 +42,7 @@ final class ThreeNodeCluster implements AutoCloseable {
   static final List<Long> IDS = List.of(1L, 2L, 3L);
 
   /** Records the payloads of applied NORMAL entries; its snapshot is that whole list. */
-  static final class Recorder implements StateMachine {
+  static class Recorder implements StateMachine {
     private final List<String> values = Collections.synchronizedList(new ArrayList<>());
 
     @Override
@@ -77,6 +77,50 @@ final class ThreeNodeCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * A {@link Recorder} that {@link StateMachine#keepsOwnState keeps its own state}, as kvd's store
+   * does: the instance outlives its member's restarts (it stands for a database on disk, durable at
+   * every apply), and it counts the node's calls to persist and to encode it.
+   */
+  static final class DurableRecorder extends Recorder {
+    private volatile long applied;
+    final java.util.concurrent.atomic.AtomicInteger persists = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger encodings = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public void apply(Entry entry) {
+      super.apply(entry);
+      applied = entry.index();
+    }
+
+    @Override
+    public long appliedIndex() {
+      return applied;
+    }
+
+    @Override
+    public boolean keepsOwnState() {
+      return true;
+    }
+
+    @Override
+    public Runnable persistLater() {
+      return persists::incrementAndGet;
+    }
+
+    @Override
+    public byte[] snapshot() {
+      encodings.incrementAndGet();
+      return super.snapshot();
+    }
+
+    @Override
+    public void restore(Snapshot snapshot) {
+      super.restore(snapshot);
+      applied = snapshot.index();
+    }
+  }
+
   final class Member {
     final long id;
     WalLogStore store;
@@ -103,7 +147,16 @@ final class ThreeNodeCluster implements AutoCloseable {
   private final Map<Long, Member> members = new TreeMap<>();
   private final Map<Long, Integer> ports = new TreeMap<>();
 
+  private final boolean ownState;
+
   ThreeNodeCluster(Path root, Duration tick, long snapshotEvery, UnaryOperator<LogStore> storeWrapper) {
+    this(root, tick, snapshotEvery, storeWrapper, false);
+  }
+
+  /** With {@code ownState}, the members' applications are {@link DurableRecorder}s. */
+  ThreeNodeCluster(Path root, Duration tick, long snapshotEvery, UnaryOperator<LogStore> storeWrapper,
+      boolean ownState) {
+    this.ownState = ownState;
     this.root = root;
     this.tick = tick;
     this.snapshotEvery = snapshotEvery;
@@ -136,7 +189,11 @@ final class ThreeNodeCluster implements AutoCloseable {
     if (m.store.isEmpty()) {
       m.store.bootstrap(IDS);
     }
-    m.app = new Recorder();
+    if (!ownState) {
+      m.app = new Recorder();
+    } else if (m.app == null) {
+      m.app = new DurableRecorder();
+    }
     Map<Long, String> peers = new TreeMap<>();
     ports.forEach((peer, port) -> {
       if (peer != id) {
