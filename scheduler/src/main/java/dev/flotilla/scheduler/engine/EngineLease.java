@@ -23,6 +23,23 @@ public interface EngineLease {
   long ttlNanos();
 
   /**
+   * Whether this lease tells a candidate that found it held when the holder may have changed
+   * ({@link #holderMayHaveChanged}): such a candidate tries again only then or at the holder's
+   * expiry, instead of also every safety pass interval.
+   */
+  default boolean watchesHolder() {
+    return false;
+  }
+
+  /**
+   * Whether the holder may have changed since the last {@link #tryAcquire} (released, expired or
+   * taken over): always true when not watched ({@link #watchesHolder} false).
+   */
+  default boolean holderMayHaveChanged() {
+    return true;
+  }
+
+  /**
    * Who holds the lease: {@code epoch} grows with every new holder (a renewal keeps it), and
    * {@code expiresAtNanos} is when it lapses without a renewal.
    */
