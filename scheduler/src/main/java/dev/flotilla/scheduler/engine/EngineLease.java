@@ -32,11 +32,12 @@ public interface EngineLease {
   }
 
   /**
-   * Whether the holder may have changed since the last {@link #tryAcquire} (released, expired or
-   * taken over): always true when not watched ({@link #watchesHolder} false).
+   * Whether the holder is known to have changed since the last {@link #tryAcquire} (released,
+   * expired or taken over); false when not watched ({@link #watchesHolder} false): a candidate
+   * then waits for its retry time.
    */
   default boolean holderMayHaveChanged() {
-    return true;
+    return false;
   }
 
   /**
