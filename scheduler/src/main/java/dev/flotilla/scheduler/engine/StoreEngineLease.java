@@ -87,6 +87,15 @@ public final class StoreEngineLease implements EngineLease {
   @Override
   public synchronized LeaseStatus tryAcquire(String candidate, long nowNanos) {
     holderChanged = false; // a change from here on is in the read below or seen by the watch
+    try {
+      return attempt(candidate, nowNanos);
+    } catch (RuntimeException e) {
+      holderChanged = true; // the attempt did not see the key: the next round asks again
+      throw e;
+    }
+  }
+
+  private LeaseStatus attempt(String candidate, long nowNanos) {
     GetResult read = store.get(KeyRange.key(key));
     Optional<KeyValue> current = read.first();
     if (current.isPresent() && current.get().valueUtf8().equals(candidate) && current.get().lease() == leaseId
