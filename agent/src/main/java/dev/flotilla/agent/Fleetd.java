@@ -244,13 +244,18 @@ public final class Fleetd implements Callable<Integer> {
       if (!disableEngine) {
         StoreEngineLease lease = new StoreEngineLease(client, registry.keys().prefix() + "engine/leader",
             Math.max(2, agentTtl.toSeconds()));
+        long safetyPass = (long) (engineReconcileInterval * 1e9);
         Engine engine = new Engine(machine.id(),
             new EngineRegistry(registry, registry, registry, registry::watch, lease.fence(registry),
                 registry::revision),
             lease,
-            new Engine.Config((long) (engineReconcileInterval * 1e9), Engine.Config.defaults().maxEventsPerPoll()));
+            // a quiet registry's safety pass asks the store's revision as often as the leader
+            // renews its lease, not every interval: in between, a watch that saw nothing suffices
+            new Engine.Config(safetyPass, Engine.Config.defaults().maxEventsPerPoll(),
+                Math.max(safetyPass, lease.ttlNanos() / 3)));
         EngineRunner runner = new EngineRunner(engine, System::nanoTime, Duration.ofMillis(Agent.POLL_MS).toNanos());
         registry.signalWatchEventsTo(runner::wakeUp); // the engine's watch wakes it: no 100 ms polling
+        lease.signalChangesTo(runner::wakeUp); // a follower's watch of the leader key wakes it
         fleet.add(runner.start());
       }
       fleet.agent = fleet.add(new Agent(machine, agentTtl, new StoreRegistry(client, keyPrefix), unitRuntime,

@@ -58,8 +58,17 @@ public final class Engine implements AutoCloseable {
   /**
    * @param safetyPassNanos how often the whole registry is re-read and everything re-checked
    * @param maxEventsPerPoll events taken from the watch per round
+   * @param revisionCheckNanos how often at most a safety pass that found the watch silent since
+   *     the last full read skips without asking the store's revision: between such checks a
+   *     quiet registry costs no request; a write the watch did not pass on is found at the next
+   *     check (the safety net is late by at most this much)
    */
-  public record Config(long safetyPassNanos, int maxEventsPerPoll) {
+  public record Config(long safetyPassNanos, int maxEventsPerPoll, long revisionCheckNanos) {
+    /** Every safety pass asks the store's revision. */
+    public Config(long safetyPassNanos, int maxEventsPerPoll) {
+      this(safetyPassNanos, maxEventsPerPoll, safetyPassNanos);
+    }
+
     public static Config defaults() {
       return new Config(60_000_000_000L, 10_000);
     }
@@ -151,6 +160,10 @@ public final class Engine implements AutoCloseable {
   private long quietPasses;
   /** The store's revision when the last full read began (0: unknown, the next pass reads). */
   private long readFromRevision;
+  /** The watch's {@link RegistryWatch#changesSeen} when the last full read began. */
+  private long seenAtRead = -1;
+  /** When a safety pass last asked the store's revision. */
+  private long revisionCheckedAt;
 
   public Engine(String id, EngineRegistry registry, EngineLease lease, Config config) {
     this.id = Objects.requireNonNull(id);
@@ -194,14 +207,24 @@ public final class Engine implements AutoCloseable {
     }
     if (fullPassNeeded || nowNanos - nextSafetyPass >= 0) {
       more |= !finishWrite(); // the read must see it (and the revision check below counts it)
-      // an idle cluster's safety pass is one revision read, not a read of every unit: nothing
-      // written since the last full read began means that read is still what the store holds
-      long revision = registry.revision().getAsLong();
-      if (fullPassNeeded || revision == 0 || revision != readFromRevision) {
-        readEverything();
-        readFromRevision = revision;
-      } else {
+      // an idle cluster's safety pass is no request while the watch has seen no change since the
+      // last full read, and one revision read every revisionCheckNanos, not a read of every unit:
+      // nothing written since the last full read began means that read is still what the store holds
+      long seen = watch.changesSeen();
+      if (!fullPassNeeded && seen >= 0 && seen == seenAtRead && readFromRevision != 0
+          && nowNanos - revisionCheckedAt < config.revisionCheckNanos()) {
         quietPasses++;
+      } else {
+        long revision = registry.revision().getAsLong();
+        revisionCheckedAt = nowNanos;
+        if (fullPassNeeded || revision == 0 || revision != readFromRevision) {
+          seenAtRead = watch.changesSeen(); // before the read: a change during it is seen as one
+          readEverything();
+          readFromRevision = revision;
+        } else {
+          seenAtRead = seen; // what the watch saw was at or before this revision: in the read
+          quietPasses++;
+        }
       }
       fullPassNeeded = false;
       nextSafetyPass = nowNanos + config.safetyPassNanos();
@@ -228,18 +251,18 @@ public final class Engine implements AutoCloseable {
     if (term != null && now - nextRenewAt < 0 && now - term.expiresAtNanos() < 0) {
       return true;
     }
-    if (term == null && following && now - nextRenewAt < 0) {
-      return false; // a follower tries again when it said it would, not at every wake-up
+    if (term == null && following && now - nextRenewAt < 0 && !lease.holderMayHaveChanged()) {
+      return false; // a follower tries again when it said it would (or its lease saw the holder change)
     }
     EngineLease.LeaseStatus s = lease.tryAcquire(id, now);
     if (!s.heldBy(id)) {
       standDown();
       following = true;
-      // at the holder's expiry, or sooner at the safety pass interval (fleet's engine looked every
-      // --engine-reconcile-interval): a holder that let go cleanly is replaced without waiting out
-      // its lease
+      // at the holder's expiry, or sooner: when a lease that watches its holder sees it change,
+      // else at the safety pass interval (fleet's engine looked every --engine-reconcile-interval),
+      // so that a holder that let go cleanly is replaced without waiting out its lease
       nextRenewAt = s.expiresAtNanos() - now > 0 ? s.expiresAtNanos() : now + lease.ttlNanos() / 3;
-      if (nextRenewAt - (now + config.safetyPassNanos()) > 0) {
+      if (!lease.watchesHolder() && nextRenewAt - (now + config.safetyPassNanos()) > 0) {
         nextRenewAt = now + config.safetyPassNanos();
       }
       return false;

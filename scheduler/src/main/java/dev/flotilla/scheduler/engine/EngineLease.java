@@ -23,6 +23,24 @@ public interface EngineLease {
   long ttlNanos();
 
   /**
+   * Whether this lease tells a candidate that found it held when the holder may have changed
+   * ({@link #holderMayHaveChanged}): such a candidate tries again only then or at the holder's
+   * expiry, instead of also every safety pass interval.
+   */
+  default boolean watchesHolder() {
+    return false;
+  }
+
+  /**
+   * Whether the holder is known to have changed since the last {@link #tryAcquire} (released,
+   * expired or taken over); false when not watched ({@link #watchesHolder} false): a candidate
+   * then waits for its retry time.
+   */
+  default boolean holderMayHaveChanged() {
+    return false;
+  }
+
+  /**
    * Who holds the lease: {@code epoch} grows with every new holder (a renewal keeps it), and
    * {@code expiresAtNanos} is when it lapses without a renewal.
    */

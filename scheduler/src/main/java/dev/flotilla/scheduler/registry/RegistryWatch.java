@@ -25,6 +25,15 @@ public interface RegistryWatch extends AutoCloseable {
     return false;
   }
 
+  /**
+   * How many store changes this watch has received so far, including those it passes on as no
+   * event (-1: not known). Unchanged between two looks means no write reached the watch between
+   * them: a quiet engine's safety pass then needs no store request (see {@code Engine.Config}).
+   */
+  default long changesSeen() {
+    return -1;
+  }
+
   @Override
   void close();
 }

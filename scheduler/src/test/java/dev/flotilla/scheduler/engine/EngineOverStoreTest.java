@@ -165,6 +165,71 @@ class EngineOverStoreTest {
     }
   }
 
+  /**
+   * With a revision check interval longer than the safety pass: passes that find the watch silent
+   * ask the store nothing, and a write the watch does not see (outside the registry) is still
+   * found by the next revision check, which reads everything again.
+   */
+  @Test
+  void quietSafetyPassesAskTheRevisionOnlyAtTheCheckInterval() {
+    StoreClient client = targets.client(Kind.IN_PROCESS_KVD);
+    StoreRegistry registry = new StoreRegistry(client, "/engine-test-" + PREFIXES.incrementAndGet() + "/");
+    long pass = TimeUnit.SECONDS.toNanos(2);
+    AtomicInteger revisionReads = new AtomicInteger();
+    Engine engine = new Engine("e1", new EngineRegistry(registry, registry, registry, registry::watch,
+        epoch -> registry, () -> {
+          revisionReads.incrementAndGet();
+          return registry.revision();
+        }), new MemoryEngineLease(TimeUnit.SECONDS.toNanos(30)),
+        new Engine.Config(pass, Engine.Config.defaults().maxEventsPerPoll(), 5 * pass));
+    try {
+      registry.publish(new MachineRecord("m1", "10.0.0.1", Map.of(), new Resources(2000, 4L << 30), "t"), 30);
+      submit(registry, "web@1.service", "");
+      // every round at one time: the first reads everything, the others are not safety passes;
+      // until the engine's own write is placed and has come back through its watch
+      long now = System.nanoTime();
+      long deadline = now + TimeUnit.SECONDS.toNanos(20);
+      while ((registry.assignments().size() != 1 || engine.stats().events() == 0) && System.nanoTime() < deadline) {
+        engine.reconcile(now);
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      }
+      assertThat(registry.assignments()).containsOnlyKeys("web@1.service");
+      engine.reconcile(now + pass); // the engine's own write came back: one full read
+      engine.reconcile(now + 2 * pass); // the watch saw nothing since: quiet from here on
+      Engine.Stats settled = engine.stats();
+      int reads = revisionReads.get();
+
+      // the last revision read was at the pass at now + pass: the next is due at now + 6 passes
+      for (int i = 3; i <= 5; i++) {
+        engine.reconcile(now + i * pass);
+      }
+      assertThat(revisionReads.get()).as("revision reads in three quiet passes").isEqualTo(reads);
+      assertThat(engine.stats().quietPasses()).isEqualTo(settled.quietPasses() + 3);
+
+      // a write the watch does not see moves the store: the pass at the check interval reads it all
+      client.put(StoreClient.bytes("/outside-the-registry-" + PREFIXES.get()), StoreClient.bytes("x"));
+      engine.reconcile(now + 6 * pass);
+      assertThat(revisionReads.get()).isEqualTo(reads + 1);
+      assertThat(engine.stats().fullPasses()).isEqualTo(settled.fullPasses() + 1);
+
+      // a change the watch sees (once it is in, rounds between passes take it): the next pass,
+      // well before the next revision check is due, asks and reads everything
+      long events = engine.stats().events();
+      submit(registry, "web@2.service", "");
+      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (engine.stats().events() == events && System.nanoTime() < deadline) {
+        engine.reconcile(now + 6 * pass + 1);
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      }
+      assertThat(engine.stats().events()).as("the new unit's events").isGreaterThan(events);
+      engine.reconcile(now + 7 * pass);
+      assertThat(revisionReads.get()).isEqualTo(reads + 2);
+      assertThat(engine.stats().fullPasses()).isEqualTo(settled.fullPasses() + 2);
+    } finally {
+      engine.close();
+    }
+  }
+
   private static void submit(StoreRegistry registry, String name, String xfleet) {
     UnitFile file = UnitFile.parse("[Service]\nExecStart=/bin/true\n[X-Fleet]\n" + xfleet);
     assertThat(registry.create(new UnitRecord(UnitName.parse(name), file, DesiredState.INACTIVE))).isTrue();

@@ -2,12 +2,27 @@ package dev.flotilla.scheduler.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ByteString;
+import dev.flotilla.kv.client.DeleteResult;
+import dev.flotilla.kv.client.GetResult;
+import dev.flotilla.kv.client.KeepAlive;
+import dev.flotilla.kv.client.KeyRange;
+import dev.flotilla.kv.client.LeaseGrant;
+import dev.flotilla.kv.client.LeaseInfo;
+import dev.flotilla.kv.client.PutResult;
 import dev.flotilla.kv.client.StoreClient;
+import dev.flotilla.kv.client.Txn;
+import dev.flotilla.kv.client.TxnResult;
+import dev.flotilla.kv.client.WatchHandle;
+import dev.flotilla.kv.client.WatchListener;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import dev.flotilla.kv.client.StoreTargets;
 import dev.flotilla.kv.client.StoreTargets.Kind;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -70,5 +85,142 @@ class StoreEngineLeaseTest {
     assertThat(third.holder()).as("a took over").isEqualTo("a");
     assertThat(third.epoch()).isGreaterThan(second.epoch());
     assertThat((System.nanoTime() - died) / 1_000_000).as("ms until the takeover").isLessThan(2 * 2000 + 1000);
+  }
+
+  /**
+   * A candidate that found the lease held watches the leader key: a renewal is no change, a
+   * release is, and it is told at once (so it needs to poll neither every safety pass nor at all
+   * before the holder's expiry).
+   */
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void aWaitingCandidateIsToldWhenTheHolderLetsGo(Kind kind) throws Exception {
+    String key = "/lease-test-" + KEYS.incrementAndGet() + "/engine/leader";
+    StoreEngineLease a = new StoreEngineLease(targets.client(kind), key, 30);
+    StoreEngineLease b = new StoreEngineLease(targets.client(kind), key, 30);
+    CountDownLatch signalled = new CountDownLatch(1);
+    b.signalChangesTo(signalled::countDown);
+    try {
+      assertThat(a.tryAcquire("a", System.nanoTime()).holder()).isEqualTo("a");
+      assertThat(b.tryAcquire("b", System.nanoTime()).holder()).isEqualTo("a");
+      assertThat(b.watchesHolder()).isTrue();
+      a.tryAcquire("a", System.nanoTime()); // a renewal
+      Thread.sleep(300);
+      assertThat(b.holderMayHaveChanged()).as("a renewal is no change").isFalse();
+
+      a.release("a");
+      assertThat(signalled.await(10, TimeUnit.SECONDS)).as("b was signalled").isTrue();
+      assertThat(b.holderMayHaveChanged()).isTrue();
+      assertThat(b.tryAcquire("b", System.nanoTime()).holder()).isEqualTo("b");
+    } finally {
+      b.release("b");
+    }
+  }
+
+  /**
+   * An engine that follows makes no store request between its tries while the holder stays, and
+   * takes over at its first round after the holder let go, long before the holder's expiry.
+   */
+  @Test
+  void aFollowingEngineWaitsWithoutRequestsAndTakesOverOnRelease() throws Exception {
+    String key = "/lease-test-" + KEYS.incrementAndGet() + "/engine/leader";
+    StoreClient client = targets.client(Kind.IN_PROCESS_KVD);
+    java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
+    StoreEngineLease leaseA = new StoreEngineLease(client, key, 30);
+    StoreEngineLease leaseB = new StoreEngineLease(new Counting(client, requests), key, 30);
+    dev.flotilla.scheduler.registry.memory.MemoryRegistry registry = new dev.flotilla.scheduler.registry.memory.MemoryRegistry(System::nanoTime);
+    Engine.Config config = new Engine.Config(TimeUnit.SECONDS.toNanos(2), 10_000);
+    Engine a = new Engine("a", new EngineRegistry(registry, registry, registry, registry::watch), leaseA, config);
+    Engine b = new Engine("b", new EngineRegistry(registry, registry, registry, registry::watch), leaseB, config);
+    try {
+      long t0 = System.nanoTime();
+      a.reconcile(t0);
+      assertThat(a.isLeader()).isTrue();
+      b.reconcile(t0);
+      assertThat(b.isLeader()).isFalse();
+      long before = requests.get();
+      for (int s = 2; s <= 20; s += 2) { // every safety pass interval, well inside a's 30 s
+        b.reconcile(t0 + TimeUnit.SECONDS.toNanos(s));
+      }
+      assertThat(requests.get() - before).as("store requests of the waiting follower").isZero();
+      assertThat(b.isLeader()).isFalse();
+
+      a.close(); // a clean shutdown releases the lease
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!leaseB.holderMayHaveChanged() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      b.reconcile(t0 + TimeUnit.SECONDS.toNanos(21));
+      assertThat(b.isLeader()).as("b leads at its first round after the release").isTrue();
+    } finally {
+      b.close();
+    }
+  }
+
+  /** Counts the requests a client makes (the watch too: opening it is one). */
+  private record Counting(StoreClient c, java.util.concurrent.atomic.AtomicLong n) implements StoreClient {
+    @Override
+    public GetResult get(KeyRange range, long revision) {
+      n.incrementAndGet();
+      return c.get(range, revision);
+    }
+
+    @Override
+    public PutResult put(ByteString key, ByteString value, long lease) {
+      n.incrementAndGet();
+      return c.put(key, value, lease);
+    }
+
+    @Override
+    public DeleteResult delete(KeyRange range) {
+      n.incrementAndGet();
+      return c.delete(range);
+    }
+
+    @Override
+    public TxnResult txn(Txn txn) {
+      n.incrementAndGet();
+      return c.txn(txn);
+    }
+
+    @Override
+    public WatchHandle watch(KeyRange range, long fromRevision, WatchListener listener) {
+      n.incrementAndGet();
+      return c.watch(range, fromRevision, listener);
+    }
+
+    @Override
+    public long compact(long revision) {
+      n.incrementAndGet();
+      return c.compact(revision);
+    }
+
+    @Override
+    public LeaseGrant grant(long ttlSeconds) {
+      n.incrementAndGet();
+      return c.grant(ttlSeconds);
+    }
+
+    @Override
+    public long revoke(long lease) {
+      n.incrementAndGet();
+      return c.revoke(lease);
+    }
+
+    @Override
+    public KeepAlive keepAlive(long lease) {
+      n.incrementAndGet();
+      return c.keepAlive(lease);
+    }
+
+    @Override
+    public LeaseInfo timeToLive(long lease) {
+      n.incrementAndGet();
+      return c.timeToLive(lease);
+    }
+
+    @Override
+    public void close() {
+    }
   }
 }

@@ -28,6 +28,7 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
   private WatchHandle handle;
   private boolean broken;
   private StoreException error;
+  private long changesSeen;
 
   private StoreRegistryWatch(Function<WatchEvent, Optional<RegistryEvent>> translate, Runnable onEvents) {
     this.translate = translate;
@@ -46,6 +47,9 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
 
   @Override
   public void onEvents(List<WatchEvent> batch) {
+    synchronized (this) {
+      changesSeen += batch.size();
+    }
     List<RegistryEvent> out = new ArrayList<>(batch.size());
     for (WatchEvent e : batch) {
       translate.apply(e).ifPresent(out::add);
@@ -93,6 +97,11 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
   @Override
   public synchronized boolean hasEvents() {
     return !events.isEmpty();
+  }
+
+  @Override
+  public synchronized long changesSeen() {
+    return changesSeen;
   }
 
   @Override
