@@ -106,6 +106,75 @@ class FctlUnitCommandsTest {
   }
 
   @Test
+  void againstAServerWithoutTheBatchEachUnitIsItsOwnPut() throws Exception {
+    write("web@.service", TEMPLATE);
+    List<String> requests = java.util.Collections.synchronizedList(new ArrayList<>());
+    com.sun.net.httpserver.HttpServer fleetLike = withoutBatch(requests);
+    try {
+      String endpoint = "http://127.0.0.1:" + fleetLike.getAddress().getPort();
+      List<String> args = new ArrayList<>(List.of("--endpoint", endpoint, "start", "--no-block"));
+      for (int i = 1; i <= 3; i++) {
+        args.add(dir.resolve("web@" + i + ".service").toString());
+      }
+      Run r = FleetFixture.run(args.toArray(new String[0]), java.util.Map.of());
+      assertThat(r.exit()).as(r.err()).isZero();
+      assertThat(r.out()).isEqualTo("Unit web@1.service inactive\nUnit web@2.service inactive\nUnit web@3.service inactive\n"
+          + "Triggered unit web@1.service start\nTriggered unit web@2.service start\nTriggered unit web@3.service start\n");
+      assertThat(requests).as("the batch asked for once, then fleet's own PUTs")
+          .filteredOn(q -> q.startsWith("POST ")).containsExactly("POST /flotilla/v1/units");
+      assertThat(requests).filteredOn(q -> q.startsWith("PUT "))
+          .containsExactlyInAnyOrder("PUT /fleet/v1/units/web@1.service", "PUT /fleet/v1/units/web@2.service",
+              "PUT /fleet/v1/units/web@3.service");
+      for (int i = 1; i <= 3; i++) {
+        assertThat(fleet.registry.unit("web@" + i + ".service").orElseThrow().value().desiredState())
+            .isEqualTo(DesiredState.LAUNCHED);
+      }
+    } finally {
+      fleetLike.stop(0);
+    }
+  }
+
+  /**
+   * A server with fleet's resources only, as fleet's own: in front of the fixture's API, it answers
+   * Flotilla's batch resource with fleet's 404 and passes every other request through.
+   */
+  private com.sun.net.httpserver.HttpServer withoutBatch(List<String> requests) throws IOException {
+    var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    var upstream = java.net.http.HttpClient.newHttpClient();
+    server.createContext("/", exchange -> {
+      try (exchange) {
+        String path = exchange.getRequestURI().getRawPath();
+        String query = exchange.getRequestURI().getRawQuery();
+        requests.add(exchange.getRequestMethod() + " " + path);
+        if (path.startsWith("/flotilla/")) {
+          byte[] notFound = "404 page not found\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(404, notFound.length);
+          exchange.getResponseBody().write(notFound);
+          return;
+        }
+        byte[] body = exchange.getRequestBody().readAllBytes();
+        var request = java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(fleet.httpUrl + path + (query == null ? "" : "?" + query)))
+            .method(exchange.getRequestMethod(), java.net.http.HttpRequest.BodyPublishers.ofByteArray(body));
+        String type = exchange.getRequestHeaders().getFirst("Content-Type");
+        if (type != null) {
+          request.header("Content-Type", type);
+        }
+        var response = upstream.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        response.headers().firstValue("Content-Type").ifPresent(t -> exchange.getResponseHeaders().set("Content-Type", t));
+        byte[] answer = response.body();
+        exchange.sendResponseHeaders(response.statusCode(), answer.length == 0 ? -1 : answer.length);
+        exchange.getResponseBody().write(answer);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    server.setExecutor(null); // one dispatcher thread: requests are answered one at a time
+    server.start();
+    return server;
+  }
+
+  @Test
   void startBlocksUntilTheAgentReportsTheUnitActive() throws Exception {
     Path hello = write("hello.service", HELLO);
     FleetFixture.Async start = fleet.fctlAsync("start", hello.toString());
