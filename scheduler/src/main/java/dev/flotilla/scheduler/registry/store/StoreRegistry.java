@@ -480,7 +480,7 @@ public final class StoreRegistry
    * {@code out} in order. A txn that succeeded made all its writes at its revision; one that
    * failed made none, and its writes are then made one by one to find which failed — unless the
    * guard failed: then none is (the txns still in flight carry the guard too and fail with it),
-   * and this returns false. The batches hold different units, so their txns commute.
+   * and this returns false once they were all answered. The batches hold different units, so their txns commute.
    */
   private boolean send(List<Batch> batches, List<ScheduleWrite.Outcome> out) {
     List<CompletableFuture<TxnResult>> sent = new ArrayList<>(batches.size());
@@ -500,11 +500,28 @@ public final class StoreRegistry
         guard = guardHolds();
       }
       if (Boolean.FALSE.equals(guard)) {
+        awaitAll(sent); // nothing of this write may land after it answered
         return false;
       }
       b.writes.forEach(w -> out.add(writeOne(w))); // made alone, or someone else moved one of them
     }
     return true;
+  }
+
+  /**
+   * Waits until every txn sent has been answered (or failed): when the guard failed they fail with
+   * it, but a caller told "deposed" must not have one of them still on its way to the store.
+   */
+  private static void awaitAll(List<CompletableFuture<TxnResult>> sent) {
+    for (CompletableFuture<TxnResult> f : sent) {
+      if (f != null) {
+        try {
+          f.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+          // its failure does not matter here: the write as a whole is refused
+        }
+      }
+    }
   }
 
   /** The txn's result, or its failure as the client threw it. */
