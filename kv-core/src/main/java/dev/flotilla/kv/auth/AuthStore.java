@@ -196,6 +196,11 @@ public final class AuthStore {
     }
   }
 
+  /** A {@link dev.flotilla.kv.v3.V3Kv#readOnly read-only} txn served without the log: read permission on every key it compares or reads. */
+  public void checkReadOnlyTxn(String user, TxnRequest t) throws V3Error {
+    checkTxn(user, t, lease -> List.of());
+  }
+
   private void checkPutRequest(String user, dev.flotilla.proto.etcd.etcdserverpb.PutRequest r,
       java.util.function.LongFunction<List<byte[]>> leaseKeys) throws V3Error {
     checkPut(user, r.getKey());

@@ -328,25 +328,9 @@ public final class StoreStateMachine {
   public static boolean growsStore(StoreCommand cmd) {
     return switch (cmd.getCmdCase()) {
       case V3_PUT, V3_LEASE_GRANT -> true;
-      case V3_TXN -> !readOnly(cmd.getV3Txn());
+      case V3_TXN -> !dev.flotilla.kv.v3.V3Kv.readOnly(cmd.getV3Txn());
       default -> false;
     };
-  }
-
-  private static boolean readOnly(dev.flotilla.proto.etcd.etcdserverpb.TxnRequest t) {
-    for (var list : List.of(t.getSuccessList(), t.getFailureList())) {
-      for (var op : list) {
-        boolean ro = switch (op.getRequestCase()) {
-          case REQUEST_RANGE -> true;
-          case REQUEST_TXN -> readOnly(op.getRequestTxn());
-          default -> false;
-        };
-        if (!ro) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 
   private CompactionResponse compaction(WriteTxn txn, CompactionRequest r) throws V3Error {

@@ -217,17 +217,64 @@ public final class V3Kv {
     }
   }
 
-  private static TxnResponse applyTxn(WriteTxn txn, TxnRequest r, long compactRev, java.util.Deque<Boolean> path)
+  /**
+   * A {@link #readOnly} txn on a reader's view, as etcd serves one without a log entry: the same
+   * compares and ranges as {@link #txn}, the header at the view's revision.
+   */
+  public static TxnResponse readTxn(KvView view, TxnRequest r, long compactRev) throws V3Error {
+    java.util.ArrayDeque<Boolean> path = new java.util.ArrayDeque<>();
+    comparePath(view, r, compactRev, path);
+    TxnResponse resp = applyTxn(view, r, compactRev, path);
+    return resp.toBuilder().setHeader(ResponseHeader.newBuilder().setRevision(view.revision())).build();
+  }
+
+  /** etcd's isTxnReadonly: no put or delete in any branch, nested txns included. */
+  public static boolean readOnly(TxnRequest t) {
+    for (var list : List.of(t.getSuccessList(), t.getFailureList())) {
+      for (var op : list) {
+        boolean ro = switch (op.getRequestCase()) {
+          case REQUEST_RANGE -> true;
+          case REQUEST_TXN -> readOnly(op.getRequestTxn());
+          default -> false;
+        };
+        if (!ro) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** etcd's isTxnSerializable: every range in every branch asks for a serializable read. */
+  public static boolean serializable(TxnRequest t) {
+    for (var list : List.of(t.getSuccessList(), t.getFailureList())) {
+      for (var op : list) {
+        boolean s = switch (op.getRequestCase()) {
+          case REQUEST_RANGE -> op.getRequestRange().getSerializable();
+          case REQUEST_TXN -> serializable(op.getRequestTxn());
+          default -> false;
+        };
+        if (!s) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** {@code view} is a {@link WriteTxn} whenever the txn has writes (only read-only ones get a reader's view). */
+  private static TxnResponse applyTxn(KvView view, TxnRequest r, long compactRev, java.util.Deque<Boolean> path)
       throws V3Error {
     boolean ok = path.removeFirst();
     TxnResponse.Builder resp = TxnResponse.newBuilder().setSucceeded(ok)
         .setHeader(ResponseHeader.getDefaultInstance());
     for (RequestOp op : ok ? r.getSuccessList() : r.getFailureList()) {
       resp.addResponses(switch (op.getRequestCase()) {
-        case REQUEST_RANGE -> ResponseOp.newBuilder().setResponseRange(range(txn, op.getRequestRange(), compactRev)).build();
-        case REQUEST_PUT -> ResponseOp.newBuilder().setResponsePut(put(txn, op.getRequestPut())).build();
-        case REQUEST_DELETE_RANGE -> ResponseOp.newBuilder().setResponseDeleteRange(deleteRange(txn, op.getRequestDeleteRange())).build();
-        case REQUEST_TXN -> ResponseOp.newBuilder().setResponseTxn(applyTxn(txn, op.getRequestTxn(), compactRev, path)).build();
+        case REQUEST_RANGE -> ResponseOp.newBuilder().setResponseRange(range(view, op.getRequestRange(), compactRev)).build();
+        case REQUEST_PUT -> ResponseOp.newBuilder().setResponsePut(put((WriteTxn) view, op.getRequestPut())).build();
+        case REQUEST_DELETE_RANGE -> ResponseOp.newBuilder()
+            .setResponseDeleteRange(deleteRange((WriteTxn) view, op.getRequestDeleteRange())).build();
+        case REQUEST_TXN -> ResponseOp.newBuilder().setResponseTxn(applyTxn(view, op.getRequestTxn(), compactRev, path)).build();
         default -> throw new V3Error(V3Error.Code.INVALID_ARGUMENT, "etcdserver: empty request op in txn");
       });
     }

@@ -106,8 +106,46 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(V3Status.of(V3Error.Code.INVALID_ARGUMENT, bad));
       return;
     }
-    propose(StoreCommand.newBuilder().setV3Txn(r).build(), out,
-        m -> ((TxnResponse) m).toBuilder().setHeader(header(((TxnResponse) m).getHeader())).build());
+    if (!V3Kv.readOnly(r)) {
+      propose(StoreCommand.newBuilder().setV3Txn(r).build(), out,
+          m -> ((TxnResponse) m).toBuilder().setHeader(header(((TxnResponse) m).getHeader())).build());
+      return;
+    }
+    // as etcd: a read-only txn is a read (after a ReadIndex unless every range is serializable),
+    // not a log entry that waits behind the writes
+    if (r.getSerializedSize() > maxRequestBytes) {
+      out.onError(V3Status.of(V3Status.TOO_LARGE));
+      return;
+    }
+    try {
+      member.machine().auth().checkReadOnlyTxn(AuthContext.currentUser(), r);
+    } catch (V3Error e) {
+      out.onError(V3Status.of(e));
+      return;
+    }
+    if (V3Kv.serializable(r)) {
+      readTxn(r, out);
+    } else {
+      member.log().readBarrier().whenComplete((v, err) -> {
+        if (err != null) {
+          out.onError(V3Status.internal(err));
+        } else {
+          readTxn(r, out);
+        }
+      });
+    }
+  }
+
+  private void readTxn(TxnRequest r, StreamObserver<TxnResponse> out) {
+    try (ReadView view = member.store().snapshot()) {
+      TxnResponse resp = V3Kv.readTxn(view, r, member.store().compactRevision());
+      out.onNext(resp.toBuilder().setHeader(header(resp.getHeader())).build());
+      out.onCompleted();
+    } catch (V3Error e) {
+      out.onError(V3Status.of(e));
+    } catch (RuntimeException e) {
+      out.onError(V3Status.internal(e));
+    }
   }
 
   @Override
