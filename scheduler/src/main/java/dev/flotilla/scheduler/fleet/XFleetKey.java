@@ -1,7 +1,9 @@
 package dev.flotilla.scheduler.fleet;
 
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -41,12 +43,19 @@ public enum XFleetKey {
 
   /** The option a name in [X-Fleet] stands for (case-sensitive, as in systemd). */
   public static Optional<XFleetKey> lookup(String name) {
+    return Optional.ofNullable(BY_NAME.get(name));
+  }
+
+  /** Every spelling (current and deprecated) to its option. */
+  private static final Map<String, XFleetKey> BY_NAME = byName();
+
+  private static Map<String, XFleetKey> byName() {
+    Map<String, XFleetKey> m = new HashMap<>();
     for (XFleetKey k : values()) {
-      if (k.key.equals(name) || k.deprecatedAliases.contains(name)) {
-        return Optional.of(k);
-      }
+      m.put(k.key, k);
+      k.deprecatedAliases.forEach(a -> m.put(a, k));
     }
-    return Optional.empty();
+    return Map.copyOf(m);
   }
 
   /** "MachineID, MachineOf, ..." for messages. */

@@ -78,14 +78,26 @@ public final class ClusterState {
     }
   }
 
-  static final Comparator<Slot> LOAD_ORDER = Comparator
-      .comparingInt((Slot s) -> s.units.size())
-      .thenComparingLong(s -> s.sharePpm)
-      .thenComparing(Slot::id);
+  /** Written out rather than chained: it runs for every set a slot is in, on every assignment. */
+  static final Comparator<Slot> LOAD_ORDER = (a, b) -> {
+    if (a == b) {
+      return 0;
+    }
+    int c = Integer.compare(a.units.size(), b.units.size());
+    if (c != 0) {
+      return c;
+    }
+    c = Long.compare(a.sharePpm, b.sharePpm);
+    return c != 0 ? c : a.id().compareTo(b.id());
+  };
 
   private final TreeMap<String, Slot> machines = new TreeMap<>();
+  /** The same slots by hash: looked up on every assignment, where the tree costs string comparisons. */
+  private final Map<String, Slot> machinesById = new HashMap<>();
   private final TreeSet<Slot> byLoad = new TreeSet<>(LOAD_ORDER);
   private final Map<String, Slot> hosts = new HashMap<>();
+  /** The options of every scheduled unit, by hash (the slots hold them by name, for order). */
+  private final Map<String, XFleetOptions> scheduled = new HashMap<>();
   private final Map<String, Set<String>> followers = new HashMap<>();
   private final Map<String, XFleetOptions> globals = new HashMap<>();
   /**
@@ -124,10 +136,11 @@ public final class ClusterState {
 
   /** Adds a machine, or updates its metadata and capacity keeping what is scheduled on it. */
   public void putMachine(Machine machine) {
-    Slot slot = machines.get(machine.id());
+    Slot slot = machinesById.get(machine.id());
     if (slot == null) {
       slot = new Slot(machine);
       machines.put(machine.id(), slot);
+      machinesById.put(machine.id(), slot);
     } else {
       unlist(slot);
       slot.setMachine(machine);
@@ -138,7 +151,7 @@ public final class ClusterState {
 
   /** Removes a machine and unschedules what ran there; returns those units' options, by name. */
   public List<XFleetOptions> removeMachine(String id) {
-    Slot slot = machines.get(id);
+    Slot slot = machinesById.get(id);
     if (slot == null) {
       return List.of();
     }
@@ -148,11 +161,12 @@ public final class ClusterState {
     }
     unlist(slot);
     machines.remove(id);
+    machinesById.remove(id);
     return orphans;
   }
 
   public Optional<Machine> machine(String id) {
-    Slot slot = machines.get(id);
+    Slot slot = machinesById.get(id);
     return slot == null ? Optional.empty() : Optional.of(slot.machine);
   }
 
@@ -191,6 +205,7 @@ public final class ClusterState {
     slot.recomputeShare();
     list(slot);
     hosts.put(unit.unit(), slot);
+    scheduled.put(unit.unit(), unit);
     for (String target : unit.machineOf()) {
       followers.computeIfAbsent(target, t -> new TreeSet<>()).add(unit.unit());
     }
@@ -239,15 +254,17 @@ public final class ClusterState {
         }
       }
     }
-    return new Naming(maps);
+    return new Naming(maps, scheduled);
   }
 
   /** What {@link #naming} found: per machine, the units there whose globs name a unit. */
   static final class Naming {
     private final List<Map<Slot, TreeSet<String>>> maps;
+    private final Map<String, XFleetOptions> scheduled;
 
-    private Naming(List<Map<Slot, TreeSet<String>>> maps) {
+    private Naming(List<Map<Slot, TreeSet<String>>> maps, Map<String, XFleetOptions> scheduled) {
       this.maps = maps;
+      this.scheduled = scheduled;
     }
 
     boolean anyOn(Slot slot) {
@@ -265,7 +282,7 @@ public final class ClusterState {
         TreeSet<String> names = bySlot.get(slot);
         if (names != null) {
           for (String n : names) {
-            into.put(n, slot.units.get(n));
+            into.put(n, scheduled.get(n)); // n is on slot: the index is kept with the schedule
           }
         }
       }
@@ -278,6 +295,7 @@ public final class ClusterState {
     if (slot == null) {
       return Optional.empty();
     }
+    scheduled.remove(unit);
     unlist(slot);
     XFleetOptions u = slot.units.remove(unit);
     slot.cpuReserved -= u.reservation().cpuMillis();
@@ -304,8 +322,12 @@ public final class ClusterState {
   }
 
   public Optional<XFleetOptions> scheduledUnit(String unit) {
-    Slot slot = hosts.get(unit);
-    return slot == null ? Optional.empty() : Optional.of(slot.units.get(unit));
+    return Optional.ofNullable(scheduled.get(unit));
+  }
+
+  /** The options of {@code unit} if it is scheduled on {@code slot}, else null. */
+  XFleetOptions unitOn(String unit, Slot slot) {
+    return hosts.get(unit) == slot ? scheduled.get(unit) : null;
   }
 
   /** Units scheduled on {@code machineId}, by name. */
@@ -351,7 +373,7 @@ public final class ClusterState {
   // ---- package-private access for Placement
 
   Slot slot(String id) {
-    return machines.get(id);
+    return machinesById.get(id);
   }
 
   Slot hostSlot(String unit) {
@@ -381,7 +403,7 @@ public final class ClusterState {
   }
 
   private Slot requireSlot(String id) {
-    Slot slot = machines.get(id);
+    Slot slot = machinesById.get(id);
     if (slot == null) {
       throw new IllegalArgumentException("no machine " + id);
     }

@@ -131,7 +131,8 @@ public final class Placement {
     if (slot == null) {
       return Optional.of(new Rejection(Reason.NO_MACHINES, "machine " + machineId + " is gone"));
     }
-    Miss miss = evaluate(unit, slot, state, new ArrayList<>());
+    // only the units there that can matter, as for decide: a full pass checks every scheduled unit
+    Miss miss = evaluate(unit, slot, state, new ArrayList<>(), state.naming(unit.unit()));
     if (miss == null) {
       return Optional.empty();
     }
@@ -205,7 +206,7 @@ public final class Placement {
     long freeMemory = slot.freeMemory();
     // on a machine with few units, looking at each is cheaper than finding the few that matter
     boolean each = naming == null || slot.units.size() <= FEW_UNITS;
-    for (XFleetOptions other : each ? slot.units.values() : relevant(u, slot, naming)) {
+    for (XFleetOptions other : each ? slot.units.values() : relevant(u, slot, state, naming)) {
       String name = other.unit();
       if (name.equals(u.unit())) { // checking an existing assignment: its own share is free
         freeCpu += other.reservation().cpuMillis();
@@ -245,9 +246,11 @@ public final class Placement {
 
   /** The units on {@code slot} that {@code u} may interact with, by name: itself, those naming it, those it names. */
   private static java.util.Collection<XFleetOptions> relevant(XFleetOptions u, ClusterState.Slot slot,
-      ClusterState.Naming naming) {
+      ClusterState state, ClusterState.Naming naming) {
     TreeMap<String, XFleetOptions> out = null; // most machines have none: nothing allocated
-    XFleetOptions self = slot.units.get(u.unit());
+    // where the unit is, from the hash of hosts: a look-up in the slot's name-ordered map costs
+    // a string comparison per level, and the unit being placed is on no machine
+    XFleetOptions self = state.unitOn(u.unit(), slot);
     if (self != null) {
       out = new TreeMap<>();
       out.put(self.unit(), self);
