@@ -2,19 +2,8 @@ package dev.flotilla.scheduler.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.ByteString;
-import dev.flotilla.kv.client.DeleteResult;
-import dev.flotilla.kv.client.GetResult;
-import dev.flotilla.kv.client.KeepAlive;
-import dev.flotilla.kv.client.KeyRange;
-import dev.flotilla.kv.client.LeaseGrant;
-import dev.flotilla.kv.client.LeaseInfo;
-import dev.flotilla.kv.client.PutResult;
+import dev.flotilla.kv.client.InterceptedStoreClient;
 import dev.flotilla.kv.client.StoreClient;
-import dev.flotilla.kv.client.Txn;
-import dev.flotilla.kv.client.TxnResult;
-import dev.flotilla.kv.client.WatchHandle;
-import dev.flotilla.kv.client.WatchListener;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import dev.flotilla.kv.client.StoreTargets;
@@ -127,7 +116,11 @@ class StoreEngineLeaseTest {
     StoreClient client = targets.client(Kind.IN_PROCESS_KVD);
     java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
     StoreEngineLease leaseA = new StoreEngineLease(client, key, 30);
-    StoreEngineLease leaseB = new StoreEngineLease(new Counting(client, requests), key, 30);
+    StoreEngineLease leaseB = new StoreEngineLease(
+        InterceptedStoreClient.of(client, (method, args, proceed) -> {
+          requests.incrementAndGet(); // the watch too: opening it is one
+          return proceed.call();
+        }), key, 30);
     dev.flotilla.scheduler.registry.memory.MemoryRegistry registry = new dev.flotilla.scheduler.registry.memory.MemoryRegistry(System::nanoTime);
     Engine.Config config = new Engine.Config(TimeUnit.SECONDS.toNanos(2), 10_000);
     Engine a = new Engine("a", new EngineRegistry(registry, registry, registry, registry::watch), leaseA, config);
@@ -154,73 +147,6 @@ class StoreEngineLeaseTest {
       assertThat(b.isLeader()).as("b leads at its first round after the release").isTrue();
     } finally {
       b.close();
-    }
-  }
-
-  /** Counts the requests a client makes (the watch too: opening it is one). */
-  private record Counting(StoreClient c, java.util.concurrent.atomic.AtomicLong n) implements StoreClient {
-    @Override
-    public GetResult get(KeyRange range, long revision) {
-      n.incrementAndGet();
-      return c.get(range, revision);
-    }
-
-    @Override
-    public PutResult put(ByteString key, ByteString value, long lease) {
-      n.incrementAndGet();
-      return c.put(key, value, lease);
-    }
-
-    @Override
-    public DeleteResult delete(KeyRange range) {
-      n.incrementAndGet();
-      return c.delete(range);
-    }
-
-    @Override
-    public TxnResult txn(Txn txn) {
-      n.incrementAndGet();
-      return c.txn(txn);
-    }
-
-    @Override
-    public WatchHandle watch(KeyRange range, long fromRevision, WatchListener listener) {
-      n.incrementAndGet();
-      return c.watch(range, fromRevision, listener);
-    }
-
-    @Override
-    public long compact(long revision) {
-      n.incrementAndGet();
-      return c.compact(revision);
-    }
-
-    @Override
-    public LeaseGrant grant(long ttlSeconds) {
-      n.incrementAndGet();
-      return c.grant(ttlSeconds);
-    }
-
-    @Override
-    public long revoke(long lease) {
-      n.incrementAndGet();
-      return c.revoke(lease);
-    }
-
-    @Override
-    public KeepAlive keepAlive(long lease) {
-      n.incrementAndGet();
-      return c.keepAlive(lease);
-    }
-
-    @Override
-    public LeaseInfo timeToLive(long lease) {
-      n.incrementAndGet();
-      return c.timeToLive(lease);
-    }
-
-    @Override
-    public void close() {
     }
   }
 }

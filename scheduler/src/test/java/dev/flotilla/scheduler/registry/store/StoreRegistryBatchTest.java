@@ -3,6 +3,7 @@ package dev.flotilla.scheduler.registry.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.kv.client.Compare;
+import dev.flotilla.kv.client.InterceptedStoreClient;
 import dev.flotilla.kv.client.Op;
 import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.client.StoreTargets;
@@ -225,24 +226,20 @@ class StoreRegistryBatchTest {
     // the same store; the write's txns other than the first one's wait 300 ms before they go to it
     String first = names().get(0);
     AtomicInteger inFlight = new AtomicInteger();
-    StoreClient slow = (StoreClient) java.lang.reflect.Proxy.newProxyInstance(StoreClient.class.getClassLoader(),
-        new Class<?>[] {StoreClient.class}, (proxy, method, args) -> {
-          boolean delayed = method.getName().equals("txn") && args[0] instanceof Txn t && !t.success().isEmpty()
-              && t.success().stream().noneMatch(o -> o instanceof Op.Put p && p.key().toStringUtf8().endsWith(first));
-          if (delayed) {
-            inFlight.incrementAndGet();
-            java.util.concurrent.locks.LockSupport.parkNanos(300_000_000L);
-          }
-          try {
-            return method.invoke(client, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-          } finally {
-            if (delayed) {
-              inFlight.decrementAndGet();
-            }
-          }
-        });
+    StoreClient slow = InterceptedStoreClient.of(client, (method, args, proceed) -> {
+      boolean delayed = method.getName().equals("txn") && args[0] instanceof Txn t && !t.success().isEmpty()
+          && t.success().stream().noneMatch(o -> o instanceof Op.Put p && p.key().toStringUtf8().endsWith(first));
+      if (!delayed) {
+        return proceed.call();
+      }
+      inFlight.incrementAndGet();
+      try {
+        java.util.concurrent.locks.LockSupport.parkNanos(300_000_000L);
+        return proceed.call();
+      } finally {
+        inFlight.decrementAndGet();
+      }
+    });
     StoreRegistry fenced = new StoreRegistry(slow, r.keys().prefix())
         .guardedBy(Compare.value(leader, Compare.Result.EQUAL, StoreClient.bytes("a")));
     assertThat(fenced.write(writes)).extracting(ScheduleWrite.Outcome::done).containsOnly(false);
