@@ -330,6 +330,22 @@ public final class SystemdRuntime implements UnitRuntime {
    */
   @Override
   public Map<String, UnitStatus> states(Collection<String> units) {
+    return read(units, List.of("systemctl", "show", "-p", ShowOutput.PROPERTIES, "--no-pager"), (chunk, r) -> {
+      try {
+        return ShowOutput.parse(chunk, r.stdout());
+      } catch (IllegalArgumentException e) {
+        throw new RuntimeFailure("`" + CommandRunner.render(r.command()) + "`: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  /**
+   * The states of {@code units} in the order given: {@link UnitStatus#NOT_FOUND} for names systemd
+   * cannot run, the others by one {@code command} per chunk of them, as {@code parse} reads its
+   * output (a unit it leaves out stays NOT_FOUND). A command that fails fails the read.
+   */
+  private Map<String, UnitStatus> read(Collection<String> units, List<String> command,
+      java.util.function.BiFunction<List<String>, CommandRunner.Result, Map<String, UnitStatus>> parse) {
     var result = new LinkedHashMap<String, UnitStatus>();
     var asked = new ArrayList<String>();
     for (var unit : distinct(units)) {
@@ -339,17 +355,13 @@ public final class SystemdRuntime implements UnitRuntime {
       result.put(unit, UnitStatus.NOT_FOUND);
     }
     for (var chunk : chunks(asked)) {
-      var command = new ArrayList<>(List.of("systemctl", "show", "-p", ShowOutput.PROPERTIES, "--no-pager"));
-      command.addAll(chunk);
-      var r = runner.run(command);
+      var full = new ArrayList<>(command);
+      full.addAll(chunk);
+      var r = runner.run(full);
       if (!r.ok()) {
         throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
       }
-      try {
-        result.putAll(ShowOutput.parse(chunk, r.stdout()));
-      } catch (IllegalArgumentException e) {
-        throw new RuntimeFailure("`" + CommandRunner.render(r.command()) + "`: " + e.getMessage(), e);
-      }
+      result.putAll(parse.apply(chunk, r));
     }
     return result;
   }
@@ -363,26 +375,13 @@ public final class SystemdRuntime implements UnitRuntime {
    */
   @Override
   public Map<String, UnitStatus> reportedStates(Collection<String> units) {
-    var result = new LinkedHashMap<String, UnitStatus>();
-    var asked = new ArrayList<String>();
-    for (var unit : distinct(units)) {
-      if (canRun(unit)) {
-        asked.add(unit);
-      }
-      result.put(unit, UnitStatus.NOT_FOUND);
-    }
     var unlisted = new ArrayList<String>();
-    for (var chunk : chunks(asked)) {
-      var command = new ArrayList<>(List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"));
-      command.addAll(chunk);
-      var r = runner.run(command);
-      if (!r.ok()) {
-        throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
-      }
-      var listed = parseListUnits(chunk, r.stdout());
-      result.putAll(listed);
-      chunk.stream().filter(u -> !listed.containsKey(u)).forEach(unlisted::add);
-    }
+    var result = read(units, List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"),
+        (chunk, r) -> {
+          var listed = parseListUnits(chunk, r.stdout());
+          chunk.stream().filter(u -> !listed.containsKey(u)).forEach(unlisted::add);
+          return listed;
+        });
     if (!unlisted.isEmpty()) {
       result.putAll(states(unlisted));
     }
