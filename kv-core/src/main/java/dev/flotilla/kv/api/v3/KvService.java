@@ -55,26 +55,42 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(V3Status.of(e));
       return;
     }
-    if (r.getSerializable()) {
-      readRange(r, out);
-    } else {
-      member.log().readBarrier().whenComplete((v, err) -> {
-        if (err != null) {
-          out.onError(V3Status.internal(err));
-        } else {
-          readRange(r, out);
-        }
-      });
-    }
+    read(r.getSerializable(), out, view -> {
+      RangeResponse resp = V3Kv.range(view, r, member.store().compactRevision());
+      return resp.toBuilder().setHeader(header(resp.getHeader())).build();
+    });
   }
 
-  private void readRange(RangeRequest r, StreamObserver<RangeResponse> out) {
+  /** A read of a store snapshot; as a Range or a read-only Txn reads. */
+  @FunctionalInterface
+  private interface ViewRead<T> {
+    T answer(ReadView view) throws V3Error;
+  }
+
+  /** Answers {@code read} on a store snapshot, after the ReadIndex barrier unless {@code serializable}. */
+  private <T> void read(boolean serializable, StreamObserver<T> out, ViewRead<T> read) {
+    if (serializable) {
+      readNow(out, read);
+      return;
+    }
+    member.log().readBarrier().whenComplete((v, err) -> {
+      if (err != null) {
+        out.onError(V3Status.internal(err));
+      } else {
+        readNow(out, read);
+      }
+    });
+  }
+
+  private <T> void readNow(StreamObserver<T> out, ViewRead<T> read) {
     try (ReadView view = member.store().snapshot()) {
-      RangeResponse resp = V3Kv.range(view, r, member.store().compactRevision());
-      out.onNext(resp.toBuilder().setHeader(header(resp.getHeader())).build());
+      T resp = read.answer(view);
+      out.onNext(resp);
       out.onCompleted();
     } catch (V3Error e) {
       out.onError(V3Status.of(e));
+    } catch (RuntimeException e) {
+      out.onError(V3Status.internal(e));
     }
   }
 
@@ -123,29 +139,10 @@ final class KvService extends KVGrpc.KVImplBase {
       out.onError(V3Status.of(e));
       return;
     }
-    if (V3Kv.serializable(r)) {
-      readTxn(r, out);
-    } else {
-      member.log().readBarrier().whenComplete((v, err) -> {
-        if (err != null) {
-          out.onError(V3Status.internal(err));
-        } else {
-          readTxn(r, out);
-        }
-      });
-    }
-  }
-
-  private void readTxn(TxnRequest r, StreamObserver<TxnResponse> out) {
-    try (ReadView view = member.store().snapshot()) {
+    read(V3Kv.serializable(r), out, view -> {
       TxnResponse resp = V3Kv.readTxn(view, r, member.store().compactRevision());
-      out.onNext(resp.toBuilder().setHeader(header(resp.getHeader())).build());
-      out.onCompleted();
-    } catch (V3Error e) {
-      out.onError(V3Status.of(e));
-    } catch (RuntimeException e) {
-      out.onError(V3Status.internal(e));
-    }
+      return resp.toBuilder().setHeader(header(resp.getHeader())).build();
+    });
   }
 
   @Override
