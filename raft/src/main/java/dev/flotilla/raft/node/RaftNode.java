@@ -573,13 +573,6 @@ public final class RaftNode implements AutoCloseable {
     }
   }
 
-  /**
-   * Takes a snapshot when one is due: the application captures its state here and encodes it on the
-   * snapshot thread ({@link StateMachine#snapshotLater}), and the loop saves the result when it
-   * comes back. Encoding a large state on the loop stopped the whole cluster for seconds: every
-   * member reaches the same index at about the same time (under {@code etcdctl check perf
-   * --load=l}, ~17 s at 100,000 entries, and clients timed out).
-   */
   /** Peers whose snapshot is being encoded on the snapshot thread (loop-thread state). */
   private final java.util.Set<Long> snapshotsUnderWay = new java.util.HashSet<>();
 
@@ -646,6 +639,13 @@ public final class RaftNode implements AutoCloseable {
 
   private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
+  /**
+   * Takes a snapshot when one is due: the application captures its state here and encodes it on the
+   * snapshot thread ({@link StateMachine#snapshotLater}), and the loop saves the result when it
+   * comes back. Encoding a large state on the loop stopped the whole cluster for seconds: every
+   * member reaches the same index at about the same time (under {@code etcdctl check perf
+   * --load=l}, ~17 s at 100,000 entries, and clients timed out).
+   */
   private void maybeSnapshot() {
     if (snapshotting || options.snapshotEvery() <= 0
         || applied - store.snapshot().index() < options.snapshotEvery()) {
@@ -658,7 +658,7 @@ public final class RaftNode implements AutoCloseable {
       Runnable persist = app.persistLater();
       encode = () -> {
         persist.run();
-        return new byte[0]; // the store holds the state: a follower gets it from sendSnapshots
+        return new byte[0]; // the store holds the state: a follower gets it from sendFreshSnapshot
       };
     } else {
       encode = app.snapshotLater();
