@@ -84,6 +84,21 @@ public final class FleetClient implements AutoCloseable {
   }
 
   /**
+   * The PUTs of {@link #createUnit} or {@link #setDesiredState} for many units: one batch request
+   * per {@link #BATCH_UNITS} where fleetd offers it ({@link #putAll}), else one PUT per unit, side
+   * by side. The failure of each (null: answered {@code expected}), in order.
+   */
+  public List<RuntimeException> putEach(List<FleetSchema.UnitRequest> requests, int expected) {
+    if (requests.size() > 1) {
+      Optional<List<RuntimeException>> batched = putAll(requests, expected);
+      if (batched.isPresent()) {
+        return batched.get();
+      }
+    }
+    return Concurrently.attempt(requests, q -> put(q.name(), q, expected));
+  }
+
+  /**
    * The PUTs of {@link #createUnit} and {@link #setDesiredState} for many units, through
    * Flotilla's batch ({@code POST /flotilla/v1/units}) when fleetd offers it: the failure of each
    * (null: answered {@code expected}), in order, each as its own PUT would have failed. Empty when
@@ -95,7 +110,7 @@ public final class FleetClient implements AutoCloseable {
    * suits a PUT suits it (300 units in one request were three txns one after another: over 3 s
    * on a busy machine).
    */
-  public Optional<List<RuntimeException>> putAll(List<FleetSchema.UnitRequest> requests, int expected) {
+  Optional<List<RuntimeException>> putAll(List<FleetSchema.UnitRequest> requests, int expected) {
     if (batchUnsupported) {
       return Optional.empty();
     }

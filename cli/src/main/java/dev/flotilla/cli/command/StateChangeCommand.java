@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import picocli.CommandLine.Mixin;
 
 /**
@@ -42,10 +41,8 @@ abstract class StateChangeCommand extends ClusterCommand {
     }
     List<Unit> triggered = names.stream().map(units::get)
         .filter(u -> !target.equals(u.desired()) && !createdAtTarget.containsKey(u.name())).toList();
-    List<RuntimeException> failures = (triggered.size() > 1
-        ? client().putAll(triggered.stream().map(u -> FleetClient.stateChange(u.name(), target)).toList(), 204)
-        : Optional.<List<RuntimeException>>empty())
-        .orElseGet(() -> Concurrently.attempt(triggered, u -> client().setDesiredState(u.name(), target)));
+    List<RuntimeException> failures = client().putEach(
+        triggered.stream().map(u -> FleetClient.stateChange(u.name(), target)).toList(), 204);
     Map<String, Integer> triggeredAt = new HashMap<>();
     for (int i = 0; i < triggered.size(); i++) {
       triggeredAt.put(triggered.get(i).name(), i);

@@ -81,12 +81,9 @@ public final class UnitSubmitter {
     }
     List<String> names = new ArrayList<>(plan.keySet());
     List<Creation> creations = plan.values().stream().filter(Objects::nonNull).toList();
-    // one batch request where fleetd offers it, else one PUT per unit side by side
-    List<RuntimeException> failures = (creations.size() > 1 ? client.putAll(creations.stream()
+    List<RuntimeException> failures = client.putEach(creations.stream()
         .map(c -> FleetClient.creation(c.name(), schemaOptions(c.file()), withState(c.name(), desiredState)))
-        .toList(), 201) : Optional.<List<RuntimeException>>empty())
-        .orElseGet(() -> Concurrently.attempt(creations,
-            c -> client.createUnit(c.name(), schemaOptions(c.file()), withState(c.name(), desiredState))));
+        .toList(), 201);
     for (int i = 0; i < creations.size(); i++) {
       if (failures.get(i) == null) {
         out.println("Unit " + creations.get(i).name() + " inactive"); // its current state, as fleetctl says
