@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The {@code [X-Fleet]} section of one unit, read for that unit's name (specifiers expanded) and
@@ -77,7 +78,18 @@ public record XFleetOptions(
    * an instance is read. Throws {@link InvalidUnitException} listing every problem.
    */
   public static XFleetOptions parse(UnitName name, UnitFile file) {
-    return new Reader(name, file).read();
+    Section section = Section.of(file);
+    if (!section.nameFree) {
+      return new Reader(name, section).read();
+    }
+    XFleetOptions read = section.readFor(name);
+    if (read == null || (!name.isTemplate() && read.machineOf.contains(name.name()))) {
+      // invalid, or invalid for this name alone (MachineOf itself): read it for this name, whose
+      // problems then name it
+      return new Reader(name, section).read();
+    }
+    return read.unit.equals(name.name()) ? read : new XFleetOptions(name.name(), read.machineId, read.machineOf,
+        read.metadata, read.conflicts, read.replaces, read.global, read.reservation, read.warnings);
   }
 
   /** As {@link #parse(UnitName, UnitFile)}, validating the name first. */
@@ -203,19 +215,42 @@ public record XFleetOptions(
   /** One word of an assignment after quoting and specifiers. */
   private record Word(Written from, String text) {}
 
-  private static final class Reader {
-    private final UnitName name;
-    private final UnitFile file;
-    private final List<String> problems = new ArrayList<>();
-    private final List<String> warnings = new ArrayList<>();
-    private final Map<XFleetKey, List<Written>> effective = new EnumMap<>(XFleetKey.class);
+  /**
+   * A unit file's [X-Fleet] before any unit name is applied: the effective assignments of each
+   * option, the unknown options, the deprecated spellings. The instances of a template share one
+   * file, so this is read once per file (equal files share it), not once per unit. When no word
+   * of any value holds a specifier ({@code nameFree}), the options themselves are the same for
+   * every name but the unit's own, and are read once per file and kind of name as well (a
+   * template's are checked less: see {@link #parse(UnitName, UnitFile)}).
+   */
+  private static final class Section {
+    /** Distinct files kept; a cluster has few (its templates), a workload of unique files gains nothing. */
+    private static final int KEPT = 1024;
+    private static final Map<UnitFile, Section> READ = new ConcurrentHashMap<>();
 
-    Reader(UnitName name, UnitFile file) {
-      this.name = name;
-      this.file = file;
+    final List<String> problems = new ArrayList<>();
+    final List<String> warnings = new ArrayList<>();
+    final Map<XFleetKey, List<Written>> effective = new EnumMap<>(XFleetKey.class);
+    final boolean nameFree;
+    /** The options as read for the first instance (or plain unit) and template asking; INVALID if they were not valid. */
+    private volatile XFleetOptions forUnit;
+    private volatile XFleetOptions forTemplate;
+
+    private static final XFleetOptions INVALID = none("invalid");
+
+    static Section of(UnitFile file) {
+      Section s = READ.get(file);
+      if (s == null) {
+        s = new Section(file);
+        if (READ.size() >= KEPT) {
+          READ.clear();
+        }
+        READ.put(file, s);
+      }
+      return s;
     }
 
-    XFleetOptions read() {
+    private Section(UnitFile file) {
       Set<String> warned = new LinkedHashSet<>();
       for (UnitOption o : file.options(XFleetKey.SECTION)) {
         Optional<XFleetKey> key = XFleetKey.lookup(o.name());
@@ -233,7 +268,54 @@ public record XFleetOptions(
           list.add(new Written(o.name(), o.value()));
         }
       }
+      boolean free = true;
+      for (List<Written> list : effective.values()) {
+        for (Written w : list) {
+          try {
+            for (String word : Words.split(w.value())) {
+              free &= word.indexOf('%') < 0; // a specifier (or "%%"): the word depends on the name
+            }
+          } catch (IllegalArgumentException e) {
+            // a problem for every name alike
+          }
+        }
+      }
+      this.nameFree = free;
+    }
 
+    /** With {@link #nameFree}: the options as read for a name of {@code name}'s kind; null if not valid. */
+    XFleetOptions readFor(UnitName name) {
+      XFleetOptions read = name.isTemplate() ? forTemplate : forUnit;
+      if (read == null) {
+        try {
+          read = new Reader(name, this).read();
+        } catch (InvalidUnitException e) {
+          read = INVALID;
+        }
+        if (name.isTemplate()) {
+          forTemplate = read;
+        } else {
+          forUnit = read;
+        }
+      }
+      return read == INVALID ? null : read;
+    }
+  }
+
+  private static final class Reader {
+    private final UnitName name;
+    private final List<String> problems;
+    private final List<String> warnings;
+    private final Map<XFleetKey, List<Written>> effective;
+
+    Reader(UnitName name, Section section) {
+      this.name = name;
+      this.problems = new ArrayList<>(section.problems);
+      this.warnings = section.warnings;
+      this.effective = section.effective;
+    }
+
+    XFleetOptions read() {
       Optional<String> machineId = single(XFleetKey.MACHINE_ID).map(Word::text);
       boolean global = single(XFleetKey.GLOBAL).map(this::parseBoolean).orElse(false);
       long memory = single(XFleetKey.MEMORY_RESERVATION).map(w -> parse(w, Resources::parseMemory)).orElse(0L);

@@ -22,6 +22,8 @@ public final class UnitFile {
   private final List<String> sections;
   private String canonical;
   private UnitHash hash;
+  /** {@link #hashCode}, once asked (0: not yet): files are map keys where [X-Fleet] is read once per file. */
+  private int hashCode;
 
   private UnitFile(List<UnitOption> grouped, List<String> sections) {
     this.options = grouped;
@@ -136,7 +138,12 @@ public final class UnitFile {
 
   @Override
   public int hashCode() {
-    return options.hashCode();
+    int h = hashCode;
+    if (h == 0) {
+      h = options.hashCode();
+      hashCode = h;
+    }
+    return h;
   }
 
   @Override

@@ -235,4 +235,38 @@ class XFleetOptionsTest {
         .hasMessageContaining("invalid unit name 'bad name.service'");
     assertThat(XFleetOptions.parse(UnitName.parse("ok.service"), UnitFile.parse("")).unit()).isEqualTo("ok.service");
   }
+
+  @Test
+  void oneFileReadForManyNamesGivesEachItsOwnOptions() {
+    // a file is read once and its options shared by every name (no specifier in it): the answer
+    // for each name must still be what reading it for that name alone gives
+    UnitFile f = UnitFile.parse("[X-Fleet]\nMachineOf=b.service\nConflicts=a*.service\n");
+    XFleetOptions a1 = XFleetOptions.parse("a1.service", f);
+    XFleetOptions a2 = XFleetOptions.parse("a2.service", f);
+    assertThat(a1.unit()).isEqualTo("a1.service");
+    assertThat(a2.unit()).isEqualTo("a2.service");
+    assertThat(a1.conflictsWith("a2.service")).isTrue();
+    assertThat(a1.conflictsWith("a1.service")).isFalse();
+    assertThat(a2.conflictsWith("a1.service")).isTrue();
+    assertThat(a2).isEqualTo(XFleetOptions.builder("a2.service").machineOf("b.service").conflicts("a*.service").build());
+    // valid for the others, not for the unit it names (the problem names it)
+    assertThatThrownBy(() -> XFleetOptions.parse("b.service", f))
+        .isInstanceOf(InvalidUnitException.class)
+        .hasMessage("b.service: MachineOf=b.service: a unit cannot be placed next to itself");
+    assertThat(XFleetOptions.parse("c.service", f).unit()).isEqualTo("c.service");
+
+    // read for the unit it is invalid for first: the others are still valid
+    UnitFile g = UnitFile.parse("[X-Fleet]\nMachineOf=d.service\n");
+    assertThatThrownBy(() -> XFleetOptions.parse("d.service", g)).isInstanceOf(InvalidUnitException.class);
+    assertThat(XFleetOptions.parse("e.service", g).machineOf()).containsExactly("d.service");
+
+    // a template is checked less than its instances, whichever is read first
+    UnitFile t = UnitFile.parse("[X-Fleet]\nMachineOf=web@.service\n");
+    assertThat(XFleetOptions.parse("side@.service", t).machineOf()).containsExactly("web@.service");
+    assertThatThrownBy(() -> XFleetOptions.parse("side@1.service", t))
+        .isInstanceOf(InvalidUnitException.class).hasMessageContaining("web@.service is a template");
+    assertThatThrownBy(() -> XFleetOptions.parse("side@2.service", UnitFile.parse("[X-Fleet]\nMachineOf=web@.service\n")))
+        .as("an equal file, parsed apart").isInstanceOf(InvalidUnitException.class);
+    assertThat(XFleetOptions.parse("side@.service", t).machineOf()).containsExactly("web@.service");
+  }
 }

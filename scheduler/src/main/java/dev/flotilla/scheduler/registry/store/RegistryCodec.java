@@ -13,6 +13,7 @@ import dev.flotilla.scheduler.unit.UnitHash;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.io.IOException;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The registry's values in the store: JSON documents (a unit's file as its canonical text, so
@@ -20,6 +21,14 @@ import java.util.Map;
  */
 final class RegistryCodec {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * Unit files decoded, by their text: the instances of a template share one file, so they share
+   * one parsed {@link UnitFile} (parsed once, held once: 100,000 instances are not 100,000 copies of
+   * its options). Bounded: a cluster has few distinct files; unique ones gain nothing from it.
+   */
+  private static final Map<String, UnitFile> FILES = new ConcurrentHashMap<>();
+  private static final int FILES_KEPT = 1024;
 
   private RegistryCodec() {}
 
@@ -37,7 +46,19 @@ final class RegistryCodec {
 
   static UnitRecord unit(ByteString value) {
     UnitDoc d = read(value, UnitDoc.class);
-    return new UnitRecord(UnitName.parse(d.name()), UnitFile.parse(d.file()), DesiredState.fromJson(d.desiredState()));
+    return new UnitRecord(UnitName.parse(d.name()), file(d.file()), DesiredState.fromJson(d.desiredState()));
+  }
+
+  private static UnitFile file(String text) {
+    UnitFile f = FILES.get(text);
+    if (f == null) {
+      f = UnitFile.parse(text); // immutable once parsed: shared across threads
+      if (FILES.size() >= FILES_KEPT) {
+        FILES.clear();
+      }
+      FILES.put(text, f);
+    }
+    return f;
   }
 
   static ByteString machine(MachineRecord m) {
