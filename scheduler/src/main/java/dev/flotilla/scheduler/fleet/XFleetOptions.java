@@ -78,18 +78,7 @@ public record XFleetOptions(
    * an instance is read. Throws {@link InvalidUnitException} listing every problem.
    */
   public static XFleetOptions parse(UnitName name, UnitFile file) {
-    Section section = Section.of(file);
-    if (!section.nameFree) {
-      return new Reader(name, section).read();
-    }
-    XFleetOptions read = section.readFor(name);
-    if (read == null || (!name.isTemplate() && read.machineOf.contains(name.name()))) {
-      // invalid, or invalid for this name alone (MachineOf itself): read it for this name, whose
-      // problems then name it
-      return new Reader(name, section).read();
-    }
-    return read.unit.equals(name.name()) ? read : new XFleetOptions(name.name(), read.machineId, read.machineOf,
-        read.metadata, read.conflicts, read.replaces, read.global, read.reservation, read.warnings);
+    return new Reader(name, Section.of(file)).read();
   }
 
   /** As {@link #parse(UnitName, UnitFile)}, validating the name first. */
@@ -215,28 +204,26 @@ public record XFleetOptions(
   /** One word of an assignment after quoting and specifiers. */
   private record Word(Written from, String text) {}
 
+  /** One option as read: its value and the problems found reading it, in order. */
+  private record Part(Object value, List<String> problems) {}
+
   /**
    * A unit file's [X-Fleet] before any unit name is applied: the effective assignments of each
-   * option, the unknown options, the deprecated spellings. The instances of a template share one
-   * file, so this is read once per file (equal files share it), not once per unit. When no word
-   * of any value holds a specifier ({@code nameFree}), the options themselves are the same for
-   * every name but the unit's own, and are read once per file and kind of name as well (a
-   * template's are checked less: see {@link #parse(UnitName, UnitFile)}).
+   * option, the unknown options, the deprecated spellings, and each option whose words hold no
+   * specifier read once and for all (its value is the same for every name). The instances of a
+   * template share one file, so this is done once per file (equal files share it), not once per
+   * unit; what is left per name is the options with specifiers and the checks across options.
    */
   private static final class Section {
     /** Distinct files kept; a cluster has few (its templates), a workload of unique files gains nothing. */
     private static final int KEPT = 1024;
     private static final Map<UnitFile, Section> READ = new ConcurrentHashMap<>();
 
-    final List<String> problems = new ArrayList<>();
-    final List<String> warnings = new ArrayList<>();
-    final Map<XFleetKey, List<Written>> effective = new EnumMap<>(XFleetKey.class);
-    final boolean nameFree;
-    /** The options as read for the first instance (or plain unit) and template asking; INVALID if they were not valid. */
-    private volatile XFleetOptions forUnit;
-    private volatile XFleetOptions forTemplate;
-
-    private static final XFleetOptions INVALID = none("invalid");
+    final List<String> problems;
+    final List<String> warnings;
+    final Map<XFleetKey, List<Written>> effective;
+    /** Options read once for every name; absent: read per name (MachineOf always: its checks depend on the name). */
+    final Map<XFleetKey, Part> parts = new EnumMap<>(XFleetKey.class);
 
     static Section of(UnitFile file) {
       Section s = READ.get(file);
@@ -251,79 +238,102 @@ public record XFleetOptions(
     }
 
     private Section(UnitFile file) {
+      List<String> unknown = new ArrayList<>();
+      List<String> deprecated = new ArrayList<>();
+      Map<XFleetKey, List<Written>> assigned = new EnumMap<>(XFleetKey.class);
       Set<String> warned = new LinkedHashSet<>();
       for (UnitOption o : file.options(XFleetKey.SECTION)) {
         Optional<XFleetKey> key = XFleetKey.lookup(o.name());
         if (key.isEmpty()) {
-          problems.add("unknown option " + o.name() + "= in [X-Fleet]; the options are " + XFleetKey.keyList());
+          unknown.add("unknown option " + o.name() + "= in [X-Fleet]; the options are " + XFleetKey.keyList());
           continue;
         }
         if (!key.get().key().equals(o.name()) && warned.add(o.name())) {
-          warnings.add(o.name() + "= is a deprecated spelling (fleet 0.8); write " + key.get().key() + "=");
+          deprecated.add(o.name() + "= is a deprecated spelling (fleet 0.8); write " + key.get().key() + "=");
         }
-        List<Written> list = effective.computeIfAbsent(key.get(), k -> new ArrayList<>());
+        List<Written> list = assigned.computeIfAbsent(key.get(), k -> new ArrayList<>());
         if (o.value().isEmpty()) {
           list.clear();
         } else {
           list.add(new Written(o.name(), o.value()));
         }
       }
-      boolean free = true;
-      for (List<Written> list : effective.values()) {
-        for (Written w : list) {
-          try {
-            for (String word : Words.split(w.value())) {
-              free &= word.indexOf('%') < 0; // a specifier (or "%%"): the word depends on the name
-            }
-          } catch (IllegalArgumentException e) {
-            // a problem for every name alike
-          }
+      this.problems = List.copyOf(unknown);
+      this.warnings = List.copyOf(deprecated);
+      this.effective = assigned;
+      for (XFleetKey key : XFleetKey.values()) {
+        if (key != XFleetKey.MACHINE_OF && !hasSpecifier(assigned.getOrDefault(key, List.of()))) {
+          Reader r = new Reader(null, this); // no word to expand: the name is not used
+          r.problems.clear();
+          Object value = r.part(key);
+          parts.put(key, new Part(value, List.copyOf(r.problems)));
         }
       }
-      this.nameFree = free;
     }
 
-    /** With {@link #nameFree}: the options as read for a name of {@code name}'s kind; null if not valid. */
-    XFleetOptions readFor(UnitName name) {
-      XFleetOptions read = name.isTemplate() ? forTemplate : forUnit;
-      if (read == null) {
+    private static boolean hasSpecifier(List<Written> assignments) {
+      for (Written w : assignments) {
         try {
-          read = new Reader(name, this).read();
-        } catch (InvalidUnitException e) {
-          read = INVALID;
-        }
-        if (name.isTemplate()) {
-          forTemplate = read;
-        } else {
-          forUnit = read;
+          for (String word : Words.split(w.value())) {
+            if (word.indexOf('%') >= 0) {
+              return true;
+            }
+          }
+        } catch (IllegalArgumentException e) {
+          // a problem for every name alike
         }
       }
-      return read == INVALID ? null : read;
+      return false;
     }
   }
 
   private static final class Reader {
     private final UnitName name;
+    private final Section section;
     private final List<String> problems;
-    private final List<String> warnings;
     private final Map<XFleetKey, List<Written>> effective;
 
     Reader(UnitName name, Section section) {
       this.name = name;
+      this.section = section;
       this.problems = new ArrayList<>(section.problems);
-      this.warnings = section.warnings;
       this.effective = section.effective;
     }
 
+    /** {@code key}'s value, as read once for the file or now; its problems added in either case. */
+    private Object value(XFleetKey key) {
+      Part p = section.parts.get(key);
+      if (p == null) {
+        return part(key);
+      }
+      problems.addAll(p.problems());
+      return p.value();
+    }
+
+    /** Reads {@code key}'s value for this name. */
+    private Object part(XFleetKey key) {
+      return switch (key) {
+        case MACHINE_ID -> single(key).map(Word::text);
+        case GLOBAL -> single(key).map(this::parseBoolean).orElse(false);
+        case MEMORY_RESERVATION -> single(key).map(w -> parse(w, Resources::parseMemory)).orElse(0L);
+        case CPU_RESERVATION -> single(key).map(w -> parse(w, Resources::parseCpu)).orElse(0L);
+        case MACHINE_OF -> machineOf();
+        case MACHINE_METADATA -> metadata();
+        case CONFLICTS, REPLACES -> List.copyOf(globs(key));
+      };
+    }
+
+    @SuppressWarnings("unchecked")
     XFleetOptions read() {
-      Optional<String> machineId = single(XFleetKey.MACHINE_ID).map(Word::text);
-      boolean global = single(XFleetKey.GLOBAL).map(this::parseBoolean).orElse(false);
-      long memory = single(XFleetKey.MEMORY_RESERVATION).map(w -> parse(w, Resources::parseMemory)).orElse(0L);
-      long cpu = single(XFleetKey.CPU_RESERVATION).map(w -> parse(w, Resources::parseCpu)).orElse(0L);
-      List<String> machineOf = machineOf();
-      MetadataRequirement metadata = metadata();
-      List<Glob> conflicts = globs(XFleetKey.CONFLICTS);
-      List<Glob> replaces = globs(XFleetKey.REPLACES);
+      // in this order, so that the problems are listed in it
+      Optional<String> machineId = (Optional<String>) value(XFleetKey.MACHINE_ID);
+      boolean global = (Boolean) value(XFleetKey.GLOBAL);
+      long memory = (Long) value(XFleetKey.MEMORY_RESERVATION);
+      long cpu = (Long) value(XFleetKey.CPU_RESERVATION);
+      List<String> machineOf = (List<String>) value(XFleetKey.MACHINE_OF);
+      MetadataRequirement metadata = (MetadataRequirement) value(XFleetKey.MACHINE_METADATA);
+      List<Glob> conflicts = (List<Glob>) value(XFleetKey.CONFLICTS);
+      List<Glob> replaces = (List<Glob>) value(XFleetKey.REPLACES);
 
       if (global) {
         for (XFleetKey other : List.of(XFleetKey.MACHINE_ID, XFleetKey.MACHINE_OF, XFleetKey.CONFLICTS,
@@ -358,7 +368,7 @@ public record XFleetOptions(
         throw new InvalidUnitException(name.name(), problems);
       }
       return new XFleetOptions(name.name(), machineId, machineOf, metadata, conflicts, replaces, global,
-          new Resources(cpu, memory), warnings);
+          new Resources(cpu, memory), section.warnings);
     }
 
     private boolean present(XFleetKey key) {

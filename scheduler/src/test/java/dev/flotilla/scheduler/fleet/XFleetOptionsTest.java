@@ -268,5 +268,30 @@ class XFleetOptionsTest {
     assertThatThrownBy(() -> XFleetOptions.parse("side@2.service", UnitFile.parse("[X-Fleet]\nMachineOf=web@.service\n")))
         .as("an equal file, parsed apart").isInstanceOf(InvalidUnitException.class);
     assertThat(XFleetOptions.parse("side@.service", t).machineOf()).containsExactly("web@.service");
+
+    // options with specifiers are read for each name, the others once
+    UnitFile s = UnitFile.parse("[X-Fleet]\nMachineOf=app@%i.service\nConflicts=db@%i.service x*.service\n"
+        + "CPUReservation=0.5\nGlobal=maybe\n");
+    assertThat(problems("a@1.service", s)).containsExactly("Global=maybe: not a boolean; use true or false");
+    UnitFile ok = UnitFile.parse("[X-Fleet]\nMachineOf=app@%i.service\nConflicts=db@%i.service x*.service\n"
+        + "CPUReservation=0.5\n");
+    XFleetOptions one = XFleetOptions.parse("a@1.service", ok);
+    XFleetOptions two = XFleetOptions.parse("a@2.service", ok);
+    assertThat(one.machineOf()).containsExactly("app@1.service");
+    assertThat(two.machineOf()).containsExactly("app@2.service");
+    assertThat(one.conflictsWith("db@1.service")).isTrue();
+    assertThat(one.conflictsWith("db@2.service")).isFalse();
+    assertThat(two.conflictsWith("db@2.service")).isTrue();
+    assertThat(two.conflictsWith("x1.service")).isTrue();
+    assertThat(two.reservation()).isEqualTo(new Resources(500, 0));
+  }
+
+  private static List<String> problems(String unit, UnitFile file) {
+    try {
+      XFleetOptions.parse(unit, file);
+    } catch (InvalidUnitException e) {
+      return e.problems();
+    }
+    throw new AssertionError("expected " + unit + " to be refused");
   }
 }
