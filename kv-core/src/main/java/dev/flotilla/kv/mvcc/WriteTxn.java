@@ -29,6 +29,14 @@ public final class WriteTxn implements KvView, AutoCloseable {
   private long revision;
   private int sub;
   private final java.util.List<ChangeRecord> changes = new java.util.ArrayList<>();
+  /**
+   * Live keys as this group last read or wrote them (null: absent): a txn's compare reads the key
+   * its put then reads again (create-if-absent, a write conditional on the mod revision), and each
+   * read from the indexed batch over the DB is a JNI call and a memtable search. Only what goes
+   * through {@link #get}, {@link #put} and {@link #delete} (the only writes of {@code kv}); dropped
+   * when a command is rolled back.
+   */
+  private final java.util.Map<ByteBuffer, KeyRecord> known = new java.util.HashMap<>();
 
   /** The changes this command made, in order (each with its revision in its kv). */
   public java.util.List<ChangeRecord> changes() {
@@ -70,6 +78,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     revision = commandRevision;
     sub = commandSub;
     changes.subList(commandChanges, changes.size()).clear();
+    known.clear(); // it may hold the command's own writes
     lastIndex = index;
   }
 
@@ -123,12 +132,19 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   @Override
   public KeyRecord get(byte[] key) {
+    ByteBuffer k = ByteBuffer.wrap(key);
+    KeyRecord r = known.get(k);
+    if (r != null || known.containsKey(k)) {
+      return r;
+    }
     try {
       byte[] v = batch.getFromBatchAndDB(store.db(), store.kv, readOptions, key);
-      return v == null ? null : MvccStore.parseKey(v);
+      r = v == null ? null : MvccStore.parseKey(v);
     } catch (RocksDBException e) {
       throw new StoreException("read during apply failed", e);
     }
+    known.put(ByteBuffer.wrap(key.clone()), r); // the caller's array may change
+    return r;
   }
 
   /** Writes {@code rec} (its key, revisions and version already set) and records the change. */
@@ -136,12 +152,10 @@ public final class WriteTxn implements KvView, AutoCloseable {
     try {
       byte[] key = rec.getKey().toByteArray();
       batch.put(store.kv, key, rec.toByteArray());
-      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec);
-      byte[] version = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build().toByteArray();
-      if (prev != null) {
-        change.setPrevKv(prev);
-      }
-      changes.add(change.build());
+      known.put(ByteBuffer.wrap(key), rec);
+      ChangeRecord change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build();
+      byte[] version = change.toByteArray();
+      changes.add(prev == null ? change : change.toBuilder().setPrevKv(prev).build());
       record(key, version, prev != null);
     } catch (RocksDBException e) {
       throw new StoreException("write during apply failed", e);
@@ -153,6 +167,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     try {
       byte[] key = prev.getKey().toByteArray();
       batch.delete(store.kv, key);
+      known.put(ByteBuffer.wrap(key), null);
       var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
       var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
       byte[] version = change.build().toByteArray();

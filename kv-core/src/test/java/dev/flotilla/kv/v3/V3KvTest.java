@@ -157,6 +157,39 @@ class V3KvTest {
   }
 
   @Test
+  void commandsInAGroupReadWhatTheEarlierOnesLeft() throws Exception {
+    // one group: each command reads the key as the ones before it left it (written, rolled back,
+    // deleted), not as an earlier read in the group saw it
+    StoreCommand put1 = StoreCommand.newBuilder().setV3Put(PutRequest.newBuilder().setKey(b("c")).setValue(b("1"))).build();
+    StoreCommand rolledBack = StoreCommand.newBuilder().setV3Txn(TxnRequest.newBuilder()
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("c")).setValue(b("2"))))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("d")).setLease(42)))).build();
+    StoreCommand ifOne = StoreCommand.newBuilder().setV3Txn(TxnRequest.newBuilder()
+        .addCompare(Compare.newBuilder().setKey(b("c")).setTarget(Compare.CompareTarget.VALUE)
+            .setResult(Compare.CompareResult.EQUAL).setValue(b("1")))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("c")).setValue(b("3"))
+            .setPrevKv(true)))).build();
+    StoreCommand delete = StoreCommand.newBuilder().setV3DeleteRange(DeleteRangeRequest.newBuilder().setKey(b("c"))).build();
+    StoreCommand ifAbsent = StoreCommand.newBuilder().setV3Txn(TxnRequest.newBuilder()
+        .addCompare(Compare.newBuilder().setKey(b("c")).setTarget(Compare.CompareTarget.CREATE)
+            .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b("c")).setValue(b("4"))
+            .setPrevKv(true)))).build();
+    var outcomes = disk.applyBatch(put1, rolledBack, ifOne, delete, ifAbsent);
+    assertThat(outcomes.get(1)).isInstanceOf(ApplyOutcome.V3Failed.class);
+    var third = (TxnResponse) ((ApplyOutcome.V3Done) outcomes.get(2)).response();
+    assertThat(third.getSucceeded()).isTrue();
+    assertThat(third.getResponses(0).getResponsePut().getPrevKv().getValue()).isEqualTo(b("1"));
+    var fifth = (TxnResponse) ((ApplyOutcome.V3Done) outcomes.get(4)).response();
+    assertThat(fifth.getSucceeded()).isTrue();
+    assertThat(fifth.getResponses(0).getResponsePut().hasPrevKv()).isFalse();
+    KeyValue kv = range(RangeRequest.newBuilder().setKey(b("c")).build()).getKvs(0);
+    assertThat(kv.getValue()).isEqualTo(b("4"));
+    assertThat(kv.getVersion()).isEqualTo(1);
+    assertThat(kv.getCreateRevision()).isEqualTo(kv.getModRevision()).isEqualTo(5);
+  }
+
+  @Test
   void compactionRemovesOldVersionsAndRefusesReadsBelowIt() throws Exception {
     put("x", "1");
     put("x", "2");
