@@ -122,8 +122,10 @@ public record XFleetOptions(
   }
 
   private static boolean anyMatches(List<Glob> globs, String name) {
-    for (Glob g : globs) {
-      if (g.matches(name)) {
+    // by index: placement asks this four times for every unit it looks at on every machine it
+    // tries, mostly of empty lists, and an iterator each time was a fifth of all it allocated
+    for (int i = 0, n = globs.size(); i < n; i++) {
+      if (globs.get(i).matches(name)) {
         return true;
       }
     }

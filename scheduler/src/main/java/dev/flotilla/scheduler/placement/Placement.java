@@ -192,7 +192,9 @@ public final class Placement {
     if (u.machineId().isPresent() && !u.machineId().get().equals(slot.id())) {
       return new Miss(Reason.MACHINE_ID, slot, null, false, 0, 0);
     }
-    for (String target : u.machineOf()) {
+    List<String> machineOf = u.machineOf();
+    for (int i = 0, n = machineOf.size(); i < n; i++) { // by index: no iterator per machine tried
+      String target = machineOf.get(i);
       XFleetOptions g = state.globalUnit(target);
       boolean ok = g != null ? g.metadata().matches(slot.metadata) : state.hostSlot(target) == slot;
       if (!ok) {
@@ -259,18 +261,25 @@ public final class Placement {
       out = out == null ? new TreeMap<>() : out;
       naming.addOn(slot, out);
     }
-    for (List<Glob> globs : List.of(u.conflicts(), u.replaces())) {
-      for (Glob g : globs) {
-        String p = g.literalPrefix();
-        for (Map.Entry<String, XFleetOptions> e : slot.units.subMap(p, true, p + Character.MAX_VALUE, true).entrySet()) {
-          if (g.matches(e.getKey())) {
-            out = out == null ? new TreeMap<>() : out;
-            out.put(e.getKey(), e.getValue());
-          }
+    out = addMatching(u.conflicts(), slot, out);
+    out = addMatching(u.replaces(), slot, out);
+    return out == null ? List.of() : out.values();
+  }
+
+  /** Adds the units on {@code slot} that one of {@code globs} matches to {@code out} (made when first needed). */
+  private static TreeMap<String, XFleetOptions> addMatching(List<Glob> globs, ClusterState.Slot slot,
+      TreeMap<String, XFleetOptions> out) {
+    for (int i = 0, n = globs.size(); i < n; i++) {
+      Glob g = globs.get(i);
+      String p = g.literalPrefix();
+      for (Map.Entry<String, XFleetOptions> e : slot.units.subMap(p, true, p + Character.MAX_VALUE, true).entrySet()) {
+        if (g.matches(e.getKey())) {
+          out = out == null ? new TreeMap<>() : out;
+          out.put(e.getKey(), e.getValue());
         }
       }
     }
-    return out == null ? List.of() : out.values();
+    return out;
   }
 
   /** Whether one of {@code targets} follows {@code unit}, directly or through others (so moves with it). */
