@@ -28,6 +28,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The fleet engine: while it holds the {@link EngineLease}, it keeps the schedule true to the units
@@ -54,6 +56,7 @@ import java.util.TreeSet;
  * revision, and is made only while the lease is valid at {@code now}.
  */
 public final class Engine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Engine.class);
 
   /**
    * @param safetyPassNanos how often the whole registry is re-read and everything re-checked
@@ -362,6 +365,9 @@ public final class Engine implements AutoCloseable {
   private boolean takeEvents() {
     List<RegistryEvent> batch = watch.poll(config.maxEventsPerPoll());
     events += batch.size();
+    if (!batch.isEmpty() && log.isDebugEnabled()) {
+      log.debug("engine {}: {} watch events taken", id, batch.size());
+    }
     if (cluster == null) {
       return batch.size() == config.maxEventsPerPoll(); // a full read follows; events only wake us
     }
@@ -737,6 +743,7 @@ public final class Engine implements AutoCloseable {
       writes.add(new ScheduleWrite(unit, machine, revisions.getOrDefault(unit, 0L), assigned.get(unit), desired));
     });
     if (!writes.isEmpty() || !reasons.isEmpty()) {
+      log.debug("engine {}: writing {} schedule changes, {} reasons", id, writes.size(), reasons.size());
       pending = new PendingWrite(targets, schedule.writeLater(writes, reasons));
     }
   }
@@ -765,6 +772,7 @@ public final class Engine implements AutoCloseable {
       fullPassNeeded = true;
       throw e.getCause() instanceof RuntimeException re ? re : e;
     }
+    log.debug("engine {}: schedule write answered ({} outcomes)", id, outcomes.size());
     boolean ok = applyOutcomes(p.targets(), outcomes, failed);
     Map<String, Long> deferred = new LinkedHashMap<>(deferredAssignments);
     deferredAssignments.clear();
