@@ -1,6 +1,7 @@
 package dev.flotilla.agent;
 
 import dev.flotilla.agent.runtime.UnitRuntime;
+import dev.flotilla.scheduler.registry.LoopSignal;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import java.time.Duration;
@@ -31,6 +32,7 @@ public final class Agent implements AutoCloseable {
   private final AgentReconciler reconciler;
   private final boolean withdrawOnClose;
   private final Thread thread;
+  private final LoopSignal signal = new LoopSignal();
   private volatile boolean running = true;
   private volatile boolean published;
 
@@ -50,13 +52,17 @@ public final class Agent implements AutoCloseable {
     this.reconciler = new AgentReconciler(machine.id(), registry, registry, registry, this::currentMetadata,
         runtime, config);
     this.thread = new Thread(this::run, "agent-" + machine.id());
+    signal.wake(thread);
     registry.signalWatchEventsTo(this::wakeUp); // before the reconciler opens its watches
     runtime.signalChangesTo(this::wakeUp);
   }
 
-  /** Makes the loop run a round now (watch events or state changes arrived). */
+  /**
+   * Makes the loop run a round now (watch events or state changes arrived), or right after the
+   * current one: a round's store calls park the thread too, and must not swallow the signal.
+   */
   private void wakeUp() {
-    LockSupport.unpark(thread);
+    signal.signal();
   }
 
   public Agent start() {
@@ -88,6 +94,7 @@ public final class Agent implements AutoCloseable {
     long publishEvery = TimeUnit.SECONDS.toNanos(ttlSeconds) / 3;
     while (running) {
       long now = System.nanoTime();
+      signal.roundStarts();
       try {
         if (now - nextPublish >= 0) {
           if (registry.publish(machine, ttlSeconds)) {
@@ -109,8 +116,8 @@ public final class Agent implements AutoCloseable {
       }
       long wait = Math.min(Math.min(nextRound, nextPublish) - System.nanoTime(),
           TimeUnit.MILLISECONDS.toNanos(POLL_MS));
-      if (wait > 0 && running) {
-        LockSupport.parkNanos(this, wait);
+      if (running) {
+        signal.sleep(this, wait);
       }
     }
   }

@@ -163,6 +163,7 @@ public final class AgentReconciler implements AutoCloseable {
     }
     if (readNeeded) {
       readNeeded = false;
+      log.debug("machine {}: reading the schedule", machineId);
       readTarget();
       if (act()) {
         lastActionAt = nowNanos;
@@ -284,6 +285,7 @@ public final class AgentReconciler implements AutoCloseable {
     if (unknown.size() > 1) {
       units.units(unknown).forEach((u, v) -> files.put(u, v.value()));
     }
+    log.debug("machine {}: {} units assigned, {} files read", machineId, next.size(), unknown.size());
     next.keySet().removeIf(u -> unitFile(u).isEmpty()); // destroyed meanwhile: its entry goes next
     files.keySet().retainAll(next.keySet());
     target.clear();

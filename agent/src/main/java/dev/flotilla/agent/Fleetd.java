@@ -252,7 +252,11 @@ public final class Fleetd implements Callable<Integer> {
             // a quiet registry's safety pass asks the store's revision as often as the leader
             // renews its lease, not every interval: in between, a watch that saw nothing suffices
             new Engine.Config(safetyPass, Engine.Config.defaults().maxEventsPerPoll(),
-                Math.max(safetyPass, lease.ttlNanos() / 3)));
+                Math.max(safetyPass, lease.ttlNanos() / 3))
+                // a burst of units (fctl start of 300: three txns, landing 10-40 ms apart) placed in
+                // one pass, so each agent starts its share in one round; fewer than 16 units at once
+                // (a single start) are placed at once
+                .withBurstWindow(16, Duration.ofMillis(50).toNanos(), Duration.ofMillis(200).toNanos()));
         EngineRunner runner = new EngineRunner(engine, System::nanoTime, Duration.ofMillis(Agent.POLL_MS).toNanos());
         registry.signalWatchEventsTo(runner::wakeUp); // the engine's watch wakes it: no 100 ms polling
         lease.signalChangesTo(runner::wakeUp); // a follower's watch of the leader key wakes it

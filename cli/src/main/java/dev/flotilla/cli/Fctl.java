@@ -114,9 +114,12 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
   }
 
   public static void main(String[] args) {
-    // kv-core's logback.xml reads this; a CLI prints its own messages and only warnings from libraries
-    if (System.getenv("FLOTILLA_LOG_LEVEL") == null && System.getProperty("FLOTILLA_LOG_LEVEL") == null) {
-      System.setProperty("FLOTILLA_LOG_LEVEL", "WARN");
+    // a CLI prints its own messages and only warnings from libraries (Netty, the TLS set-up), through
+    // slf4j-simple on stderr (bin/fctl's class path; FLOTILLA_LOG_LEVEL=debug shows more)
+    String level = System.getenv("FLOTILLA_LOG_LEVEL");
+    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+          level == null || level.isBlank() ? "warn" : level.strip().toLowerCase(java.util.Locale.ROOT));
     }
     System.exit(run(args, System.out, System.err));
   }

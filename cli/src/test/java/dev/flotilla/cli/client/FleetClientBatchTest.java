@@ -86,7 +86,7 @@ class FleetClientBatchTest {
     puts.add(FleetClient.creation("taken.service", SLEEP, "launched"));
     List<RuntimeException> failures = client.putAll(puts, 201).orElseThrow();
 
-    assertThat(http.requests).as("1,201 units in requests of at most 128").hasSize(10)
+    assertThat(http.requests).as("1,201 units in requests of at most 1,000 (fleetd's limit)").hasSize(2)
         .containsOnly("POST /flotilla/v1/units");
     assertThat(failures).hasSize(1_201);
     assertThat(failures.subList(0, 1_200)).containsOnlyNulls();

@@ -28,6 +28,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The fleet engine: while it holds the {@link EngineLease}, it keeps the schedule true to the units
@@ -54,6 +56,7 @@ import java.util.TreeSet;
  * revision, and is made only while the lease is valid at {@code now}.
  */
 public final class Engine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Engine.class);
 
   /**
    * @param safetyPassNanos how often the whole registry is re-read and everything re-checked
@@ -63,10 +66,30 @@ public final class Engine implements AutoCloseable {
    *     quiet registry costs no request; a write the watch did not pass on is found at the next
    *     check (the safety net is late by at most this much)
    */
-  public record Config(long safetyPassNanos, int maxEventsPerPoll, long revisionCheckNanos) {
+  public record Config(long safetyPassNanos, int maxEventsPerPoll, long revisionCheckNanos, int burstMinUnits,
+      long burstQuietNanos, long burstMaxNanos) {
     /** Every safety pass asks the store's revision. */
     public Config(long safetyPassNanos, int maxEventsPerPoll) {
       this(safetyPassNanos, maxEventsPerPoll, safetyPassNanos);
+    }
+
+    /** Units are placed in the round that sees them arrive (no burst window). */
+    public Config(long safetyPassNanos, int maxEventsPerPoll, long revisionCheckNanos) {
+      this(safetyPassNanos, maxEventsPerPoll, revisionCheckNanos, 0, 0, 0);
+    }
+
+    /**
+     * This config, placing units that arrive in a burst together: when a round takes at least
+     * {@code minUnits} arriving units while no write is in flight (a batch submission's txn, not
+     * one unit), the engine places them once no more have arrived for {@code quietNanos}, or
+     * {@code maxNanos} after the first, whichever is sooner. A burst is submitted as several
+     * store txns (300 units: three) that land as commits some 10-40 ms apart; placed as they
+     * landed, the first commit's units went out in a write of their own, and each agent started
+     * its share in two rounds, the second after the first's {@code systemctl start}. Fewer units
+     * (a single {@code fctl start}) are placed at once, as without the window.
+     */
+    public Config withBurstWindow(int minUnits, long quietNanos, long maxNanos) {
+      return new Config(safetyPassNanos, maxEventsPerPoll, revisionCheckNanos, minUnits, quietNanos, maxNanos);
     }
 
     public static Config defaults() {
@@ -164,6 +187,12 @@ public final class Engine implements AutoCloseable {
   private long seenAtRead = -1;
   /** When a safety pass last asked the store's revision. */
   private long revisionCheckedAt;
+  /** Unit events the last {@link #takeEvents} applied (units submitted, changed or destroyed). */
+  private int unitEventsTaken;
+  /** Whether units are arriving in a burst not placed yet ({@link Config#withBurstWindow}). */
+  private boolean inBurst;
+  private long burstFrom;
+  private long burstLastEvent;
 
   public Engine(String id, EngineRegistry registry, EngineLease lease, Config config) {
     this.id = Objects.requireNonNull(id);
@@ -229,11 +258,38 @@ public final class Engine implements AutoCloseable {
       fullPassNeeded = false;
       nextSafetyPass = nowNanos + config.safetyPassNanos();
     }
+    if (holdForBurst(nowNanos)) {
+      return more ? nowNanos : earliest(burstLastEvent + config.burstQuietNanos(), burstFrom + config.burstMaxNanos());
+    }
     more |= settle();
     if (pending != null && !watch.hasEvents()) {
       more |= !finishWrite(); // nothing to place meanwhile: a round ends with its writes made
     }
     return more || pending != null ? nowNanos : earliest(nextRenewAt, nextSafetyPass);
+  }
+
+  /**
+   * Whether to wait for more of a burst of arriving units before placing ({@link
+   * Config#withBurstWindow}): a burst began (enough units in one round, no write in flight), more
+   * arrived within the quiet time, and it is younger than its maximum.
+   */
+  private boolean holdForBurst(long now) {
+    if (config.burstQuietNanos() <= 0) {
+      return false;
+    }
+    if (!inBurst && unitEventsTaken >= Math.max(1, config.burstMinUnits()) && pending == null) {
+      inBurst = true;
+      burstFrom = now;
+    }
+    if (inBurst && unitEventsTaken > 0) {
+      burstLastEvent = now;
+    }
+    if (inBurst && pending == null && !fullPassNeeded && now - burstLastEvent < config.burstQuietNanos()
+        && now - burstFrom < config.burstMaxNanos()) {
+      return true;
+    }
+    inBurst = false;
+    return false;
   }
 
   /** Stops leading (closing the watch) and gives the lease up. */
@@ -288,6 +344,7 @@ public final class Engine implements AutoCloseable {
       pending = null;
     }
     deferredAssignments.clear();
+    inBurst = false;
     term = null;
     readFromRevision = 0;
     schedule = null;
@@ -362,6 +419,10 @@ public final class Engine implements AutoCloseable {
   private boolean takeEvents() {
     List<RegistryEvent> batch = watch.poll(config.maxEventsPerPoll());
     events += batch.size();
+    unitEventsTaken = 0;
+    if (!batch.isEmpty() && log.isDebugEnabled()) {
+      log.debug("engine {}: {} watch events taken", id, batch.size());
+    }
     if (cluster == null) {
       return batch.size() == config.maxEventsPerPoll(); // a full read follows; events only wake us
     }
@@ -414,6 +475,7 @@ public final class Engine implements AutoCloseable {
       }
     }
     unitsChanged.forEach(this::unitChanged);
+    unitEventsTaken = unitsChanged.size();
     assignmentsChanged(assignmentsChanged);
     return batch.size() == config.maxEventsPerPoll();
   }
@@ -737,6 +799,7 @@ public final class Engine implements AutoCloseable {
       writes.add(new ScheduleWrite(unit, machine, revisions.getOrDefault(unit, 0L), assigned.get(unit), desired));
     });
     if (!writes.isEmpty() || !reasons.isEmpty()) {
+      log.debug("engine {}: writing {} schedule changes, {} reasons", id, writes.size(), reasons.size());
       pending = new PendingWrite(targets, schedule.writeLater(writes, reasons));
     }
   }
@@ -765,6 +828,7 @@ public final class Engine implements AutoCloseable {
       fullPassNeeded = true;
       throw e.getCause() instanceof RuntimeException re ? re : e;
     }
+    log.debug("engine {}: schedule write answered ({} outcomes)", id, outcomes.size());
     boolean ok = applyOutcomes(p.targets(), outcomes, failed);
     Map<String, Long> deferred = new LinkedHashMap<>(deferredAssignments);
     deferredAssignments.clear();

@@ -1,5 +1,6 @@
 package dev.flotilla.scheduler.engine;
 
+import dev.flotilla.scheduler.registry.LoopSignal;
 import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
@@ -19,6 +20,7 @@ public final class EngineRunner implements AutoCloseable {
   private final LongSupplier clock;
   private final long maxIdleNanos;
   private final Thread thread;
+  private final LoopSignal signal = new LoopSignal();
   private volatile boolean running = true;
 
   public EngineRunner(Engine engine, LongSupplier clock, long maxIdleNanos) {
@@ -27,6 +29,7 @@ public final class EngineRunner implements AutoCloseable {
     this.maxIdleNanos = maxIdleNanos;
     this.thread = new Thread(this::run, "engine-" + engine.id());
     this.thread.setDaemon(true);
+    signal.wake(thread);
   }
 
   public EngineRunner start() {
@@ -34,8 +37,9 @@ public final class EngineRunner implements AutoCloseable {
     return this;
   }
 
+  /** Runs a round now, or right after the current one (a round's store calls do not swallow it). */
   public void wakeUp() {
-    LockSupport.unpark(thread);
+    signal.signal();
   }
 
   private void run() {
@@ -50,6 +54,7 @@ public final class EngineRunner implements AutoCloseable {
     while (running) {
       long now = clock.getAsLong();
       long next;
+      signal.roundStarts();
       try {
         next = engine.reconcile(now);
       } catch (RuntimeException e) {
@@ -57,8 +62,8 @@ public final class EngineRunner implements AutoCloseable {
         next = now + maxIdleNanos;
       }
       long wait = Math.min(next - now, maxIdleNanos);
-      if (wait > 0 && running) {
-        LockSupport.parkNanos(this, wait);
+      if (running) {
+        signal.sleep(this, wait);
       }
     }
   }

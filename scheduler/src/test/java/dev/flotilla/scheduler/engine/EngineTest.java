@@ -60,6 +60,51 @@ class EngineTest {
   }
 
   @Test
+  void withABurstWindowTheCommitsOfABatchArePlacedInOneWriteAndALoneUnitAtOnce() {
+    long quiet = 50_000_000L; // 50 ms
+    long max = 200_000_000L;
+    Engine e = new Engine("e1", new EngineRegistry(registry, registry, registry, registry::watch), lease,
+        Engine.Config.defaults().withBurstWindow(3, quiet, max));
+    machine("m1", Map.of());
+    machine("m2", Map.of());
+    settle(e);
+
+    // a lone unit (fewer than 3 at once): placed in the round that sees it
+    unit("a.service", DesiredState.LAUNCHED, "");
+    settle(e);
+    assertThat(registry.assignments()).containsOnlyKeys("a.service");
+
+    // a batch landing as two commits 20 ms apart: placed together, a quiet time after the second
+    for (int i = 0; i < 3; i++) {
+      unit("b" + i + ".service", DesiredState.LAUNCHED, "");
+    }
+    assertThat(e.reconcile(now)).as("waits for the rest of the burst").isEqualTo(now + quiet);
+    now += quiet * 2 / 5;
+    unit("c0.service", DesiredState.LAUNCHED, ""); // one unit: part of the burst under way
+    long last = now;
+    assertThat(e.reconcile(now)).as("the quiet time counts from the last arrival").isEqualTo(last + quiet);
+    assertThat(registry.assignments()).containsOnlyKeys("a.service");
+    long assignedBefore = e.stats().assignments();
+    now = last + quiet;
+    settle(e);
+    assertThat(registry.assignments()).containsKeys("b0.service", "b1.service", "b2.service", "c0.service");
+    assertThat(e.stats().assignments() - assignedBefore).isEqualTo(4);
+
+    // units arriving without a pause: placed at the window's maximum all the same
+    long first = now;
+    for (int i = 0; now - first < max; i++) {
+      for (int j = 0; j < 3; j++) {
+        unit("d" + i + "-" + j + ".service", DesiredState.LAUNCHED, "");
+      }
+      e.reconcile(now);
+      assertThat(registry.assignments()).as("round %d, before the maximum", i).doesNotContainKey("d0-0.service");
+      now += quiet / 2;
+    }
+    settle(e);
+    assertThat(registry.assignments()).containsKey("d0-0.service");
+  }
+
+  @Test
   void placesLoadedAndLaunchedUnitsOnTheLeastLoadedMachines() {
     machine("m1", Map.of());
     machine("m2", Map.of());

@@ -186,12 +186,17 @@ public final class StoreRegistry
 
   /**
    * Creates the units up to {@value #MAX_TXN_OPS} compares (each "absent", with its puts) or
-   * {@value #MAX_TXN_BYTES} bytes to a txn; a txn that fails because one name was taken creates
-   * nothing, and its units are then created one by one.
+   * {@value #MAX_TXN_BYTES} bytes to a txn, the txns side by side ({@value #PIPELINE} in flight, as
+   * the engine's schedule writes): the store commits the txns queued together, so a burst of 300
+   * lands in one commit group, and the engine's watch brings it in one piece instead of one txn's
+   * worth at a time. A txn that fails because one name was taken creates nothing, and its units
+   * are then created one by one (after the others were answered: a name twice in the list is
+   * created once).
    */
   @Override
   public List<Boolean> createAll(List<UnitRecord> units) {
-    List<Boolean> out = new ArrayList<>(units.size());
+    List<List<UnitRecord>> chunks = new ArrayList<>();
+    List<Txn> txns = new ArrayList<>();
     List<UnitRecord> chunk = new ArrayList<>();
     List<Compare> compares = new ArrayList<>();
     List<Op> ops = new ArrayList<>();
@@ -205,14 +210,13 @@ public final class StoreRegistry
       }
       if (i == units.size() || compares.size() + 1 > MAX_TXN_OPS || ops.size() + writes.size() > MAX_TXN_OPS
           || bytes + size > MAX_TXN_BYTES) {
-        if (!chunk.isEmpty() && client.txn(new Txn(compares, ops, List.of())).succeeded()) {
-          chunk.forEach(u -> out.add(true));
-        } else {
-          chunk.forEach(u -> out.add(create(u)));
+        if (!chunk.isEmpty()) {
+          chunks.add(chunk);
+          txns.add(new Txn(compares, ops, List.of()));
         }
-        chunk.clear();
-        compares.clear();
-        ops.clear();
+        chunk = new ArrayList<>();
+        compares = new ArrayList<>();
+        ops = new ArrayList<>();
         bytes = 0;
       }
       if (i < units.size()) {
@@ -221,6 +225,36 @@ public final class StoreRegistry
         compares.add(Compare.absent(keys.unit(units.get(i).name().name())));
         ops.addAll(writes);
       }
+    }
+    if (txns.size() == 1) {
+      return createdOrOneByOne(chunks.get(0), client.txn(txns.get(0)).succeeded()); // no thread for one
+    }
+    List<CompletableFuture<TxnResult>> sent = new ArrayList<>(txns.size());
+    List<Boolean> succeeded = new ArrayList<>(txns.size());
+    for (int i = 0; i < txns.size(); i++) {
+      while (sent.size() < txns.size() && sent.size() < i + PIPELINE) {
+        Txn t = txns.get(sent.size());
+        sent.add(CompletableFuture.supplyAsync(() -> client.txn(t), PIPELINE_THREADS));
+      }
+      try {
+        succeeded.add(sent.get(i).join().succeeded());
+      } catch (CompletionException e) {
+        awaitAll(sent); // none of them may still be on its way when the caller hears of the failure
+        throw e.getCause() instanceof RuntimeException re ? re : e;
+      }
+    }
+    List<Boolean> out = new ArrayList<>(units.size());
+    for (int i = 0; i < chunks.size(); i++) {
+      out.addAll(createdOrOneByOne(chunks.get(i), succeeded.get(i)));
+    }
+    return out;
+  }
+
+  /** All of {@code chunk} created by its txn, or each created (or found taken) on its own. */
+  private List<Boolean> createdOrOneByOne(List<UnitRecord> chunk, boolean txnSucceeded) {
+    List<Boolean> out = new ArrayList<>(chunk.size());
+    for (UnitRecord u : chunk) {
+      out.add(txnSucceeded || create(u));
     }
     return out;
   }

@@ -64,6 +64,30 @@ class StoreRegistryBatchTest {
     return IntStream.range(0, N).mapToObj(i -> "web@" + i + ".service").toList();
   }
 
+  /**
+   * createAll's txns go side by side: a unit already there fails its own txn only, whose other
+   * units are then created one by one; every other txn's units are created by it, and the
+   * answers are in the order asked.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void createAllAnswersEachUnitInOrderWhenOneTxnMeetsATakenName(Kind kind) {
+    StoreRegistry r = registry(targets.client(kind));
+    List<String> names = names();
+    String taken = names.get(200); // in the second of the three txns
+    assertThat(r.create(unit(taken, DesiredState.INACTIVE))).isTrue();
+    long before = r.revision();
+    List<Boolean> created = r.createAll(names.stream().map(n -> unit(n, DesiredState.LAUNCHED)).toList());
+    assertThat(created).hasSize(N);
+    for (int i = 0; i < N; i++) {
+      assertThat(created.get(i)).as(names.get(i)).isEqualTo(!names.get(i).equals(taken));
+    }
+    assertThat(r.units(names)).hasSize(N);
+    assertThat(r.unit(taken).orElseThrow().value().desiredState()).as("the taken unit as it was").isEqualTo(DesiredState.INACTIVE);
+    // two txns of 128 (and 44) units, one failed txn and 127 single creations: not one txn per unit
+    assertThat(r.revision() - before).isBetween(2L + 127, 3L + 128);
+  }
+
   /** Creates the N units (batched) and assigns each to m<i % 7> (batched); returns what it wrote. */
   private static List<ScheduleWrite> createAndAssign(StoreRegistry r) {
     List<UnitRecord> units = names().stream().map(n -> unit(n, DesiredState.LAUNCHED)).toList();
