@@ -37,22 +37,33 @@ class FctlLauncherTest {
   static Path dir;
 
   static RealFleetd fleetd;
-  /** A copy of the repository's layout: bin/fctl, cli/target/cli.jar (this build's classes), cli/target/lib. */
+  /** A copy of the repository's layout: bin/fctl, cli/target/cli.jar (this build's classes), cli/target/lib (its runtime class path). */
   static Path root;
 
   @BeforeAll
   static void start() throws Exception {
     Path module = Path.of(System.getProperty("basedir", ".")).toAbsolutePath();
-    Path lib = module.resolve("target/lib");
-    assertThat(lib.resolve("picocli-4.7.7.jar")).as("the runtime lib, copied at process-classes").exists();
     root = dir.resolve("root");
     Files.createDirectories(root.resolve("bin"));
-    Files.createDirectories(root.resolve("cli/target"));
+    Path lib = Files.createDirectories(root.resolve("cli/target/lib"));
     Path launcher = root.resolve("bin/fctl");
     Files.copy(module.getParent().resolve("bin/fctl"), launcher);
     Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
     jar(module.resolve("target/classes"), root.resolve("cli/target/cli.jar"));
-    Files.createSymbolicLink(root.resolve("cli/target/lib"), lib);
+    // the lib `mvn package` copies, from the same dependency set (written at process-classes):
+    // jars as they are, the reactor's modules (class directories before packaging) jarred
+    Path classpath = module.resolve("target/runtime-classpath.txt");
+    assertThat(classpath).as("the runtime class path, written at process-classes").exists();
+    for (String entry : Files.readString(classpath, StandardCharsets.UTF_8).trim().split(java.io.File.pathSeparator)) {
+      Path from = Path.of(entry);
+      if (Files.isDirectory(from)) {
+        jar(from, lib.resolve(from.getParent().getParent().getFileName() + ".jar"));
+      } else {
+        Files.createSymbolicLink(lib.resolve(from.getFileName()), from);
+      }
+    }
+    assertThat(lib.resolve("picocli-4.7.7.jar")).exists();
+    assertThat(lib.resolve("slf4j-simple-2.0.17.jar")).as("fctl's log provider").exists();
     fleetd = new RealFleetd(dir);
   }
 
