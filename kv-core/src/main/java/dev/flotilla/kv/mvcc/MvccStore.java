@@ -53,6 +53,8 @@ public final class MvccStore implements AutoCloseable {
   private final ColumnFamilyOptions cfOptions;
   private final List<ColumnFamilyHandle> handles;
   final ColumnFamilyHandle kv;
+  /** Committed kv records the apply thread has met, so that it need not read them again (apply thread only). */
+  final KvCache kvCache = new KvCache(32L << 20);
   final ColumnFamilyHandle history;
   final ColumnFamilyHandle ttl;
   final ColumnFamilyHandle v2events;
@@ -357,6 +359,7 @@ public final class MvccStore implements AutoCloseable {
    * durable before returning. Apply thread only; readers' open views keep their old state.
    */
   public void restore(java.io.DataInputStream in) throws IOException {
+    kvCache.clear(); // whatever happens below, the records it knew are no longer the store's
     try (var batch = new org.rocksdb.WriteBatch()) {
       for (int cf = 1; cf < handles.size(); cf++) {
         try (RocksIterator it = db.newIterator(handles.get(cf))) {
