@@ -26,7 +26,8 @@ import org.rocksdb.WriteOptions;
  *   <li>{@code kv}: internal key → {@link KeyRecord}, the live keys (latest revision);</li>
  *   <li>{@code history}: revision(8) ‖ sub(4) → {@link ChangeRecord}, every change in revision
  *       order, kept for watches until compaction; a change's previous version is not copied
- *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};</li>
+ *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};
+ *       nor is a PUT's version itself ({@code kv_in_revs}): it is the change's own record there;</li>
  *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
  *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
  *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every key in
@@ -38,7 +39,8 @@ import org.rocksdb.WriteOptions;
  * durability, and atomic flush keeps the applied index consistent with the data in every CF.
  *
  * <p>Writes come from one thread (the apply thread) through {@link #begin(long)}; reads from
- * any thread through {@link #snapshot()}.
+ * any thread through {@link #snapshot()}. The apply thread's reads of single keys go through a
+ * {@link KvCache} of committed records first.
  */
 public final class MvccStore implements AutoCloseable {
   static {
