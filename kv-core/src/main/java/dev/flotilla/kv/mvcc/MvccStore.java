@@ -25,13 +25,14 @@ import org.rocksdb.WriteOptions;
  * <ul>
  *   <li>{@code kv}: internal key → {@link KeyRecord}, the live keys (latest revision);</li>
  *   <li>{@code history}: revision(8) ‖ sub(4) → {@link ChangeRecord}, every change in revision
- *       order, kept for watches until compaction; a change's previous version is not copied
+ *       order, kept for watches until compaction (v3 keys only, as {@code revs}); a change's previous version is not copied
  *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};
  *       nor is a PUT's version itself ({@code kv_in_revs}): it is the change's own record there;</li>
  *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
  *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
- *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every key in
- *       key order, for reads at a past revision (see {@link RevKey});</li>
+ *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every v3 key
+ *       in key order, for reads at a past revision (see {@link RevKey}; v2 keys keep none, see
+ *       {@link #UNVERSIONED_KEYSPACE});</li>
  *   <li>{@code leases}: lease id(8) → lease record; id(8) ‖ key → empty, the keys attached;</li>
  *   <li>{@code meta}: applied log index, current revision, compacted revision, identity.</li>
  * </ul>
@@ -54,6 +55,14 @@ public final class MvccStore implements AutoCloseable {
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
   private final List<ColumnFamilyHandle> handles;
+  /**
+   * The first byte of the keys whose changes keep no versions in {@code revs} and no records in
+   * {@code history}: the v2 keyspace ({@code V2Path.KEYSPACE}). Only v3 reads at a past revision
+   * and v3 watches read those, and they see v3 keys only; etcd 3.4 keeps no MVCC history of its v2
+   * store either (its watch window is {@code v2events} here). Writing them cost a v2 PUT two of its
+   * five records on every member, one of them inserted at a random place in the memtable.
+   */
+  public static final byte UNVERSIONED_KEYSPACE = 0x02;
   final ColumnFamilyHandle kv;
   /** Committed kv records the apply thread has met, so that it need not read them again (apply thread only). */
   final KvCache kvCache = new KvCache(32L << 20);

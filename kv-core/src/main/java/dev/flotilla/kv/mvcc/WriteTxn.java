@@ -221,9 +221,13 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * Writes a change's version record into {@code revs} and its history record. Neither copies the
    * previous version of the key (it sits just before this one in {@code revs}: a 100,000-key
    * DeleteRange with 1 KiB values wrote 100 MB less that way), and a PUT's history record does not
-   * copy the version either ({@code kv_in_revs}).
+   * copy the version either ({@code kv_in_revs}). Keys of the v2 keyspace get neither: only v3
+   * reads at past revisions and v3 watches read these records, and both see v3 keys only.
    */
   private void record(byte[] key, byte[] version, byte[] history) throws RocksDBException {
+    if (key.length > 0 && key[0] == MvccStore.UNVERSIONED_KEYSPACE) {
+      return;
+    }
     batch.put(store.revs, RevKey.encode(key, revision, sub), version);
     unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
   }

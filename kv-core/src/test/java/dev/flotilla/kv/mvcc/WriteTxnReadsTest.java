@@ -169,4 +169,30 @@ class WriteTxnReadsTest {
       assertThat(ChangeRecord.parseFrom(it.value()).getKvInRevs()).isTrue();
     }
   }
+
+  @Test
+  void v2KeysKeepNoVersionsNorHistoryAndV3KeysDo() throws Exception {
+    String v2 = "\u0002/dir/k";
+    String v3 = "\u0003k";
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, v2, "1");
+      putCommand(txn, v2, "2");
+      putCommand(txn, v3, "3");
+      txn.commit();
+    }
+    assertThat(stored(v2).getValue().toStringUtf8()).isEqualTo("2");
+    List<byte[]> revsKeys = new ArrayList<>();
+    try (var it = store.db().newIterator(store.revs)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        revsKeys.add(RevKey.userKey(it.key()));
+      }
+    }
+    assertThat(revsKeys).containsExactly(k(v3));
+    List<ChangeRecord> changes = new ArrayList<>();
+    try (ReadView view = store.snapshot()) {
+      view.changes(0, store.revision(), c -> true, changes::add);
+    }
+    assertThat(changes).extracting(c -> c.getKv().getKey().toStringUtf8()).containsExactly(v3);
+    assertThat(changes.get(0).getKv().getValue().toStringUtf8()).isEqualTo("3");
+  }
 }
