@@ -25,12 +25,14 @@ import org.rocksdb.WriteOptions;
  * <ul>
  *   <li>{@code kv}: internal key → {@link KeyRecord}, the live keys (latest revision);</li>
  *   <li>{@code history}: revision(8) ‖ sub(4) → {@link ChangeRecord}, every change in revision
- *       order, kept for watches until compaction; a change's previous version is not copied
- *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};</li>
+ *       order, kept for watches until compaction (v3 keys only, as {@code revs}); a change's previous version is not copied
+ *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};
+ *       nor is a PUT's version itself ({@code kv_in_revs}): it is the change's own record there;</li>
  *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
  *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
- *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every key in
- *       key order, for reads at a past revision (see {@link RevKey});</li>
+ *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every v3 key
+ *       in key order, for reads at a past revision (see {@link RevKey}; v2 keys keep none, see
+ *       {@link #UNVERSIONED_KEYSPACE});</li>
  *   <li>{@code leases}: lease id(8) → lease record; id(8) ‖ key → empty, the keys attached;</li>
  *   <li>{@code meta}: applied log index, current revision, compacted revision, identity.</li>
  * </ul>
@@ -38,7 +40,8 @@ import org.rocksdb.WriteOptions;
  * durability, and atomic flush keeps the applied index consistent with the data in every CF.
  *
  * <p>Writes come from one thread (the apply thread) through {@link #begin(long)}; reads from
- * any thread through {@link #snapshot()}.
+ * any thread through {@link #snapshot()}. The apply thread's reads of single keys go through a
+ * {@link KvCache} of committed records first.
  */
 public final class MvccStore implements AutoCloseable {
   static {
@@ -52,7 +55,17 @@ public final class MvccStore implements AutoCloseable {
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
   private final List<ColumnFamilyHandle> handles;
+  /**
+   * The first byte of the keys whose changes keep no versions in {@code revs} and no records in
+   * {@code history}: the v2 keyspace ({@code V2Path.KEYSPACE}). Only v3 reads at a past revision
+   * and v3 watches read those, and they see v3 keys only; etcd 3.4 keeps no MVCC history of its v2
+   * store either (its watch window is {@code v2events} here). Writing them cost a v2 PUT two of its
+   * five records on every member, one of them inserted at a random place in the memtable.
+   */
+  public static final byte UNVERSIONED_KEYSPACE = 0x02;
   final ColumnFamilyHandle kv;
+  /** Committed kv records the apply thread has met, so that it need not read them again (apply thread only). */
+  final KvCache kvCache = new KvCache(32L << 20);
   final ColumnFamilyHandle history;
   final ColumnFamilyHandle ttl;
   final ColumnFamilyHandle v2events;
@@ -357,6 +370,7 @@ public final class MvccStore implements AutoCloseable {
    * durable before returning. Apply thread only; readers' open views keep their old state.
    */
   public void restore(java.io.DataInputStream in) throws IOException {
+    kvCache.clear(); // whatever happens below, the records it knew are no longer the store's
     try (var batch = new org.rocksdb.WriteBatch()) {
       for (int cf = 1; cf < handles.size(); cf++) {
         try (RocksIterator it = db.newIterator(handles.get(cf))) {

@@ -151,10 +151,14 @@ public final class ReadView implements KvView, AutoCloseable {
           return;
         }
         ChangeRecord c = MvccStore.parseChange(it.value());
+        int sub = at.getInt();
+        if (c.getKvInRevs()) {
+          c = ownVersion(c, rev, sub);
+        }
         if (c.getPrevInRevs()) {
           c = c.toBuilder().clearPrevInRevs().build();
           if (withPrevKv.test(c)) {
-            KeyRecord prev = previousVersion(versions, c.getKv().getKey().toByteArray(), rev, at.getInt());
+            KeyRecord prev = previousVersion(versions, c.getKv().getKey().toByteArray(), rev, sub);
             if (prev != null) {
               c = c.toBuilder().setPrevKv(prev).build();
             }
@@ -165,6 +169,25 @@ public final class ReadView implements KvView, AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * A {@code kv_in_revs} history record made whole: the change's own version from {@code revs}
+   * (kept by compaction as long as the history record), with the record's {@code prev_in_revs}.
+   */
+  private ChangeRecord ownVersion(ChangeRecord pointer, long rev, int sub) {
+    byte[] own = RevKey.encode(pointer.getKv().getKey().toByteArray(), rev, sub);
+    byte[] v;
+    try {
+      v = store.db().get(store.revs, options, own);
+    } catch (RocksDBException e) {
+      throw new StoreException("read of the version at revision " + rev + " failed", e);
+    }
+    if (v == null) {
+      throw new StoreException("the history record at revision " + rev + "." + sub + " names a version of "
+          + pointer.getKv().getKey().toStringUtf8() + " that revs does not hold", null);
+    }
+    return MvccStore.parseChange(v).toBuilder().setPrevInRevs(pointer.getPrevInRevs()).build();
   }
 
   /** The version of {@code key} just before its change at (rev, sub), or null when there is none. */

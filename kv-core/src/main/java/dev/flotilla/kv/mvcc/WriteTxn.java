@@ -25,18 +25,28 @@ public final class WriteTxn implements KvView, AutoCloseable {
   private int commandSub;
   private int commandChanges;
   private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
+  /**
+   * The same batch without its index, for records no command reads back during apply
+   * ({@code history}, {@code v2events}): indexing them was most of their cost. Save points and
+   * rollbacks cover them too (a rollback re-indexes whatever is left, these included); not owned.
+   */
+  private final org.rocksdb.WriteBatch unindexed = batch.getWriteBatch();
   private final ReadOptions readOptions = new ReadOptions();
   private long revision;
   private int sub;
   private final java.util.List<ChangeRecord> changes = new java.util.ArrayList<>();
   /**
-   * Live keys as this group last read or wrote them (null: absent): a txn's compare reads the key
-   * its put then reads again (create-if-absent, a write conditional on the mod revision), and each
-   * read from the indexed batch over the DB is a JNI call and a memtable search. Only what goes
-   * through {@link #get}, {@link #put} and {@link #delete} (the only writes of {@code kv}); dropped
-   * when a command is rolled back.
+   * The {@code kv} records this group has read or written, by key ({@link KvCache#ABSENT} for a
+   * key read missing or deleted), always what the batch over the store holds for them: every write
+   * to {@code kv} goes through {@link #put} and {@link #delete}, and a rolled-back command's
+   * changes to this map are undone with it. A second read of a key in the group needs no store
+   * read (a v2 set in {@code /dir} read the directory once per command), and the store's
+   * {@link KvCache} learns it all when the group commits.
    */
-  private final java.util.Map<ByteBuffer, KeyRecord> known = new java.util.HashMap<>();
+  private final java.util.HashMap<ByteBuffer, KeyRecord> seen = new java.util.HashMap<>();
+  /** The current command's changes to {@link #seen}, in order: key, then what it mapped to (or null). */
+  private final java.util.ArrayList<Object> undo = new java.util.ArrayList<>();
+  private static final KeyRecord ABSENT = KvCache.ABSENT;
 
   /** The changes this command made, in order (each with its revision in its kv). */
   public java.util.List<ChangeRecord> changes() {
@@ -56,6 +66,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     this.commandSub = sub;
     this.commandChanges = changes.size();
     this.writeRevisionOpen = false;
+    undo.clear();
   }
 
   /** Keeps the command's changes. */
@@ -65,6 +76,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     } catch (RocksDBException e) {
       throw new StoreException("ending the command at " + index + " failed", e);
     }
+    undo.clear();
     lastIndex = index;
   }
 
@@ -78,7 +90,16 @@ public final class WriteTxn implements KvView, AutoCloseable {
     revision = commandRevision;
     sub = commandSub;
     changes.subList(commandChanges, changes.size()).clear();
-    known.clear(); // it may hold the command's own writes
+    for (int i = undo.size() - 2; i >= 0; i -= 2) {
+      ByteBuffer k = (ByteBuffer) undo.get(i);
+      KeyRecord before = (KeyRecord) undo.get(i + 1);
+      if (before == null) {
+        seen.remove(k);
+      } else {
+        seen.put(k, before);
+      }
+    }
+    undo.clear();
     lastIndex = index;
   }
 
@@ -132,19 +153,31 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   @Override
   public KeyRecord get(byte[] key) {
-    ByteBuffer k = ByteBuffer.wrap(key);
-    KeyRecord r = known.get(k);
-    if (r != null || known.containsKey(k)) {
-      return r;
+    ByteBuffer k = ByteBuffer.wrap(key.clone());
+    KeyRecord known = seen.get(k);
+    if (known == null) {
+      known = store.kvCache.get(k); // the batch has no write of k (seen would hold it): the store's is current
+    }
+    if (known != null) {
+      see(k, known);
+      return known == ABSENT ? null : known;
     }
     try {
       byte[] v = batch.getFromBatchAndDB(store.db(), store.kv, readOptions, key);
-      r = v == null ? null : MvccStore.parseKey(v);
+      KeyRecord rec = v == null ? null : MvccStore.parseKey(v);
+      see(k, rec == null ? ABSENT : rec);
+      return rec;
     } catch (RocksDBException e) {
       throw new StoreException("read during apply failed", e);
     }
-    known.put(ByteBuffer.wrap(key.clone()), r); // the caller's array may change
-    return r;
+  }
+
+  private void see(ByteBuffer key, KeyRecord rec) {
+    KeyRecord before = seen.put(key, rec);
+    if (before != rec) {
+      undo.add(key);
+      undo.add(before);
+    }
   }
 
   /** Writes {@code rec} (its key, revisions and version already set) and records the change. */
@@ -152,11 +185,16 @@ public final class WriteTxn implements KvView, AutoCloseable {
     try {
       byte[] key = rec.getKey().toByteArray();
       batch.put(store.kv, key, rec.toByteArray());
-      known.put(ByteBuffer.wrap(key), rec);
-      ChangeRecord change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build();
-      byte[] version = change.toByteArray();
-      changes.add(prev == null ? change : change.toBuilder().setPrevKv(prev).build());
-      record(key, version, prev != null);
+      see(ByteBuffer.wrap(key), rec);
+      ChangeRecord version = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build();
+      changes.add(prev == null ? version : version.toBuilder().setPrevKv(prev).build());
+      // the history record points at the version in revs instead of holding a second copy of it
+      ChangeRecord.Builder history = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT)
+          .setKv(KeyRecord.newBuilder().setKey(rec.getKey())).setKvInRevs(true);
+      if (prev != null) {
+        history.setPrevInRevs(true);
+      }
+      record(key, version.toByteArray(), history.build().toByteArray());
     } catch (RocksDBException e) {
       throw new StoreException("write during apply failed", e);
     }
@@ -167,34 +205,31 @@ public final class WriteTxn implements KvView, AutoCloseable {
     try {
       byte[] key = prev.getKey().toByteArray();
       batch.delete(store.kv, key);
-      known.put(ByteBuffer.wrap(key), null);
+      see(ByteBuffer.wrap(key), ABSENT);
       var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
       var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
       byte[] version = change.build().toByteArray();
       changes.add(change.setPrevKv(prev).build());
-      record(key, version, true);
+      // a tombstone is as small as a pointer to it: the history holds it whole
+      record(key, version, change.clearPrevKv().setPrevInRevs(true).build().toByteArray());
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);
     }
   }
 
-  /** {@code prev_in_revs = true}, encoded: appended to a record it sets that field. */
-  private static final byte[] PREV_IN_REVS = ChangeRecord.newBuilder().setPrevInRevs(true).build().toByteArray();
-
   /**
-   * Writes a change's version record into {@code revs} and its history record: the same bytes,
-   * plus {@code prev_in_revs} when the key had a previous version. The previous version is not
-   * copied into the history (it sits just before this one in {@code revs}): a 100,000-key
-   * DeleteRange with 1 KiB values wrote 100 MB less that way.
+   * Writes a change's version record into {@code revs} and its history record. Neither copies the
+   * previous version of the key (it sits just before this one in {@code revs}: a 100,000-key
+   * DeleteRange with 1 KiB values wrote 100 MB less that way), and a PUT's history record does not
+   * copy the version either ({@code kv_in_revs}). Keys of the v2 keyspace get neither: only v3
+   * reads at past revisions and v3 watches read these records, and both see v3 keys only.
    */
-  private void record(byte[] key, byte[] version, boolean hasPrev) throws RocksDBException {
-    batch.put(store.revs, RevKey.encode(key, revision, sub), version);
-    byte[] history = version;
-    if (hasPrev) {
-      history = Arrays.copyOf(version, version.length + PREV_IN_REVS.length);
-      System.arraycopy(PREV_IN_REVS, 0, history, version.length, PREV_IN_REVS.length);
+  private void record(byte[] key, byte[] version, byte[] history) throws RocksDBException {
+    if (key.length > 0 && key[0] == MvccStore.UNVERSIONED_KEYSPACE) {
+      return;
     }
-    batch.put(store.history, MvccStore.revKey(revision, sub++), history);
+    batch.put(store.revs, RevKey.encode(key, revision, sub), version);
+    unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
   }
 
   /**
@@ -246,7 +281,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   public void putV2Event(long rev, byte[] event) {
     try {
-      batch.put(store.v2events, MvccStore.longBytes(rev), event);
+      unindexed.put(store.v2events, MvccStore.longBytes(rev), event);
     } catch (RocksDBException e) {
       throw new StoreException("v2 event write failed", e);
     }
@@ -254,7 +289,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   public void deleteV2Event(long rev) {
     try {
-      batch.delete(store.v2events, MvccStore.longBytes(rev));
+      unindexed.delete(store.v2events, MvccStore.longBytes(rev));
     } catch (RocksDBException e) {
       throw new StoreException("v2 event delete failed", e);
     }
@@ -331,6 +366,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
       batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(lastIndex));
       store.db().write(store.writeOptions, batch);
       store.committed(lastIndex, revision);
+      store.kvCache.putAll(seen);
     } catch (RocksDBException e) {
       throw new StoreException("commit of log index " + index + " failed", e);
     }

@@ -12,7 +12,7 @@ import java.util.List;
  */
 public final class V2Path {
   /** Internal key prefix of the v2 keyspace inside the MVCC store (v3 keys use another). */
-  public static final byte KEYSPACE = 0x02;
+  public static final byte KEYSPACE = dev.flotilla.kv.mvcc.MvccStore.UNVERSIONED_KEYSPACE;
 
   private V2Path() {}
 

@@ -1,0 +1,198 @@
+package dev.flotilla.kv.mvcc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.flotilla.proto.store.ChangeRecord;
+import dev.flotilla.proto.store.KeyRecord;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a command reads during apply is what the store plus the group's earlier writes hold, with
+ * the group's remembered reads and writes and the store's {@link KvCache} in between: across
+ * rolled-back commands, across groups, and after a restore. And the history, whose PUT records
+ * point at their version in {@code revs}, reads back whole, old whole records included.
+ */
+class WriteTxnReadsTest {
+  @TempDir Path tmp;
+  private MvccStore store;
+  private long index;
+
+  @BeforeEach
+  void open() throws Exception {
+    store = MvccStore.open(tmp.resolve("store"));
+  }
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  private static byte[] k(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static KeyRecord rec(String key, String value, long rev) {
+    return KeyRecord.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8(value))
+        .setCreateRevision(rev).setModRevision(rev).setVersion(1).build();
+  }
+
+  /** The store's own record of key, read past every cache. */
+  private KeyRecord stored(String key) {
+    try (ReadView view = store.snapshot()) {
+      return view.get(k(key));
+    }
+  }
+
+  private void putCommand(WriteTxn txn, String key, String value) {
+    txn.startCommand(++index);
+    long rev = txn.nextRevision();
+    txn.put(rec(key, value, rev), txn.get(k(key)));
+    txn.endCommand();
+  }
+
+  @Test
+  void aRolledBackCommandLeavesTheGroupsEarlierWritesVisible() {
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "a", "0"); // the store's cache now knows a = 0
+      txn.commit();
+    }
+    try (WriteTxn txn = store.begin()) {
+      assertThat(txn.get(k("a")).getValue().toStringUtf8()).isEqualTo("0");
+      assertThat(txn.get(k("b"))).isNull(); // remembered as missing
+      putCommand(txn, "a", "1");
+      txn.startCommand(++index);
+      assertThat(txn.get(k("a")).getValue().toStringUtf8()).isEqualTo("1");
+      long rev = txn.nextRevision();
+      txn.put(rec("a", "2", rev), txn.get(k("a")));
+      txn.put(rec("b", "x", rev), null);
+      txn.delete(txn.get(k("a")));
+      assertThat(txn.get(k("a"))).isNull();
+      txn.abortCommand();
+      assertThat(txn.get(k("a")).getValue().toStringUtf8()).isEqualTo("1");
+      assertThat(txn.get(k("b"))).isNull();
+      txn.startCommand(++index);
+      txn.nextRevision();
+      txn.delete(txn.get(k("a")));
+      txn.endCommand();
+      txn.commit();
+    }
+    assertThat(stored("a")).isNull();
+    assertThat(stored("b")).isNull();
+    try (WriteTxn txn = store.begin()) { // the next group reads what the first left, cached or not
+      assertThat(txn.get(k("a"))).isNull();
+      assertThat(txn.get(k("b"))).isNull();
+      putCommand(txn, "b", "y");
+      txn.commit();
+    }
+    try (WriteTxn txn = store.begin()) {
+      assertThat(txn.get(k("b"))).isEqualTo(stored("b"));
+      assertThat(txn.get(k("b")).getValue().toStringUtf8()).isEqualTo("y");
+    }
+  }
+
+  @Test
+  void aGroupThatNeverCommitsTeachesTheCacheNothing() {
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "a", "1");
+      txn.commit();
+    }
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "a", "2"); // closed without commit: as if the member stopped here
+    }
+    try (WriteTxn txn = store.begin()) {
+      assertThat(txn.get(k("a")).getValue().toStringUtf8()).isEqualTo("1");
+    }
+  }
+
+  @Test
+  void aRestoreReplacesWhatTheCacheKnew() throws Exception {
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "a", "1");
+      txn.commit();
+    }
+    var dump = new ByteArrayOutputStream();
+    try (MvccStore.DumpPoint point = store.dumpPoint(); var out = new DataOutputStream(dump)) {
+      point.dump(out);
+    }
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "a", "2");
+      putCommand(txn, "c", "3");
+      txn.commit();
+    }
+    store.restore(new DataInputStream(new ByteArrayInputStream(dump.toByteArray())));
+    try (WriteTxn txn = store.begin()) {
+      assertThat(txn.get(k("a")).getValue().toStringUtf8()).isEqualTo("1");
+      assertThat(txn.get(k("c"))).isNull();
+    }
+  }
+
+  @Test
+  void historyRecordsReadBackWholeWhetherTheyPointAtRevsOrNot() throws Exception {
+    long first = store.revision() + 1;
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "a", "1");
+      putCommand(txn, "a", "2");
+      txn.commit();
+    }
+    // a record as kvd wrote them before kv_in_revs: the version itself, plus prev_in_revs
+    long rev = store.revision() + 1;
+    KeyRecord old = rec("a", "3", rev).toBuilder().setCreateRevision(first).setVersion(3).build();
+    byte[] version = ChangeRecord.newBuilder().setKv(old).build().toByteArray();
+    store.db().put(store.revs, RevKey.encode(k("a"), rev, 0), version);
+    store.db().put(store.history, MvccStore.revKey(rev, 0),
+        ChangeRecord.newBuilder().setKv(old).setPrevInRevs(true).build().toByteArray());
+    List<ChangeRecord> changes = new ArrayList<>();
+    try (ReadView view = store.snapshot()) {
+      view.changes(first, rev, c -> true, changes::add);
+    }
+    assertThat(changes).extracting(c -> c.getKv().getValue().toStringUtf8()).containsExactly("1", "2", "3");
+    assertThat(changes).extracting(c -> c.getKv().getModRevision()).containsExactly(first, first + 1, rev);
+    assertThat(changes).extracting(c -> c.getPrevKv().getValue().toStringUtf8()).containsExactly("", "1", "2");
+    assertThat(changes).allSatisfy(c -> {
+      assertThat(c.getKvInRevs()).isFalse();
+      assertThat(c.getPrevInRevs()).isFalse();
+    });
+    try (var it = store.db().newIterator(store.history)) { // what the pointers cost: the key, no value
+      it.seekToFirst();
+      assertThat(ChangeRecord.parseFrom(it.value()).getKv().getValue()).isEmpty();
+      assertThat(ChangeRecord.parseFrom(it.value()).getKvInRevs()).isTrue();
+    }
+  }
+
+  @Test
+  void v2KeysKeepNoVersionsNorHistoryAndV3KeysDo() throws Exception {
+    String v2 = "\u0002/dir/k";
+    String v3 = "\u0003k";
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, v2, "1");
+      putCommand(txn, v2, "2");
+      putCommand(txn, v3, "3");
+      txn.commit();
+    }
+    assertThat(stored(v2).getValue().toStringUtf8()).isEqualTo("2");
+    List<byte[]> revsKeys = new ArrayList<>();
+    try (var it = store.db().newIterator(store.revs)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        revsKeys.add(RevKey.userKey(it.key()));
+      }
+    }
+    assertThat(revsKeys).containsExactly(k(v3));
+    List<ChangeRecord> changes = new ArrayList<>();
+    try (ReadView view = store.snapshot()) {
+      view.changes(0, store.revision(), c -> true, changes::add);
+    }
+    assertThat(changes).extracting(c -> c.getKv().getKey().toStringUtf8()).containsExactly(v3);
+    assertThat(changes.get(0).getKv().getValue().toStringUtf8()).isEqualTo("3");
+  }
+}
