@@ -81,10 +81,30 @@ run() {
     ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" del --prefix /warmup/ > /dev/null
   fi
   echo "== $system: etcdctl check perf --load=$LOAD against $ENDPOINTS ($(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" check perf --load="$LOAD" > "$WORK/$system-check.out" 2>&1 &
+  local perf=$! t0 c0 s0 t1 c1 s1
+  # CPU while the load runs (from 5 s to 55 s of its 60): etcdctl's own and the three members'
+  sleep 5
+  t0=$(date +%s.%N) c0=$(cpu_ticks "$perf") s0=$(cpu_ticks "${PIDS[@]}")
+  sleep 50
+  t1=$(date +%s.%N) c1=$(cpu_ticks "$perf") s1=$(cpu_ticks "${PIDS[@]}")
+  wait "$perf" || true
   # the result lines, without the progress bar
-  ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" check perf --load="$LOAD" 2>&1 | tr '\r' '\n' \
-    | grep -E '^(PASS|FAIL|Slowest|Throughput|Stddev|Error)' || true
+  tr '\r' '\n' < "$WORK/$system-check.out" | grep -E '^(PASS|FAIL|Slowest|Throughput|Stddev|Error)' || true
+  awk -v t0="$t0" -v t1="$t1" -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { t = t1 - t0; printf "cpu cores during the load (5-55 s): members %.2f, etcdctl %.2f\n", s / hz / t, c / hz / t }'
   stop_all
+}
+
+# cpu_ticks PID...: user + system clock ticks of these processes so far (0 for one that is gone)
+cpu_ticks() {
+  local total=0 p f
+  for p in "$@"; do
+    f=$(cut -d')' -f2- "/proc/$p/stat" 2> /dev/null) || continue
+    set -- $f
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
 }
 
 [[ -z "$ONLY" || "$ONLY" == kvd ]] && run kvd 4
