@@ -8,6 +8,7 @@ import dev.flotilla.scheduler.fleet.InvalidUnitException;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineSchedule;
+import dev.flotilla.scheduler.registry.RegistryEvent;
 import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.registry.UnitRecord;
 import dev.flotilla.scheduler.registry.UnitRegistry;
@@ -88,6 +89,9 @@ public final class AgentReconciler implements AutoCloseable {
   private RegistryWatch assignedWatch;
   private RegistryWatch globalsWatch;
   private boolean readNeeded = true;
+  /** The store revisions the last read of this machine's schedule and of the globals saw (0: none). */
+  private long assignedRead;
+  private long globalsRead;
   private long nextSafetyPass;
   private long nextStatePoll;
   private int followUp = FOLLOW_UPS_MS.length;
@@ -154,7 +158,9 @@ public final class AgentReconciler implements AutoCloseable {
     if (assignedWatch == null || assignedWatch.isBroken() || globalsWatch == null || globalsWatch.isBroken()) {
       openWatches();
     }
-    if (!assignedWatch.poll(Integer.MAX_VALUE).isEmpty() | !globalsWatch.poll(Integer.MAX_VALUE).isEmpty()) {
+    // events the last read already saw (the engine's txns landing while it read) ask for no new one
+    if (after(assignedWatch.poll(Integer.MAX_VALUE), assignedRead)
+        | after(globalsWatch.poll(Integer.MAX_VALUE), globalsRead)) {
       readNeeded = true;
     }
     if (nowNanos - nextSafetyPass >= 0) {
@@ -263,14 +269,29 @@ public final class AgentReconciler implements AutoCloseable {
     globalsWatch = schedule.watchGlobals(from);
   }
 
+  /** Whether one of {@code events} is newer than revision {@code read} (a read there has seen the others). */
+  private static boolean after(List<RegistryEvent> events, long read) {
+    for (RegistryEvent e : events) {
+      if (e.revision() > read) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private void readTarget() {
+    long t0 = System.nanoTime();
     Map<String, DesiredState> next = new TreeMap<>();
-    schedule.assignedTo(machineId).units().forEach((u, d) -> {
+    MachineSchedule.Assigned assigned = schedule.assignedTo(machineId);
+    assignedRead = assigned.revision();
+    assigned.units().forEach((u, d) -> {
       if (d != DesiredState.INACTIVE) {
         next.put(u, d);
       }
     });
-    Map<String, DesiredState> globals = schedule.globals().units();
+    MachineSchedule.Assigned globalsNow = schedule.globals();
+    globalsRead = globalsNow.revision();
+    Map<String, DesiredState> globals = globalsNow.units();
     if (!globals.isEmpty()) {
       Map<String, String> mine = metadata.get();
       globals.forEach((u, d) -> {
@@ -281,11 +302,15 @@ public final class AgentReconciler implements AutoCloseable {
     }
     // the file of each unit we run (read once: a submitted unit's file never changes), those not
     // known yet in one batched read (100 new assignments: a few store requests, not 100)
+    long t1 = System.nanoTime();
     List<String> unknown = next.keySet().stream().filter(u -> !files.containsKey(u)).toList();
     if (unknown.size() > 1) {
       units.units(unknown).forEach((u, v) -> files.put(u, v.value()));
     }
-    log.debug("machine {}: {} units assigned, {} files read", machineId, next.size(), unknown.size());
+    if (log.isDebugEnabled()) {
+      log.debug("machine {}: {} units assigned ({} ms), {} files read ({} ms)", machineId, next.size(),
+          (t1 - t0) / 1_000_000, unknown.size(), (System.nanoTime() - t1) / 1_000_000);
+    }
     next.keySet().removeIf(u -> unitFile(u).isEmpty()); // destroyed meanwhile: its entry goes next
     files.keySet().retainAll(next.keySet());
     target.clear();
@@ -402,8 +427,14 @@ public final class AgentReconciler implements AutoCloseable {
       }
     }
     if (!changed.isEmpty()) {
+      long t0 = System.nanoTime();
       stateRegistry.reportAll(changed); // a few txns for a burst of 300, not 300 writes
       changed.forEach(rec -> reported.put(rec.unit(), rec));
+      if (log.isDebugEnabled()) {
+        log.debug("machine {}: {} of {} states read changed, {} of them active; reported in {} ms", machineId,
+            changed.size(), watched.size(), changed.stream().filter(r -> "active".equals(r.activeState())).count(),
+            (System.nanoTime() - t0) / 1_000_000);
+      }
     }
     if (!all) {
       return true;

@@ -24,8 +24,11 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -47,27 +50,41 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = FctlVersion.class,
     usageHelpAutoWidth = true,
-    description = "Operate a Flotilla (fleet) cluster through fleetd's API v1.",
-    subcommands = {
-        CommandLine.HelpCommand.class,
-        CatCommand.class,
-        DestroyCommand.class,
-        JournalCommand.class,
-        ListMachinesCommand.class,
-        ListUnitFilesCommand.class,
-        ListUnitsCommand.class,
-        LoadCommand.class,
-        StartCommand.class,
-        StatusCommand.class,
-        StopCommand.class,
-        SubmitCommand.class,
-        UnloadCommand.class,
-        VersionCommand.class,
-        WhyCommand.class,
-    })
+    description = "Operate a Flotilla (fleet) cluster through fleetd's API v1.")
 public final class Fctl implements Callable<Integer>, AutoCloseable {
   public static final int EXIT_FAILURE = 1;
   public static final int EXIT_USAGE = 2;
+
+  /**
+   * fctl's commands by name, in the order its usage lists them. picocli builds a command's model
+   * from its annotations by reflection, and its own classes cannot be kept in the launcher's class
+   * archive: building all fifteen took a third of a command's start. {@link #run} adds only the one
+   * named on the command line, or all of them when the line asks for help, names no command or one
+   * fctl does not know (so help, usage and the errors with their suggestions are picocli's as before).
+   */
+  static final Map<String, Class<?>> COMMANDS = commands(
+      "help", CommandLine.HelpCommand.class,
+      "cat", CatCommand.class,
+      "destroy", DestroyCommand.class,
+      "journal", JournalCommand.class,
+      "list-machines", ListMachinesCommand.class,
+      "list-unit-files", ListUnitFilesCommand.class,
+      "list-units", ListUnitsCommand.class,
+      "load", LoadCommand.class,
+      "start", StartCommand.class,
+      "status", StatusCommand.class,
+      "stop", StopCommand.class,
+      "submit", SubmitCommand.class,
+      "unload", UnloadCommand.class,
+      "version", VersionCommand.class,
+      "why", WhyCommand.class);
+
+  /** The root's options that take a value (the word after them is not a command). */
+  static final Set<String> VALUE_OPTIONS =
+      Set.of("--endpoint", "--ca-file", "--cert-file", "--key-file", "--request-timeout", "--output");
+
+  /** The root's options that take no value, other than help and version (which build every command). */
+  static final Set<String> FLAG_OPTIONS = Set.of("--debug");
 
   @Spec
   CommandSpec spec;
@@ -134,23 +151,66 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
     PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
     PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
     try (Fctl root = new Fctl(o, e, out, env)) {
-      CommandLine cl = new CommandLine(root);
-      cl.setOut(o);
-      cl.setErr(e);
-      cl.setCaseInsensitiveEnumValuesAllowed(true);
-      cl.setParameterExceptionHandler(Fctl::usageError);
-      cl.setExecutionExceptionHandler((ex, cmd, parsed) -> root.failure(ex));
-      for (CommandLine sub : cl.getSubcommands().values()) {
-        if (sub.getCommandSpec().findOption("--help") == null) {
-          sub.getCommandSpec().addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
-              .description("Show this help message and exit.").build());
-        }
-      }
-      return cl.execute(args);
+      return commandLine(root, invokedCommand(args)).execute(args);
     } finally {
       o.flush();
       e.flush();
     }
+  }
+
+  /** fctl's command line with the command {@code only} (null: all of them). */
+  static CommandLine commandLine(Fctl root, Class<?> only) {
+    CommandLine cl = new CommandLine(root);
+    // before the settings below: picocli applies them to the commands it has
+    if (only != null) {
+      cl.addSubcommand(only);
+    } else {
+      COMMANDS.values().forEach(cl::addSubcommand);
+    }
+    cl.setOut(root.out);
+    cl.setErr(root.err);
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setParameterExceptionHandler(Fctl::usageError);
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> root.failure(ex));
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      if (sub.getCommandSpec().findOption("--help") == null) {
+        sub.getCommandSpec().addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
+            .description("Show this help message and exit.").build());
+      }
+    }
+    return cl;
+  }
+
+  /**
+   * The command the line names, when it is one of fctl's other than help and only root options with
+   * their values come before it; null otherwise (every command is built then).
+   */
+  static Class<?> invokedCommand(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      int eq = a.indexOf('=');
+      if (VALUE_OPTIONS.contains(a)) {
+        // a command's name as the value: picocli's answer depends on what it knows, so it knows all
+        if (i + 1 < args.length && COMMANDS.containsKey(args[i + 1])) {
+          return null;
+        }
+        i++;
+      } else if (a.startsWith("--") && eq > 0 && VALUE_OPTIONS.contains(a.substring(0, eq))) {
+        continue;
+      } else if (!FLAG_OPTIONS.contains(a)) {
+        Class<?> c = COMMANDS.get(a);
+        return c == CommandLine.HelpCommand.class ? null : c;
+      }
+    }
+    return null;
+  }
+
+  private static Map<String, Class<?>> commands(Object... nameThenClass) {
+    Map<String, Class<?>> m = new LinkedHashMap<>();
+    for (int i = 0; i < nameThenClass.length; i += 2) {
+      m.put((String) nameThenClass[i], (Class<?>) nameThenClass[i + 1]);
+    }
+    return Collections.unmodifiableMap(m);
   }
 
   /** No command: the usage, and status 2 (fleetctl shows its help). */
