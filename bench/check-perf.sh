@@ -9,9 +9,13 @@
 # from 200, l 8,000 from 500, xl 15,000 from 1,000.
 #
 # Usage (after `mvn -q -DskipTests package`; needs etcd and etcdctl from Debian):
-#   bench/check-perf.sh [--load s|m|l|xl] [--only kvd|etcd] [--warmup SECONDS] [--keep]
+#   bench/check-perf.sh [--load s|m|l|xl] [--only kvd|etcd] [--warmup SECONDS] [--keep] [--net N]
 # --warmup runs the s load for that many seconds first (then deletes its keys), for both systems.
 # Everything started is killed on exit; --keep leaves the work directory with the logs.
+# --net N puts kvd on 127.0.0.N1-N3 and etcd on 127.0.0.(N+1)1-3 (default 4: .41-.43 and .51-.53),
+# so that two runs on one machine do not meet: a member that cannot bind its address (another
+# run's cluster has it) exits, and etcdctl would then measure the other cluster; the script stops
+# with that member's log instead.
 # Env: EXTRA_ARGS, more flags for every member (e.g. EXTRA_ARGS="--snapshot-count 1000000").
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,17 +23,20 @@ LOAD=s
 ONLY=""
 KEEP=0
 WARMUP=0
+NET=4
 while (($#)); do
   case "$1" in
     --load) LOAD=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --net) NET=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "check-perf.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 die() { echo "check-perf.sh: $*" >&2; exit 1; }
+[[ "$NET" =~ ^[1-9][0-9]?$ ]] && ((NET <= 24)) || die "--net takes 1-24, got '$NET'"
 for tool in etcd etcdctl curl; do command -v "$tool" > /dev/null || die "needs '$tool' on PATH"; done
 [[ -f "$ROOT/kv-core/target/kv-core.jar" ]] || die "build first: (cd $ROOT && mvn -q -DskipTests package)"
 
@@ -51,6 +58,11 @@ trap 'exit 130' INT TERM
 start() {
   local system=$1 net=$2 cluster="" i
   for i in 1 2 3; do cluster+="${cluster:+,}m$i=http://127.0.0.$net$i:2380"; done
+  for i in 1 2 3; do # someone already listening there would answer for our member
+    if (exec 3<> "/dev/tcp/127.0.0.$net$i/2379") 2> /dev/null; then
+      die "127.0.0.$net$i:2379 is taken (another run on these addresses? try --net)"
+    fi
+  done
   for i in 1 2 3; do
     local ip=127.0.0.$net$i bin
     bin=$([[ $system == kvd ]] && echo "$ROOT/bin/kvd" || echo etcd)
@@ -63,10 +75,24 @@ start() {
   done
   ENDPOINTS="http://127.0.0.${net}1:2379,http://127.0.0.${net}2:2379,http://127.0.0.${net}3:2379"
   for _ in $(seq 1 300); do
-    ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=2s endpoint health > /dev/null 2>&1 && return
+    if ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=2s endpoint health > /dev/null 2>&1; then
+      members_alive "$system"
+      return
+    fi
     sleep 0.2
   done
   die "$system cluster not healthy within 60 s (logs in $WORK)"
+}
+
+# members_alive SYSTEM: dies, with the member's log, when one of ours has exited (e.g. its address
+# was taken by another run's cluster, which then answered in its place)
+members_alive() {
+  local i
+  for i in 0 1 2; do
+    [[ "$(cut -d')' -f2 "/proc/${PIDS[i]}/stat" 2> /dev/null | cut -d' ' -f2)" =~ ^[RSDI]$ ]] && continue
+    tail -5 "$WORK/$1-m$((i + 1)).log" >&2
+    die "$1 member m$((i + 1)) has exited (another run on these addresses? try --net)"
+  done
 }
 
 run() {
@@ -93,6 +119,7 @@ run() {
   tr '\r' '\n' < "$WORK/$system-check.out" | grep -E '^(PASS|FAIL|Slowest|Throughput|Stddev|Error)' || true
   awk -v t0="$t0" -v t1="$t1" -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
     'BEGIN { t = t1 - t0; printf "cpu cores during the load (5-55 s): members %.2f, etcdctl %.2f\n", s / hz / t, c / hz / t }'
+  members_alive "$system" # all three answered to the end: the numbers are this cluster's
   stop_all
 }
 
@@ -107,5 +134,5 @@ cpu_ticks() {
   echo "$total"
 }
 
-[[ -z "$ONLY" || "$ONLY" == kvd ]] && run kvd 4
-[[ -z "$ONLY" || "$ONLY" == etcd ]] && run etcd 5
+[[ -z "$ONLY" || "$ONLY" == kvd ]] && run kvd "$NET"
+[[ -z "$ONLY" || "$ONLY" == etcd ]] && run etcd $((NET + 1))
