@@ -134,5 +134,5 @@ cpu_ticks() {
   echo "$total"
 }
 
-[[ -z "$ONLY" || "$ONLY" == kvd ]] && run kvd "$NET"
-[[ -z "$ONLY" || "$ONLY" == etcd ]] && run etcd $((NET + 1))
+if [[ -z "$ONLY" || "$ONLY" == kvd ]]; then run kvd "$NET"; fi
+if [[ -z "$ONLY" || "$ONLY" == etcd ]]; then run etcd $((NET + 1)); fi
