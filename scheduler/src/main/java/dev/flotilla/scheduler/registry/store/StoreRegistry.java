@@ -40,6 +40,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.IntFunction;
 
 /**
  * Fleet's registry as keys in the v3 store, through {@link StoreClient} only (so the same code
@@ -232,15 +233,12 @@ public final class StoreRegistry
     List<CompletableFuture<TxnResult>> sent = new ArrayList<>(txns.size());
     List<Boolean> succeeded = new ArrayList<>(txns.size());
     for (int i = 0; i < txns.size(); i++) {
-      while (sent.size() < txns.size() && sent.size() < i + PIPELINE) {
-        Txn t = txns.get(sent.size());
-        sent.add(CompletableFuture.supplyAsync(() -> client.txn(t), PIPELINE_THREADS));
-      }
+      sendAhead(sent, i, txns.size(), txns::get);
       try {
-        succeeded.add(sent.get(i).join().succeeded());
-      } catch (CompletionException e) {
+        succeeded.add(result(sent.get(i)).succeeded());
+      } catch (RuntimeException e) {
         awaitAll(sent); // none of them may still be on its way when the caller hears of the failure
-        throw e.getCause() instanceof RuntimeException re ? re : e;
+        throw e;
       }
     }
     List<Boolean> out = new ArrayList<>(units.size());
@@ -520,10 +518,7 @@ public final class StoreRegistry
     List<CompletableFuture<TxnResult>> sent = new ArrayList<>(batches.size());
     Boolean guard = null;
     for (int i = 0; i < batches.size(); i++) {
-      while (sent.size() < batches.size() && sent.size() < i + PIPELINE) {
-        Batch b = batches.get(sent.size());
-        sent.add(b.alone ? null : CompletableFuture.supplyAsync(() -> client.txn(b.txn()), PIPELINE_THREADS));
-      }
+      sendAhead(sent, i, batches.size(), k -> batches.get(k).alone ? null : batches.get(k).txn());
       Batch b = batches.get(i);
       TxnResult r = sent.get(i) == null ? null : result(sent.get(i));
       if (r != null && r.succeeded()) {
@@ -540,6 +535,18 @@ public final class StoreRegistry
       b.writes.forEach(w -> out.add(writeOne(w))); // made alone, or someone else moved one of them
     }
     return true;
+  }
+
+  /**
+   * The sliding window: sends the txns of {@code count} not sent yet, on the pipeline's threads, until
+   * {@value #PIPELINE} are out from {@code next} (the one the caller waits for next) on; {@code txn}
+   * gives the k-th txn, null for one not sent at all (its place in {@code sent} is null).
+   */
+  private void sendAhead(List<CompletableFuture<TxnResult>> sent, int next, int count, IntFunction<Txn> txn) {
+    while (sent.size() < count && sent.size() < next + PIPELINE) {
+      Txn t = txn.apply(sent.size());
+      sent.add(t == null ? null : CompletableFuture.supplyAsync(() -> client.txn(t), PIPELINE_THREADS));
+    }
   }
 
   /**
