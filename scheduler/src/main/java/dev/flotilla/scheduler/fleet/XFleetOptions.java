@@ -1,6 +1,7 @@
 package dev.flotilla.scheduler.fleet;
 
 import dev.flotilla.scheduler.unit.InvalidUnitNameException;
+import dev.flotilla.scheduler.unit.Memo;
 import dev.flotilla.scheduler.unit.Specifiers;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitName;
@@ -16,7 +17,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The {@code [X-Fleet]} section of one unit, read for that unit's name (specifiers expanded) and
@@ -217,9 +217,7 @@ public record XFleetOptions(
    * unit; what is left per name is the options with specifiers and the checks across options.
    */
   private static final class Section {
-    /** Distinct files kept; a cluster has few (its templates), a workload of unique files gains nothing. */
-    private static final int KEPT = 1024;
-    private static final Map<UnitFile, Section> READ = new ConcurrentHashMap<>();
+    private static final Memo<UnitFile, Section> READ = new Memo<>(1024, Section::new);
 
     final List<String> problems;
     final List<String> warnings;
@@ -228,15 +226,7 @@ public record XFleetOptions(
     final Map<XFleetKey, Part> parts = new EnumMap<>(XFleetKey.class);
 
     static Section of(UnitFile file) {
-      Section s = READ.get(file);
-      if (s == null) {
-        s = new Section(file);
-        if (READ.size() >= KEPT) {
-          READ.clear();
-        }
-        READ.put(file, s);
-      }
-      return s;
+      return READ.get(file);
     }
 
     private Section(UnitFile file) {

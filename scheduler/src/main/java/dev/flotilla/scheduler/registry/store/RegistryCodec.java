@@ -8,12 +8,12 @@ import dev.flotilla.scheduler.registry.DesiredState;
 import dev.flotilla.scheduler.registry.MachineRecord;
 import dev.flotilla.scheduler.registry.UnitRecord;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.unit.Memo;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitHash;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.io.IOException;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The registry's values in the store: JSON documents (a unit's file as its canonical text, so
@@ -27,8 +27,7 @@ final class RegistryCodec {
    * one parsed {@link UnitFile} (parsed once, held once: 100,000 instances are not 100,000 copies of
    * its options). Bounded: a cluster has few distinct files; unique ones gain nothing from it.
    */
-  private static final Map<String, UnitFile> FILES = new ConcurrentHashMap<>();
-  private static final int FILES_KEPT = 1024;
+  private static final Memo<String, UnitFile> FILES = new Memo<>(1024, UnitFile::parse);
 
   private RegistryCodec() {}
 
@@ -46,19 +45,7 @@ final class RegistryCodec {
 
   static UnitRecord unit(ByteString value) {
     UnitDoc d = read(value, UnitDoc.class);
-    return new UnitRecord(UnitName.parse(d.name()), file(d.file()), DesiredState.fromJson(d.desiredState()));
-  }
-
-  private static UnitFile file(String text) {
-    UnitFile f = FILES.get(text);
-    if (f == null) {
-      f = UnitFile.parse(text); // immutable once parsed: shared across threads
-      if (FILES.size() >= FILES_KEPT) {
-        FILES.clear();
-      }
-      FILES.put(text, f);
-    }
-    return f;
+    return new UnitRecord(UnitName.parse(d.name()), FILES.get(d.file()), DesiredState.fromJson(d.desiredState()));
   }
 
   static ByteString machine(MachineRecord m) {
