@@ -56,12 +56,7 @@ class FctlAgainstFleetdTest {
 
   @AfterAll
   static void stop() {
-    if (fleetd != null) {
-      fleetd.close();
-    }
-    // the process runtime stops its units when fleetd closes: nothing outlives the class
-    RealFleetd.await(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive), 10,
-        "every unit process gone after fleetd closed");
+    RealFleetd.closeAndAwaitUnitsGone(fleetd);
   }
 
   static Path write(String name, String text) throws IOException {

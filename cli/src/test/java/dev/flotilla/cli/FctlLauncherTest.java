@@ -69,11 +69,7 @@ class FctlLauncherTest {
 
   @AfterAll
   static void stop() {
-    if (fleetd != null) {
-      fleetd.close();
-    }
-    RealFleetd.await(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive), 10,
-        "every unit process gone after fleetd closed");
+    RealFleetd.closeAndAwaitUnitsGone(fleetd);
   }
 
   @Test

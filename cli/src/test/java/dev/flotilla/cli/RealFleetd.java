@@ -99,4 +99,16 @@ final class RealFleetd implements AutoCloseable {
   public void close() {
     fleet.close();
   }
+
+  /**
+   * Closes {@code fleetd} (if it started) and waits until no unit process is left: the process
+   * runtime stops its units when fleetd closes, so nothing outlives the test class.
+   */
+  static void closeAndAwaitUnitsGone(RealFleetd fleetd) {
+    if (fleetd != null) {
+      fleetd.close();
+    }
+    await(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive), 10,
+        "every unit process gone after fleetd closed");
+  }
 }
