@@ -34,9 +34,8 @@ import dev.flotilla.proto.store.AuthUserChangePassword;
 import dev.flotilla.proto.store.RequestAuth;
 import dev.flotilla.proto.store.StoreCommand;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** etcd's auth store rules, applied through the state machine on a real RocksDB store. */
@@ -44,18 +43,8 @@ class AuthStateMachineTest {
   /** bcrypt's smallest cost keeps the test fast; the format and check are the same at any cost. */
   private static final int COST = 4;
 
+  @RegisterExtension final MachineOnDisk disk = new MachineOnDisk();
   @TempDir Path tmp;
-  private MachineOnDisk disk;
-
-  @BeforeEach
-  void open() throws Exception {
-    disk = MachineOnDisk.open(tmp);
-  }
-
-  @AfterEach
-  void close() {
-    disk.close();
-  }
 
   private static ByteString b(String s) {
     return ByteString.copyFromUtf8(s);

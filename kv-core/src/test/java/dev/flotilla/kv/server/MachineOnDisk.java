@@ -3,36 +3,62 @@ package dev.flotilla.kv.server;
 import dev.flotilla.kv.mvcc.MvccStore;
 import dev.flotilla.proto.store.StoreCommand;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The store's state machine over a real RocksDB store in a test's directory, fed commands at the
  * next log indexes, as the replicated log would: the fixture of the tests that apply commands
- * without a log.
+ * without a log. Register one per test class with
+ * {@code @RegisterExtension final MachineOnDisk disk = new MachineOnDisk();}: each test gets a store
+ * of its own in a new temporary directory, closed and deleted after the test.
  */
-public final class MachineOnDisk implements AutoCloseable {
-  private final Path dir;
+public final class MachineOnDisk implements BeforeEachCallback, AfterEachCallback {
+  private Path dir;
   private MvccStore store;
   private StoreStateMachine machine;
   private long index;
 
-  private MachineOnDisk(Path dir) throws IOException {
-    this.dir = dir;
-    this.store = MvccStore.open(dir);
-    this.machine = new StoreStateMachine(store);
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    dir = Files.createTempDirectory("machine-on-disk");
+    index = 0;
+    open();
   }
 
-  public static MachineOnDisk open(Path dir) throws IOException {
-    return new MachineOnDisk(dir);
+  @Override
+  public void afterEach(ExtensionContext context) throws IOException {
+    close();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(MachineOnDisk::delete);
+    }
+  }
+
+  private static void delete(Path p) {
+    try {
+      Files.delete(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void open() throws IOException {
+    store = MvccStore.open(dir);
+    machine = new StoreStateMachine(store);
   }
 
   /** Closes the store and opens it again from its directory, as a restarting member; indexes go on. */
   public void reopen() throws IOException {
     close();
-    store = MvccStore.open(dir);
-    machine = new StoreStateMachine(store);
+    open();
   }
 
   /** The index of the last command applied through this fixture. */
@@ -62,8 +88,7 @@ public final class MachineOnDisk implements AutoCloseable {
     return machine.applyBatch(entries);
   }
 
-  @Override
-  public void close() {
+  private void close() {
     machine.v3Watchers().close();
     store.close();
   }

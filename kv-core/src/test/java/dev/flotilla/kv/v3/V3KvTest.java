@@ -19,27 +19,13 @@ import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.TxnResponse;
 import dev.flotilla.proto.etcd.mvccpb.KeyValue;
 import dev.flotilla.proto.store.StoreCommand;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** etcd v3 KV semantics applied through the state machine on a real RocksDB store. */
 class V3KvTest {
-  @TempDir Path tmp;
-  private MachineOnDisk disk;
-
-  @BeforeEach
-  void open() throws Exception {
-    disk = MachineOnDisk.open(tmp);
-  }
-
-  @AfterEach
-  void close() {
-    disk.close();
-  }
+  @RegisterExtension final MachineOnDisk disk = new MachineOnDisk();
 
   private static ByteString b(String s) {
     return ByteString.copyFromUtf8(s);

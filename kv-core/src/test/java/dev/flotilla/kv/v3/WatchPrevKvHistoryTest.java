@@ -11,15 +11,12 @@ import dev.flotilla.proto.etcd.etcdserverpb.RequestOp;
 import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
 import dev.flotilla.proto.etcd.mvccpb.Event;
 import dev.flotilla.proto.store.StoreCommand;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The history keeps no copy of a change's previous version (it is read from the versions when a
@@ -28,18 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * DeleteRange, and lose prev_kv only where compaction took it, as etcd does.
  */
 class WatchPrevKvHistoryTest {
-  @TempDir Path tmp;
-  private MachineOnDisk disk;
-
-  @BeforeEach
-  void open() throws Exception {
-    disk = MachineOnDisk.open(tmp);
-  }
-
-  @AfterEach
-  void close() {
-    disk.close();
-  }
+  @RegisterExtension final MachineOnDisk disk = new MachineOnDisk();
 
   private static ByteString b(String s) {
     return ByteString.copyFromUtf8(s);
