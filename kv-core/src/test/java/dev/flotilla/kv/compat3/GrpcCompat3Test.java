@@ -2,8 +2,6 @@ package dev.flotilla.kv.compat3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -24,17 +22,9 @@ class GrpcCompat3Test {
       var b = CompletableFuture.supplyAsync(() -> session(kvd));
       List<String> want = a.join();
       List<String> got = b.join();
-      Files.writeString(EtcdV3Server.logDir().resolve("grpc-etcd.txt"), String.join("\n", want) + "\n");
-      Files.writeString(EtcdV3Server.logDir().resolve("grpc-kvd.txt"), String.join("\n", got) + "\n");
-      List<String> diff = new ArrayList<>();
-      for (int i = 0; i < Math.max(want.size(), got.size()); i++) {
-        String w = i < want.size() ? want.get(i) : "(nothing)";
-        String g = i < got.size() ? got.get(i) : "(nothing)";
-        if (!w.equals(g)) {
-          diff.add("etcd: " + w + "\n kvd: " + g);
-        }
-      }
-      assertThat(diff).as("gRPC answers where kvd differs from etcd (transcripts in target/compat3-logs/grpc-*.txt)")
+      Transcripts.save("grpc", want, got);
+      assertThat(Transcripts.differences(want, got))
+          .as("gRPC answers where kvd differs from etcd (transcripts in target/compat3-logs/grpc-*.txt)")
           .isEmpty();
     }
   }

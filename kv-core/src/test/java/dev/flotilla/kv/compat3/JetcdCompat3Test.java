@@ -2,8 +2,6 @@ package dev.flotilla.kv.compat3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -25,18 +23,10 @@ class JetcdCompat3Test {
       var b = CompletableFuture.supplyAsync(() -> session(kvd));
       List<String> want = a.join();
       List<String> got = b.join();
-      Files.writeString(EtcdV3Server.logDir().resolve("jetcd-etcd.txt"), String.join("\n", want) + "\n");
-      Files.writeString(EtcdV3Server.logDir().resolve("jetcd-kvd.txt"), String.join("\n", got) + "\n");
+      Transcripts.save("jetcd", want, got);
       assertThat(want).as("etcd's own transcript breaks a guarantee").noneMatch(l -> l.startsWith("BROKEN"));
-      List<String> diff = new ArrayList<>();
-      for (int i = 0; i < Math.max(want.size(), got.size()); i++) {
-        String w = i < want.size() ? want.get(i) : "(nothing)";
-        String g = i < got.size() ? got.get(i) : "(nothing)";
-        if (!w.equals(g)) {
-          diff.add("etcd: " + w + "\n kvd: " + g);
-        }
-      }
-      assertThat(diff).as("jetcd lines where kvd differs from etcd (transcripts in target/compat3-logs/jetcd-*.txt)")
+      assertThat(Transcripts.differences(want, got))
+          .as("jetcd lines where kvd differs from etcd (transcripts in target/compat3-logs/jetcd-*.txt)")
           .isEmpty();
     }
   }

@@ -45,13 +45,12 @@ class PythonCompat3Test {
       List<String> w = List.of(want.stdout().split("\n", -1));
       List<String> g = List.of(got.stdout().split("\n", -1));
       List<String> diff = new ArrayList<>();
-      for (int i = 0; i < Math.max(w.size(), g.size()); i++) {
-        String x = i < w.size() ? w.get(i) : "(nothing)";
-        String y = i < g.size() ? g.get(i) : "(nothing)";
-        if (!x.equals(y) && reason(allow, x) == null) {
-          diff.add("etcd: " + x + "\n  kvd: " + y);
-        } else if (!x.equals(y)) {
-          System.out.println(script + ": allowed difference (" + reason(allow, x) + "):\n  etcd: " + x + "\n  kvd: " + y);
+      for (Transcripts.Difference d : Transcripts.differences(w, g)) {
+        String why = reason(allow, d.etcd());
+        if (why == null) {
+          diff.add(d.toString());
+        } else {
+          System.out.println(script + ": allowed difference (" + why + "):\n  " + d);
         }
       }
       assertThat(diff).as("%s lines where kvd differs from etcd (kvd's stderr:\n%s)", script, got.stderr()).isEmpty();
