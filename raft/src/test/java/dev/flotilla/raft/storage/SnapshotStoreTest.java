@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.raft.core.ConfState;
 import dev.flotilla.raft.core.Snapshot;
+import dev.flotilla.raft.testkit.LogWarnings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ class SnapshotStoreTest {
     store.save(snap(10, 1, 500));
     Path newest = store.save(snap(20, 2, 500));
     xorByte(newest, 300, 0x40); // a data byte
-    try (StorageFixtures.Warnings warnings = new StorageFixtures.Warnings(SnapshotStore.class)) {
+    try (LogWarnings warnings = new LogWarnings(SnapshotStore.class)) {
       assertSame(store.loadNewest(Long.MAX_VALUE).orElseThrow(), snap(10, 1, 500));
       assertThat(warnings.lines()).singleElement().asString()
           .contains(newest.getFileName().toString())
@@ -65,7 +66,7 @@ class SnapshotStoreTest {
     assertThat(files(dir, ".broken")).singleElement()
         .satisfies(p -> assertThat(p.getFileName().toString()).isEqualTo(newest.getFileName() + ".broken"));
     // reported once: the broken file is no longer a candidate
-    try (StorageFixtures.Warnings warnings = new StorageFixtures.Warnings(SnapshotStore.class)) {
+    try (LogWarnings warnings = new LogWarnings(SnapshotStore.class)) {
       assertSame(store.loadNewest(Long.MAX_VALUE).orElseThrow(), snap(10, 1, 500));
       assertThat(warnings.lines()).isEmpty();
     }
@@ -89,7 +90,7 @@ class SnapshotStoreTest {
         case "extended" -> Files.write(p, new byte[] {0}, java.nio.file.StandardOpenOption.APPEND);
         default -> throw new AssertionError(damage);
       }
-      try (StorageFixtures.Warnings warnings = new StorageFixtures.Warnings(SnapshotStore.class)) {
+      try (LogWarnings warnings = new LogWarnings(SnapshotStore.class)) {
         assertSame(store.loadNewest(Long.MAX_VALUE).orElseThrow(), good);
         assertThat(warnings.lines()).as(damage).hasSize(1);
       }

@@ -1,9 +1,6 @@
 package dev.flotilla.raft.storage;
 
-import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.flotilla.raft.core.ConfChange;
 import dev.flotilla.raft.core.Entry;
 import dev.flotilla.raft.core.LogStore;
@@ -17,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.slf4j.LoggerFactory;
 
 /** Entries, crash copies and log capture for the storage tests. */
 final class StorageFixtures {
@@ -90,34 +86,6 @@ final class StorageFixtures {
       one.put(0, (byte) (one.get(0) ^ mask));
       one.rewind();
       channel.write(one, offset);
-    }
-  }
-
-  /** Captures WARN lines of one class's logger. */
-  static final class Warnings implements AutoCloseable {
-    private final Logger logger;
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
-
-    Warnings(Class<?> owner) {
-      logger = (Logger) LoggerFactory.getLogger(owner);
-      appender.start();
-      logger.addAppender(appender);
-    }
-
-    List<String> lines() {
-      return appender.list.stream()
-          .filter(e -> e.getLevel() == Level.WARN)
-          .map(ILoggingEvent::getFormattedMessage)
-          .collect(Collectors.toList());
-    }
-
-    void clear() {
-      appender.list.clear();
-    }
-
-    @Override
-    public void close() {
-      logger.detachAppender(appender);
     }
   }
 }

@@ -16,6 +16,7 @@ import dev.flotilla.raft.core.HardState;
 import dev.flotilla.raft.core.RaftConfig;
 import dev.flotilla.raft.core.RawNode;
 import dev.flotilla.raft.core.Snapshot;
+import dev.flotilla.raft.testkit.LogWarnings;
 import dev.flotilla.raft.wal.WalOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -203,8 +204,8 @@ class WalLogStoreTest {
     Path newest = files(dir.resolve("snap"), ".snap").get(1);
     assertThat(newest.getFileName().toString()).endsWith("00fa.snap");
     xorByte(newest, Files.size(newest) - 2, 0xff);
-    try (StorageFixtures.Warnings snapWarnings = new StorageFixtures.Warnings(SnapshotStore.class);
-         StorageFixtures.Warnings storeWarnings = new StorageFixtures.Warnings(WalLogStore.class);
+    try (LogWarnings snapWarnings = new LogWarnings(SnapshotStore.class);
+         LogWarnings storeWarnings = new LogWarnings(WalLogStore.class);
          WalLogStore store = WalLogStore.open(dir, SMALL)) {
       assertThat(snapWarnings.lines()).singleElement().asString().contains(newest.getFileName().toString())
           .contains("corrupt");

@@ -13,6 +13,7 @@ import static dev.flotilla.raft.wal.WalFixtures.xorByte;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.flotilla.raft.testkit.LogWarnings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +60,7 @@ class WalCrashRecoveryTest {
     long end = Files.size(last);
     assertThat(end - start).isEqualTo(8 + 17 + 256);
 
-    try (WalFixtures.RecoveryLog log = new WalFixtures.RecoveryLog()) {
+    try (LogWarnings log = new LogWarnings(WalRecovery.class)) {
       for (long cut = start; cut < end; cut++) {
         Path dir = tmp.resolve("cut-" + cut);
         copySegments(pristine, dir);
@@ -72,9 +73,9 @@ class WalCrashRecoveryTest {
           assertThat(replayAll(wal)).as("cut at %d", cut).isEqualTo(entries(1, N, 1, 120));
           assertThat(Files.size(segment)).isEqualTo(start);
           if (cut == start) {
-            assertThat(log.warnings()).isEmpty();
+            assertThat(log.lines()).isEmpty();
           } else {
-            assertThat(log.warnings()).as("cut at %d", cut).singleElement().asString()
+            assertThat(log.lines()).as("cut at %d", cut).singleElement().asString()
                 .contains(segment.toString())
                 .contains("torn write at offset " + start)
                 .contains("dropped " + (cut - start) + " bytes");
@@ -84,7 +85,7 @@ class WalCrashRecoveryTest {
         }
         log.clear();
         try (Wal wal = Wal.open(dir, OPTIONS)) {
-          assertThat(log.warnings()).as("second open after cut at %d", cut).isEmpty();
+          assertThat(log.lines()).as("second open after cut at %d", cut).isEmpty();
           assertThat(wal.lastIndex()).isEqualTo(N + 1);
           List<WalEntry> expected = new ArrayList<>(entries(1, N, 1, 120));
           expected.add(entry(N + 1, 2, 40));
@@ -110,15 +111,15 @@ class WalCrashRecoveryTest {
       Path segment = dir.resolve(last.getFileName());
       truncate(segment, start + keep);
       appendBytes(segment, new byte[4096]);
-      try (WalFixtures.RecoveryLog log = new WalFixtures.RecoveryLog(); Wal wal = Wal.open(dir, OPTIONS)) {
-        assertThat(log.warnings()).as("kept %d", keep).singleElement().asString()
+      try (LogWarnings log = new LogWarnings(WalRecovery.class); Wal wal = Wal.open(dir, OPTIONS)) {
+        assertThat(log.lines()).as("kept %d", keep).singleElement().asString()
             .contains("torn write at offset " + start)
             .contains("dropped " + (keep + 4096) + " bytes");
         assertThat(replayAll(wal)).isEqualTo(entries(1, N, 1, 120));
         wal.append(List.of(entry(N + 1, 2, 10)));
       }
-      try (WalFixtures.RecoveryLog log = new WalFixtures.RecoveryLog(); Wal wal = Wal.open(dir, OPTIONS)) {
-        assertThat(log.warnings()).isEmpty();
+      try (LogWarnings log = new LogWarnings(WalRecovery.class); Wal wal = Wal.open(dir, OPTIONS)) {
+        assertThat(log.lines()).isEmpty();
         assertThat(wal.lastIndex()).isEqualTo(N + 1);
       }
     }
@@ -137,8 +138,8 @@ class WalCrashRecoveryTest {
       Path dir = tmp.resolve("header-" + cut);
       copySegments(pristine, dir);
       truncate(dir.resolve(newest.getFileName()), cut);
-      try (WalFixtures.RecoveryLog log = new WalFixtures.RecoveryLog(); Wal wal = Wal.open(dir, OPTIONS)) {
-        assertThat(log.warnings()).last().asString().contains("deleting it");
+      try (LogWarnings log = new LogWarnings(WalRecovery.class); Wal wal = Wal.open(dir, OPTIONS)) {
+        assertThat(log.lines()).last().asString().contains("deleting it");
         assertThat(Files.exists(dir.resolve(newest.getFileName()))).isFalse();
         assertThat(replayAll(wal)).isEqualTo(entries(1, N, 1, 120));
         wal.append(List.of(entry(N + 1, 2, 10)));

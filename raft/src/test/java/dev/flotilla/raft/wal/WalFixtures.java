@@ -1,9 +1,6 @@
 package dev.flotilla.raft.wal;
 
-import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -15,7 +12,6 @@ import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
-import org.slf4j.LoggerFactory;
 
 /** Entries, file surgery and log capture shared by the WAL tests. */
 final class WalFixtures {
@@ -92,33 +88,6 @@ final class WalFixtures {
     Files.createDirectories(to);
     for (Path file : segmentFiles(from)) {
       Files.copy(file, to.resolve(file.getFileName()));
-    }
-  }
-
-  /** Captures what {@link WalRecovery} logs while open. */
-  static final class RecoveryLog implements AutoCloseable {
-    private final Logger logger = (Logger) LoggerFactory.getLogger(WalRecovery.class);
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
-
-    RecoveryLog() {
-      appender.start();
-      logger.addAppender(appender);
-    }
-
-    List<String> warnings() {
-      return appender.list.stream()
-          .filter(e -> e.getLevel() == Level.WARN)
-          .map(ILoggingEvent::getFormattedMessage)
-          .collect(Collectors.toList());
-    }
-
-    void clear() {
-      appender.list.clear();
-    }
-
-    @Override
-    public void close() {
-      logger.detachAppender(appender);
     }
   }
 }
