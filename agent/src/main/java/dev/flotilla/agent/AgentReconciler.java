@@ -26,6 +26,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +45,10 @@ import org.slf4j.LoggerFactory;
  * globals event makes the next round read those few keys again. Changes from the watch are taken
  * once it has been quiet for {@value #BURST_QUIET_MS} ms (at most {@value #BURST_MAX_MS} ms after
  * the first): the engine writes a burst of 300 in several txns, and acting on the first one would
- * leave the others waiting for a {@code systemctl start} that takes up to a second. Every action is idempotent and taken in batches (one load, one start, one stop per
+ * leave the others waiting for a {@code systemctl start} that takes up to a second. For the same
+ * reason the start of new units may run on the {@code starts} executor: units assigned while it
+ * runs are started beside it (a second burst, or the rest of one the engine placed in two writes),
+ * while anything else (stops, unloads, changed files) waits until no start runs. Every action is idempotent and taken in batches (one load, one start, one stop per
  * round). The agent starts a unit when its desired state becomes launched and does not restart
  * it when it later fails (as fleet's agent; systemd's {@code Restart=} does that); after an
  * agent restart it adopts what the runtime already runs instead of starting it again.
@@ -84,8 +90,8 @@ public final class AgentReconciler implements AutoCloseable {
    * Schedule changes from the watch are acted on once no more came for this long, or at the latest
    * {@link #BURST_MAX_MS} after the first: one engine write (its txns land a few ms apart) is one start.
    */
-  static final long BURST_QUIET_MS = 30;
-  static final long BURST_MAX_MS = 200;
+  static final long BURST_QUIET_MS = 20;
+  static final long BURST_MAX_MS = 150;
   /** When reading changed units failed: when to try again. */
   private static final long RETRY_READ_NANOS = 1_000_000_000L;
 
@@ -96,6 +102,14 @@ public final class AgentReconciler implements AutoCloseable {
   private final Supplier<Map<String, String>> metadata;
   private final UnitRuntime runtime;
   private final Config config;
+  /** Runs the starts of new units; {@code Runnable::run}: on the loop's thread, one at a time. */
+  private final Executor starts;
+  /** Units whose start runs on {@link #starts} now (left out of state reads until it returned). */
+  private final Set<String> starting = ConcurrentHashMap.newKeySet();
+  private final AtomicLong startsEnded = new AtomicLong();
+  private long startsEndedSeen;
+  /** An action waited for the running starts to end: act again then. */
+  private boolean actDeferred;
 
   private RegistryWatch assignedWatch;
   private RegistryWatch globalsWatch;
@@ -140,6 +154,18 @@ public final class AgentReconciler implements AutoCloseable {
 
   public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
       UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config) {
+    this(machineId, schedule, units, stateRegistry, metadata, runtime, config, Runnable::run);
+  }
+
+  /**
+   * @param starts runs the start of new units (their files and their start, one
+   *     {@link UnitRuntime#loadAndStart}), maybe beside the loop and beside each other: only for a
+   *     runtime that takes calls from several threads at once; the caller wakes the loop when one ends
+   */
+  public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
+      UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config,
+      Executor starts) {
+    this.starts = Objects.requireNonNull(starts);
     this.machineId = Objects.requireNonNull(machineId);
     this.schedule = Objects.requireNonNull(schedule);
     this.units = Objects.requireNonNull(units);
@@ -202,8 +228,15 @@ public final class AgentReconciler implements AutoCloseable {
       globalsReadNeeded = true;
       nextSafetyPass = nowNanos + config.safetyPass().toNanos();
     }
-    if (assignedReadNeeded || globalsReadNeeded || (burst && nowNanos - burstDue >= 0)) {
+    long ended = startsEnded.get();
+    if (ended != startsEndedSeen) {
+      startsEndedSeen = ended;
+      nextStatePoll = Math.min(nextStatePoll, nowNanos); // the started units' states, now that the start returned
+    }
+    boolean deferredDue = actDeferred && starting.isEmpty();
+    if (assignedReadNeeded || globalsReadNeeded || (burst && nowNanos - burstDue >= 0) || deferredDue) {
       burst = false;
+      actDeferred = false;
       readTarget();
       if (act()) {
         lastActionAt = nowNanos;
@@ -441,6 +474,33 @@ public final class AgentReconciler implements AutoCloseable {
         toStop.add(u);
       }
     });
+    boolean onlyNewStarts = toUnload.isEmpty() && toStop.isEmpty() && !toStart.isEmpty()
+        && toLoad.keySet().equals(toStart);
+    if (onlyNewStarts) {
+      // new assignments: loaded and started in one go (systemd: the start takes up new files), on
+      // the starts executor, beside any start still running
+      log.info("machine {}: loading {}", machineId, toLoad.keySet());
+      log.info("machine {}: starting {}", machineId, toStart);
+      loaded.putAll(toLoad);
+      started.addAll(toStart); // a unit that failed to start is reported failed, not started again
+      starting.addAll(toStart);
+      actions++;
+      starts.execute(() -> {
+        try {
+          runtime.loadAndStart(toLoad, toStart);
+        } catch (RuntimeException e) {
+          log.warn("machine {}: load and start failed: {}", machineId, e.getMessage());
+        } finally {
+          starting.removeAll(toStart);
+          startsEnded.incrementAndGet();
+        }
+      });
+      return true;
+    }
+    if (!starting.isEmpty() && !(toUnload.isEmpty() && toStop.isEmpty() && toLoad.isEmpty() && toStart.isEmpty())) {
+      actDeferred = true; // a stop or unload must not race a start of the same units: after it
+      return false;
+    }
     boolean acted = false;
     if (!toUnload.isEmpty()) {
       log.info("machine {}: unloading {}", machineId, toUnload);
@@ -497,6 +557,7 @@ public final class AgentReconciler implements AutoCloseable {
    */
   private boolean report(Set<String> units, boolean all) {
     Set<String> watched = new TreeSet<>(units);
+    watched.removeAll(starting); // read once their start returned
     Map<String, UnitStatus> now = watched.isEmpty() ? Map.of() : readStates(watched);
     if (now == null) {
       return false; // the runtime could not say: report nothing rather than guess

@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -186,6 +188,46 @@ class AgentReconcilerTest {
     runUntil(agent, () -> runtime.running().size() == 30, "30 units running");
     engine.join();
     assertThat(runtime.count("loadAndStart")).as("starts: %s", runtime.calls()).isEqualTo(1);
+  }
+
+  /**
+   * Units assigned while a start runs (0.5-1 s for 100 systemd units) are started beside it, not
+   * after it returns (a burst the engine placed in two writes waited ~0.5 s for the first start);
+   * a stop (or unload) waits until no start runs: a stop of a unit whose start still runs must not
+   * come first and be undone by it.
+   */
+  @Test
+  void unitsAssignedWhileAStartRunsAreStartedBesideItAndAStopWaitsForIt() throws Exception {
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      runtime.slowStarts(Duration.ofMillis(800));
+      agent.close();
+      agent = new AgentReconciler("m1", registry, registry, registry, () -> metadata, runtime,
+          new AgentReconciler.Config(Duration.ofMillis(200), Duration.ofSeconds(60)), threads);
+      for (int i = 0; i < 4; i++) {
+        submit("first" + i + ".service", "", DesiredState.LAUNCHED);
+        submit("second" + i + ".service", "", DesiredState.LAUNCHED);
+      }
+      agent.reconcile(System.nanoTime());
+      for (int i = 0; i < 4; i++) {
+        assign("first" + i + ".service", "m1");
+      }
+      runUntil(agent, () -> runtime.count("loadAndStart") == 1, "the first batch handed to the runtime");
+      for (int i = 0; i < 4; i++) {
+        assign("second" + i + ".service", "m1");
+      }
+      runUntil(agent, () -> runtime.count("loadAndStart") == 2, "the second batch handed to the runtime");
+      assertThat(runtime.running()).as("the first start has not returned yet: %s", runtime.calls()).isEmpty();
+      setDesired("first0.service", DesiredState.LOADED);
+      runUntil(agent, () -> runtime.running().size() == 7 && runtime.count("stop") == 1, "7 running, first0 stopped");
+      long settle = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+      runUntil(agent, () -> System.nanoTime() > settle, "a few more rounds");
+      assertThat(runtime.running()).hasSize(7).doesNotContainKey("first0.service");
+      assertThat(runtime.files()).containsKey("first0.service");
+    } finally {
+      threads.shutdown();
+      assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    }
   }
 
   @Test
