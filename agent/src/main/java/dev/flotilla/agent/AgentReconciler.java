@@ -495,6 +495,9 @@ public final class AgentReconciler implements AutoCloseable {
           startsEnded.incrementAndGet();
         }
       });
+      if (!starting.containsAll(toStart)) {
+        startsEndedSeen = startsEnded.get(); // ran on this thread (or is over already): the follow-ups as before
+      }
       return true;
     }
     if (!starting.isEmpty() && !(toUnload.isEmpty() && toStop.isEmpty() && toLoad.isEmpty() && toStart.isEmpty())) {
