@@ -48,8 +48,8 @@ import org.slf4j.LoggerFactory;
  * leave the others waiting for a {@code systemctl start} that takes up to a second. For the same
  * reason the start of new units may run on the {@code starts} executor: units assigned while it
  * runs are started beside it (a second burst, or the rest of one the engine placed in two writes),
- * while anything else (stops, unloads, changed files) waits until no start runs. Every action is idempotent and taken in batches (one load, one start, one stop per
- * round). The agent starts a unit when its desired state becomes launched and does not restart
+ * while anything else (stops, unloads, changed files) waits until no start runs. Every action is
+ * idempotent and taken in batches (one load, one start, one stop per round). The agent starts a unit when its desired state becomes launched and does not restart
  * it when it later fails (as fleet's agent; systemd's {@code Restart=} does that); after an
  * agent restart it adopts what the runtime already runs instead of starting it again.
  *
@@ -474,8 +474,9 @@ public final class AgentReconciler implements AutoCloseable {
         toStop.add(u);
       }
     });
+    // units the runtime does not hold yet, all to start, and nothing else to do
     boolean onlyNewStarts = toUnload.isEmpty() && toStop.isEmpty() && !toStart.isEmpty()
-        && toLoad.keySet().equals(toStart);
+        && toLoad.keySet().equals(toStart) && toStart.stream().noneMatch(loaded::containsKey);
     if (onlyNewStarts) {
       // new assignments: loaded and started in one go (systemd: the start takes up new files), on
       // the starts executor, beside any start still running
@@ -488,8 +489,11 @@ public final class AgentReconciler implements AutoCloseable {
       starts.execute(() -> {
         try {
           runtime.loadAndStart(toLoad, toStart);
-        } catch (RuntimeException e) {
+        } catch (RuntimeFailure e) {
           log.warn("machine {}: load and start failed: {}", machineId, e.getMessage());
+        } catch (RuntimeException e) {
+          // not retried either (the units count as started): their states say what became of them
+          log.warn("machine {}: load and start failed", machineId, e);
         } finally {
           starting.removeAll(toStart);
           startsEnded.incrementAndGet();
@@ -502,6 +506,8 @@ public final class AgentReconciler implements AutoCloseable {
     }
     if (!starting.isEmpty() && !(toUnload.isEmpty() && toStop.isEmpty() && toLoad.isEmpty() && toStart.isEmpty())) {
       actDeferred = true; // a stop or unload must not race a start of the same units: after it
+      log.debug("machine {}: {} units to unload, {} to stop, {} files to load, {} to start wait for the starts running",
+          machineId, toUnload.size(), toStop.size(), toLoad.size(), toStart.size());
       return false;
     }
     boolean acted = false;

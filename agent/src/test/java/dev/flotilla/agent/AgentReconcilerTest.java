@@ -171,22 +171,43 @@ class AgentReconcilerTest {
    * {@code systemctl start} (0.5-1 s for 100 units on the bench hosts).
    */
   @Test
-  void aBurstWrittenInSeveralTxnsIsOneStart() throws Exception {
+  void aBurstWrittenInSeveralTxnsIsOneStart() {
     for (int i = 0; i < 30; i++) {
       submit("burst" + i + ".service", "", DesiredState.LAUNCHED);
     }
-    agent.reconcile(System.nanoTime());
-    Thread engine = new Thread(() -> {
-      for (int txn = 0; txn < 3; txn++) {
-        for (int i = txn * 10; i < txn * 10 + 10; i++) {
-          assign("burst" + i + ".service", "m1");
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(AgentReconciler.BURST_QUIET_MS / 3));
+    long t = System.nanoTime();
+    agent.reconcile(t);
+    // the test's own watch of the schedule says when a group's writes were delivered
+    RegistryWatch seen = registry.watchAssignedTo("m1", registry.assignedTo("m1").revision() + 1);
+    int delivered = 0;
+    for (int group = 0; group < 3; group++) {
+      for (int i = group * 10; i < group * 10 + 10; i++) {
+        assign("burst" + i + ".service", "m1");
       }
-    });
-    engine.start();
-    runUntil(agent, () -> runtime.running().size() == 30, "30 units running");
-    engine.join();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      long settled = 0;
+      // rounds on the agent's clock, which stands still while the group lands (and 50 ms after)
+      while (settled == 0 || System.nanoTime() - settled < 0) {
+        agent.reconcile(t);
+        delivered += seen.poll(100).size();
+        if (settled == 0 && delivered == group * 10 + 10) {
+          settled = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+        }
+        assertThat(System.nanoTime()).as("group %s delivered within 20 s", group).isLessThan(deadline);
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+      }
+      // the engine's next txn lands a few ms later on the agent's clock: less than the quiet window
+      t += TimeUnit.MILLISECONDS.toNanos(AgentReconciler.BURST_QUIET_MS / 4);
+    }
+    seen.close();
+    assertThat(runtime.count("loadAndStart")).as("nothing started while the burst came: %s", runtime.calls()).isZero();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (runtime.running().size() < 30) {
+      t += TimeUnit.MILLISECONDS.toNanos(5);
+      agent.reconcile(t);
+      assertThat(System.nanoTime()).as("30 units running within 20 s: %s", runtime.calls()).isLessThan(deadline);
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
     assertThat(runtime.count("loadAndStart")).as("starts: %s", runtime.calls()).isEqualTo(1);
   }
 
