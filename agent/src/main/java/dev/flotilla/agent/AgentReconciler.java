@@ -26,6 +26,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,9 +39,17 @@ import org.slf4j.LoggerFactory;
  * shows when they change.
  *
  * <p>Driven by two watches of this machine's keys only ({@code schedule/<machine>/} and
- * {@code globals/}): an event makes the next round read those few keys again, never the whole
- * cluster. Every action is idempotent and taken in batches (one load, one start, one stop per
- * round). The agent starts a unit when its desired state becomes launched and does not restart
+ * {@code globals/}), never the whole cluster. The schedule is a list and watch: one read, then the
+ * watch's events (which carry each entry's desired state) applied to it, with no read per event;
+ * it is read again when its watch is opened anew (compaction, error) and at the safety pass. A
+ * globals event makes the next round read those few keys again. Changes from the watch are taken
+ * once it has been quiet for {@value #BURST_QUIET_MS} ms (at most {@value #BURST_MAX_MS} ms after
+ * the first): the engine writes a burst of 300 in several txns, and acting on the first one would
+ * leave the others waiting for a {@code systemctl start} that takes up to a second. For the same
+ * reason the start of new units may run on the {@code starts} executor: units assigned while it
+ * runs are started beside it (a second burst, or the rest of one the engine placed in two writes),
+ * while anything else (stops, unloads, changed files) waits until no start runs. Every action is
+ * idempotent and taken in batches (one load, one start, one stop per round). The agent starts a unit when its desired state becomes launched and does not restart
  * it when it later fails (as fleet's agent; systemd's {@code Restart=} does that); after an
  * agent restart it adopts what the runtime already runs instead of starting it again.
  *
@@ -75,6 +86,12 @@ public final class AgentReconciler implements AutoCloseable {
 
   /** After an action, states are read again after these delays (then every statePoll). */
   private static final long[] FOLLOW_UPS_MS = {200, 1_000, 3_000};
+  /**
+   * Schedule changes from the watch are acted on once no more came for this long, or at the latest
+   * {@link #BURST_MAX_MS} after the first: one engine write (its txns land a few ms apart) is one start.
+   */
+  static final long BURST_QUIET_MS = 20;
+  static final long BURST_MAX_MS = 150;
   /** When reading changed units failed: when to try again. */
   private static final long RETRY_READ_NANOS = 1_000_000_000L;
 
@@ -85,13 +102,31 @@ public final class AgentReconciler implements AutoCloseable {
   private final Supplier<Map<String, String>> metadata;
   private final UnitRuntime runtime;
   private final Config config;
+  /** Runs the starts of new units; {@code Runnable::run}: on the loop's thread, one at a time. */
+  private final Executor starts;
+  /** Units whose start runs on {@link #starts} now (left out of state reads until it returned). */
+  private final Set<String> starting = ConcurrentHashMap.newKeySet();
+  private final AtomicLong startsEnded = new AtomicLong();
+  private long startsEndedSeen;
+  /** An action waited for the running starts to end: act again then. */
+  private boolean actDeferred;
 
   private RegistryWatch assignedWatch;
   private RegistryWatch globalsWatch;
-  private boolean readNeeded = true;
+  private boolean assignedReadNeeded = true;
+  private boolean globalsReadNeeded = true;
   /** The store revisions the last read of this machine's schedule and of the globals saw (0: none). */
   private long assignedRead;
   private long globalsRead;
+  /** This machine's schedule entries: the last read, with the watch's events since applied. */
+  private final Map<String, DesiredState> assigned = new TreeMap<>();
+  /** The global units' entries as of the last read of them. */
+  private Map<String, DesiredState> globalEntries = Map.of();
+  /** Schedule changes from the watch not acted on yet: since when, and when they are taken. */
+  private boolean burst;
+  private long burstSince;
+  private long burstDue;
+  private long scheduleReads;
   private long nextSafetyPass;
   private long nextStatePoll;
   private int followUp = FOLLOW_UPS_MS.length;
@@ -119,6 +154,18 @@ public final class AgentReconciler implements AutoCloseable {
 
   public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
       UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config) {
+    this(machineId, schedule, units, stateRegistry, metadata, runtime, config, Runnable::run);
+  }
+
+  /**
+   * @param starts runs the start of new units (their files and their start, one
+   *     {@link UnitRuntime#loadAndStart}), maybe beside the loop and beside each other: only for a
+   *     runtime that takes calls from several threads at once; the caller wakes the loop when one ends
+   */
+  public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
+      UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config,
+      Executor starts) {
+    this.starts = Objects.requireNonNull(starts);
     this.machineId = Objects.requireNonNull(machineId);
     this.schedule = Objects.requireNonNull(schedule);
     this.units = Objects.requireNonNull(units);
@@ -131,6 +178,11 @@ public final class AgentReconciler implements AutoCloseable {
   /** Runtime actions taken so far (loads, starts, stops, unloads; a batch counts once). */
   public long actions() {
     return actions;
+  }
+
+  /** Reads of this machine's schedule so far (its watch's events need none), for tests and metrics. */
+  public long scheduleReads() {
+    return scheduleReads;
   }
 
   /** State reads so far (each one batch of {@link UnitRuntime#states}), for tests and metrics. */
@@ -156,20 +208,35 @@ public final class AgentReconciler implements AutoCloseable {
       adopted = true;
     }
     if (assignedWatch == null || assignedWatch.isBroken() || globalsWatch == null || globalsWatch.isBroken()) {
-      openWatches();
-    }
-    // events the last read already saw (the engine's txns landing while it read) ask for no new one
-    if (after(assignedWatch.poll(Integer.MAX_VALUE), assignedRead)
-        | after(globalsWatch.poll(Integer.MAX_VALUE), globalsRead)) {
-      readNeeded = true;
-    }
-    if (nowNanos - nextSafetyPass >= 0) {
-      readNeeded = true;
+      openWatches(); // reads everything: the safety pass is a full period away
       nextSafetyPass = nowNanos + config.safetyPass().toNanos();
     }
-    if (readNeeded) {
-      readNeeded = false;
-      log.debug("machine {}: reading the schedule", machineId);
+    if (applyScheduleEvents(assignedWatch.poll(Integer.MAX_VALUE))) {
+      burstDue = burst ? Math.min(nowNanos + BURST_QUIET_MS * 1_000_000L, burstSince + BURST_MAX_MS * 1_000_000L)
+          : nowNanos + BURST_QUIET_MS * 1_000_000L;
+      if (!burst) {
+        burst = true;
+        burstSince = nowNanos;
+      }
+    }
+    // events the last read already saw (the engine's txns landing while it read) ask for no new one
+    if (after(globalsWatch.poll(Integer.MAX_VALUE), globalsRead)) {
+      globalsReadNeeded = true;
+    }
+    if (nowNanos - nextSafetyPass >= 0) {
+      assignedReadNeeded = true;
+      globalsReadNeeded = true;
+      nextSafetyPass = nowNanos + config.safetyPass().toNanos();
+    }
+    long ended = startsEnded.get();
+    if (ended != startsEndedSeen) {
+      startsEndedSeen = ended;
+      nextStatePoll = Math.min(nextStatePoll, nowNanos); // the started units' states, now that the start returned
+    }
+    boolean deferredDue = actDeferred && starting.isEmpty();
+    if (assignedReadNeeded || globalsReadNeeded || (burst && nowNanos - burstDue >= 0) || deferredDue) {
+      burst = false;
+      actDeferred = false;
       readTarget();
       if (act()) {
         lastActionAt = nowNanos;
@@ -204,6 +271,9 @@ public final class AgentReconciler implements AutoCloseable {
       }
     }
     long next = nextStatePoll - nextSafetyPass < 0 ? nextStatePoll : nextSafetyPass;
+    if (burst && burstDue - next < 0) {
+      next = burstDue;
+    }
     if ((dirtyAll || !dirty.isEmpty()) && dirtyDue - next < 0) {
       next = dirtyDue;
     }
@@ -260,13 +330,54 @@ public final class AgentReconciler implements AutoCloseable {
         started.size());
   }
 
+  /**
+   * Reads this machine's schedule and watches it from the next revision on (list and watch: its
+   * events are applied to this read); the globals are read in the round, at that revision or later.
+   */
   private void openWatches() {
     closeWatches();
-    readNeeded = true;
-    // opened before the read, from the revision the read will see at the latest: nothing is missed
-    long from = schedule.assignedTo(machineId).revision() + 1;
+    readAssigned();
+    globalsReadNeeded = true;
+    long from = assignedRead + 1;
     assignedWatch = schedule.watchAssignedTo(machineId, from);
     globalsWatch = schedule.watchGlobals(from);
+  }
+
+  private void readAssigned() {
+    MachineSchedule.Assigned a = schedule.assignedTo(machineId);
+    scheduleReads++;
+    assigned.clear();
+    assigned.putAll(a.units());
+    assignedRead = a.revision();
+    assignedReadNeeded = false;
+  }
+
+  /**
+   * Applies the schedule watch's events to {@link #assigned}: those the last read saw are skipped,
+   * one without its entry's value asks for a read. True when one changed the schedule known here.
+   */
+  private boolean applyScheduleEvents(List<RegistryEvent> events) {
+    int applied = 0;
+    for (RegistryEvent e : events) {
+      if (e.revision() <= assignedRead) {
+        continue;
+      }
+      if (e instanceof RegistryEvent.AssignmentChanged a && a.carried()) {
+        if (a.desired() == null) {
+          assigned.remove(a.unit());
+        } else {
+          assigned.put(a.unit(), a.desired());
+        }
+        applied++;
+      } else {
+        assignedReadNeeded = true;
+      }
+    }
+    if (applied > 0 && log.isDebugEnabled()) {
+      log.debug("machine {}: {} schedule changes from the watch (revisions {}..{})", machineId, applied,
+          events.get(0).revision(), events.get(events.size() - 1).revision());
+    }
+    return applied > 0;
   }
 
   /** Whether one of {@code events} is newer than revision {@code read} (a read there has seen the others). */
@@ -279,19 +390,26 @@ public final class AgentReconciler implements AutoCloseable {
     return false;
   }
 
+  /** The target from the schedule known here (read first where it must be), and the files it needs. */
   private void readTarget() {
     long t0 = System.nanoTime();
+    if (assignedReadNeeded) {
+      log.debug("machine {}: reading the schedule", machineId);
+      readAssigned();
+    }
+    if (globalsReadNeeded) {
+      MachineSchedule.Assigned globalsNow = schedule.globals();
+      globalsRead = globalsNow.revision();
+      globalEntries = globalsNow.units();
+      globalsReadNeeded = false;
+    }
     Map<String, DesiredState> next = new TreeMap<>();
-    MachineSchedule.Assigned assigned = schedule.assignedTo(machineId);
-    assignedRead = assigned.revision();
-    assigned.units().forEach((u, d) -> {
+    assigned.forEach((u, d) -> {
       if (d != DesiredState.INACTIVE) {
         next.put(u, d);
       }
     });
-    MachineSchedule.Assigned globalsNow = schedule.globals();
-    globalsRead = globalsNow.revision();
-    Map<String, DesiredState> globals = globalsNow.units();
+    Map<String, DesiredState> globals = globalEntries;
     if (!globals.isEmpty()) {
       Map<String, String> mine = metadata.get();
       globals.forEach((u, d) -> {
@@ -356,6 +474,42 @@ public final class AgentReconciler implements AutoCloseable {
         toStop.add(u);
       }
     });
+    // units the runtime does not hold yet, all to start, and nothing else to do
+    boolean onlyNewStarts = toUnload.isEmpty() && toStop.isEmpty() && !toStart.isEmpty()
+        && toLoad.keySet().equals(toStart) && toStart.stream().noneMatch(loaded::containsKey);
+    if (onlyNewStarts) {
+      // new assignments: loaded and started in one go (systemd: the start takes up new files), on
+      // the starts executor, beside any start still running
+      log.info("machine {}: loading {}", machineId, toLoad.keySet());
+      log.info("machine {}: starting {}", machineId, toStart);
+      loaded.putAll(toLoad);
+      started.addAll(toStart); // a unit that failed to start is reported failed, not started again
+      starting.addAll(toStart);
+      actions++;
+      starts.execute(() -> {
+        try {
+          runtime.loadAndStart(toLoad, toStart);
+        } catch (RuntimeFailure e) {
+          log.warn("machine {}: load and start failed: {}", machineId, e.getMessage());
+        } catch (RuntimeException e) {
+          // not retried either (the units count as started): their states say what became of them
+          log.warn("machine {}: load and start failed", machineId, e);
+        } finally {
+          starting.removeAll(toStart);
+          startsEnded.incrementAndGet();
+        }
+      });
+      if (!starting.containsAll(toStart)) {
+        startsEndedSeen = startsEnded.get(); // ran on this thread (or is over already): the follow-ups as before
+      }
+      return true;
+    }
+    if (!starting.isEmpty() && !(toUnload.isEmpty() && toStop.isEmpty() && toLoad.isEmpty() && toStart.isEmpty())) {
+      actDeferred = true; // a stop or unload must not race a start of the same units: after it
+      log.debug("machine {}: {} units to unload, {} to stop, {} files to load, {} to start wait for the starts running",
+          machineId, toUnload.size(), toStop.size(), toLoad.size(), toStart.size());
+      return false;
+    }
     boolean acted = false;
     if (!toUnload.isEmpty()) {
       log.info("machine {}: unloading {}", machineId, toUnload);
@@ -412,6 +566,7 @@ public final class AgentReconciler implements AutoCloseable {
    */
   private boolean report(Set<String> units, boolean all) {
     Set<String> watched = new TreeSet<>(units);
+    watched.removeAll(starting); // read once their start returned
     Map<String, UnitStatus> now = watched.isEmpty() ? Map.of() : readStates(watched);
     if (now == null) {
       return false; // the runtime could not say: report nothing rather than guess

@@ -15,8 +15,12 @@ import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -135,5 +139,63 @@ class AgentReconcilerSystemdTest {
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
     runUntil(() -> System.nanoTime() - until >= 0, "3 s idle");
     assertThat(runtime.commandsRun()).as("commands spawned in 3 idle seconds").isEqualTo(idle);
+  }
+
+  /**
+   * Starts on their own threads, as fleetd's agent runs them under systemd: a second batch assigned
+   * while the first one's {@code systemctl start} may still run is started beside it, and then
+   * units taken off the machine are stopped and unloaded: systemd ends up running exactly what is
+   * assigned, and every unit is reported so.
+   */
+  @Test
+  void startsBesideARunningStartLeaveSystemdRunningExactlyWhatIsAssigned() throws Exception {
+    assertThat(runtime.startsConcurrently()).isTrue();
+    ExecutorService threads = Executors.newCachedThreadPool();
+    agent.close();
+    agent = new AgentReconciler("m1", registry, registry, registry, Map::of, runtime,
+        AgentReconciler.Config.defaults(), threads);
+    try {
+      List<String> all = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        String unit = "beside" + i + ".service";
+        all.add(unit);
+        var r = new UnitRecord(UnitName.parse(unit), UnitFile.parse("[Service]\nExecStart=/bin/sleep 1000\n"),
+            DesiredState.INACTIVE);
+        assertThat(registry.create(r)).isTrue();
+        for (DesiredState d : new DesiredState[] {DesiredState.LOADED, DesiredState.LAUNCHED}) {
+          registry.setDesiredState(unit, d, registry.unit(unit).orElseThrow().modRevision());
+        }
+      }
+      agent.reconcile(System.nanoTime());
+      all.subList(0, 20).forEach(u -> assertThat(registry.assign(u, "m1", 0)).isTrue());
+      runUntil(() -> host.exec("systemctl", "list-jobs", "--no-legend", "--no-pager").output().contains("beside")
+          || running() > 0, "the first batch's start under way");
+      all.subList(20, 40).forEach(u -> assertThat(registry.assign(u, "m1", 0)).isTrue());
+      runUntil(() -> running() == 40 && reportedRunning(all) == 40, "40 units running and reported");
+
+      // ten taken off the machine: stopped and unloaded, the other 30 untouched
+      for (String u : all.subList(0, 10)) {
+        assertThat(registry.unassign(u, registry.assignment(u).orElseThrow().modRevision())).isTrue();
+      }
+      runUntil(() -> running() == 30 && reportedRunning(all) == 30, "30 units left running");
+      assertThat(host.exec("systemctl", "is-active", "beside0.service").output()).isNotEqualTo("active");
+      assertThat(host.exec("systemctl", "is-active", "beside39.service").output()).isEqualTo("active");
+    } finally {
+      threads.shutdown();
+      assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /** Units named beside*.service systemd runs now. */
+  private int running() {
+    String out = host.exec("systemctl", "list-units", "--state=running", "--no-legend", "--no-pager", "--plain",
+        "beside*.service").output();
+    return (int) out.lines().filter(l -> l.startsWith("beside")).count();
+  }
+
+  private long reportedRunning(List<String> units) {
+    return registry.states().stream()
+        .filter(s -> units.contains(s.unit()) && s.activeState().equals("active") && s.subState().equals("running"))
+        .count();
   }
 }

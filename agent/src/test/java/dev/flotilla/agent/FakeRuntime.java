@@ -4,6 +4,7 @@ import dev.flotilla.agent.runtime.StateChanges;
 import dev.flotilla.agent.runtime.UnitRuntime;
 import dev.flotilla.agent.runtime.UnitStatus;
 import dev.flotilla.scheduler.api.UnitHost.JournalPage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The deterministic twin of a host's runtime: unit files and running units in memory, every call
@@ -28,6 +30,7 @@ final class FakeRuntime implements UnitRuntime {
   private final Set<String> changed = new TreeSet<>();
   private boolean feedUp = true;
   private boolean feedRestarted;
+  private volatile long startLatencyNanos;
 
   @Override
   public String name() {
@@ -96,11 +99,34 @@ final class FakeRuntime implements UnitRuntime {
     files.putAll(unitFiles);
   }
 
-  /** Recorded as itself, then as the load and the start it is (so counts of either stay true). */
+  /**
+   * Starts take this long from now on (as 100 systemd units take 0.5-1 s), holding no lock
+   * meanwhile, and the runtime says it takes them beside other calls ({@link #startsConcurrently}).
+   */
+  void slowStarts(Duration latency) {
+    startLatencyNanos = latency.toNanos();
+  }
+
   @Override
-  public synchronized void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
-    calls.add("loadAndStart " + unitFiles.keySet() + " " + units);
-    UnitRuntime.super.loadAndStart(unitFiles, units);
+  public boolean startsConcurrently() {
+    return startLatencyNanos > 0;
+  }
+
+  /**
+   * Recorded as itself, then as the load and the start it is (so counts of either stay true); with
+   * {@link #slowStarts} the units run only once the latency passed.
+   */
+  @Override
+  public void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
+    synchronized (this) {
+      calls.add("loadAndStart " + unitFiles.keySet() + " " + units);
+    }
+    if (startLatencyNanos > 0) {
+      LockSupport.parkNanos(startLatencyNanos);
+    }
+    synchronized (this) {
+      UnitRuntime.super.loadAndStart(unitFiles, units);
+    }
   }
 
   @Override

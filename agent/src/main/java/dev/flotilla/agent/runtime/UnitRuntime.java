@@ -95,6 +95,15 @@ public interface UnitRuntime extends AutoCloseable {
   default void signalChangesTo(Runnable signal) {}
 
   /**
+   * Whether {@link #loadAndStart} may run on another thread beside the agent's other calls, and
+   * beside another {@code loadAndStart} of other units: the agent then starts units assigned while
+   * a start runs at once instead of after it. The default says no.
+   */
+  default boolean startsConcurrently() {
+    return false;
+  }
+
+  /**
    * The units this runtime installed (files it wrote, still there): after an agent restart the
    * agent adopts those still assigned to it and unloads the rest.
    */

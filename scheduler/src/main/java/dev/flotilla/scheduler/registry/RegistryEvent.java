@@ -25,5 +25,16 @@ public sealed interface RegistryEvent {
   /** The machine's presence lease expired or it left. */
   record MachineGone(String machineId, long revision) implements RegistryEvent {}
 
-  record AssignmentChanged(String unit, long revision) implements RegistryEvent {}
+  /**
+   * A schedule (or globals) entry changed. {@code carried}: the watch brought the entry's value, then
+   * {@code desired} is its desired state as of {@code revision}, null when the entry was removed (an
+   * agent applies it to what it read before, the usual list and watch, with no read per event); not
+   * carried ({@code desired} null): read the entries to know.
+   */
+  record AssignmentChanged(String unit, long revision, boolean carried, DesiredState desired)
+      implements RegistryEvent {
+    public AssignmentChanged(String unit, long revision) {
+      this(unit, revision, false, null);
+    }
+  }
 }

@@ -115,7 +115,7 @@ public final class SystemdRuntime implements UnitRuntime {
   private final Options options;
   private final CommandRunner runner;
   /** Files changed since the last daemon-reload that worked: the next load or unload retries it. */
-  private boolean reloadPending;
+  private volatile boolean reloadPending;
   /** Started by the first {@link #changes()} call: a runtime nobody asks about changes spawns no follower. */
   private volatile JournalFollower follower;
   private volatile Runnable changeSignal = () -> {};
@@ -188,6 +188,15 @@ public final class SystemdRuntime implements UnitRuntime {
    * has the new file, and a unit that ran before is not restarted, as {@link #load} never does.
    * Changed files, and new files of units not started, are handled as {@link #load} does.
    */
+  /**
+   * Yes: each call writes its own units' files and runs its own systemctl processes; systemd takes
+   * the jobs of two {@code systemctl start} in whatever order they come.
+   */
+  @Override
+  public boolean startsConcurrently() {
+    return true;
+  }
+
   @Override
   public void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
     var failures = new ArrayList<String>();

@@ -655,8 +655,7 @@ public final class StoreRegistry
   @Override
   public RegistryWatch watchAssignedTo(String machineId, long fromRevision) {
     return StoreRegistryWatch.open(client, keys.scheduledOn(machineId), fromRevision,
-        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())),
-        watchSignal);
+        this::entryEvent, watchSignal);
   }
 
   @Override
@@ -672,8 +671,21 @@ public final class StoreRegistry
   @Override
   public RegistryWatch watchGlobals(long fromRevision) {
     return StoreRegistryWatch.open(client, keys.globals(), fromRevision,
-        e -> keys.parse(e.kv().key()).map(p -> new RegistryEvent.AssignmentChanged(p.unit(), e.revision())),
-        watchSignal);
+        this::entryEvent, watchSignal);
+  }
+
+  /** A schedule or globals entry's event, with the entry's desired state as of it (null: removed). */
+  private Optional<RegistryEvent> entryEvent(WatchEvent e) {
+    return keys.parse(e.kv().key()).map(p -> {
+      if (e.type() != WatchEvent.Type.PUT) {
+        return new RegistryEvent.AssignmentChanged(p.unit(), e.revision(), true, null);
+      }
+      try {
+        return new RegistryEvent.AssignmentChanged(p.unit(), e.revision(), true, RegistryCodec.desired(e.kv().value()));
+      } catch (IllegalArgumentException unreadable) {
+        return new RegistryEvent.AssignmentChanged(p.unit(), e.revision()); // the reader's read says what is wrong
+      }
+    });
   }
 
   // ---- the engine's watch
