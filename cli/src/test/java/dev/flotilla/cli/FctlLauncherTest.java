@@ -62,7 +62,12 @@ class FctlLauncherTest {
         Files.createSymbolicLink(lib.resolve(from.getFileName()), from);
       }
     }
-    assertThat(lib.resolve("picocli-4.7.7.jar")).exists();
+    // picocli is compiled with fctl (Java 17 class files the launcher's archive can hold), not its jar
+    try (Stream<Path> jars = Files.list(lib)) {
+      assertThat(jars.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("picocli"));
+    }
+    byte[] commandLine = Files.readAllBytes(module.resolve("target/classes/picocli/CommandLine.class"));
+    assertThat(((commandLine[6] & 0xff) << 8) | (commandLine[7] & 0xff)).as("picocli's class file version").isEqualTo(61);
     assertThat(lib.resolve("slf4j-simple-2.0.17.jar")).as("fctl's log provider").exists();
     fleetd = new RealFleetd(dir);
   }
