@@ -88,6 +88,15 @@ class FctlLauncherTest {
     // the first command after a build also writes the AppCDS archive; the later ones use it
     assertLauncherRuns(fleetd.httpUrl, "submit", idle.toString());
     assertThat(root.resolve("cli/target/fctl.jsa")).as("the launcher's class archive").exists();
+    // ... with what the other commands load too: start writes JSON (Jackson) and runs other classes
+    // of fctl's than submit, yet loads none of them from a jar
+    Run start = launcher(Map.of("FLOTILLA_JAVA_OPTS", "-Xlog:class+load"), fleetd.httpUrl, "start", "--no-block",
+        units.resolve("web@9.service").toString());
+    assertThat(start.exit()).as(start.err()).isZero();
+    assertThat(start.out().lines().filter(l -> l.contains("source: file:") || l.contains("source: jar:"))
+        .filter(l -> l.contains(" dev.flotilla.") || l.contains(" picocli.") || l.contains(" com.fasterxml.")))
+        .as("classes start loaded from jars, not from the archive submit wrote").isEmpty();
+    assertLauncherRuns(fleetd.httpUrl, "destroy", "web@9");
     assertLauncherRuns(fleetd.unixUrl, "load", "idle");
     assertLauncherRuns(fleetd.httpUrl, "start", "idle");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -157,10 +166,16 @@ class FctlLauncherTest {
 
   /** {@code bin/fctl --endpoint ENDPOINT ARGS...} in the copied root, as a user runs it. */
   static Run launcher(String endpoint, String... args) {
+    return launcher(Map.of(), endpoint, args);
+  }
+
+  /** {@link #launcher(String, String...)} with these variables added to the environment. */
+  static Run launcher(Map<String, String> env, String endpoint, String... args) {
     List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/fctl").toString(), "--endpoint", endpoint));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("FLEETCTL_") || k.equals("FLOTILLA_JAVA_OPTS"));
+    pb.environment().putAll(env);
     try {
       Path out = Files.createTempFile(dir, "out", ".txt");
       Path err = Files.createTempFile(dir, "err", ".txt");
