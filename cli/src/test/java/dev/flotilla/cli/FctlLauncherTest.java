@@ -62,7 +62,12 @@ class FctlLauncherTest {
         Files.createSymbolicLink(lib.resolve(from.getFileName()), from);
       }
     }
-    assertThat(lib.resolve("picocli-4.7.7.jar")).exists();
+    // picocli is compiled with fctl (Java 17 class files the launcher's archive can hold), not its jar
+    try (Stream<Path> jars = Files.list(lib)) {
+      assertThat(jars.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("picocli"));
+    }
+    byte[] commandLine = Files.readAllBytes(module.resolve("target/classes/picocli/CommandLine.class"));
+    assertThat(((commandLine[6] & 0xff) << 8) | (commandLine[7] & 0xff)).as("picocli's class file version").isEqualTo(61);
     assertThat(lib.resolve("slf4j-simple-2.0.17.jar")).as("fctl's log provider").exists();
     fleetd = new RealFleetd(dir);
   }
@@ -83,6 +88,15 @@ class FctlLauncherTest {
     // the first command after a build also writes the AppCDS archive; the later ones use it
     assertLauncherRuns(fleetd.httpUrl, "submit", idle.toString());
     assertThat(root.resolve("cli/target/fctl.jsa")).as("the launcher's class archive").exists();
+    // ... with what the other commands load too: start writes JSON (Jackson) and runs other classes
+    // of fctl's than submit, yet loads none of them from a jar
+    Run start = launcher(Map.of("FLOTILLA_JAVA_OPTS", "-Xlog:class+load"), fleetd.httpUrl, "start", "--no-block",
+        units.resolve("web@9.service").toString());
+    assertThat(start.exit()).as(start.err()).isZero();
+    assertThat(start.out().lines().filter(l -> l.contains("source: file:") || l.contains("source: jar:"))
+        .filter(l -> l.contains(" dev.flotilla.") || l.contains(" picocli.") || l.contains(" com.fasterxml.")))
+        .as("classes start loaded from jars, not from the archive submit wrote").isEmpty();
+    assertLauncherRuns(fleetd.httpUrl, "destroy", "web@9");
     assertLauncherRuns(fleetd.unixUrl, "load", "idle");
     assertLauncherRuns(fleetd.httpUrl, "start", "idle");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -152,10 +166,16 @@ class FctlLauncherTest {
 
   /** {@code bin/fctl --endpoint ENDPOINT ARGS...} in the copied root, as a user runs it. */
   static Run launcher(String endpoint, String... args) {
+    return launcher(Map.of(), endpoint, args);
+  }
+
+  /** {@link #launcher(String, String...)} with these variables added to the environment. */
+  static Run launcher(Map<String, String> env, String endpoint, String... args) {
     List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/fctl").toString(), "--endpoint", endpoint));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("FLEETCTL_") || k.equals("FLOTILLA_JAVA_OPTS"));
+    pb.environment().putAll(env);
     try {
       Path out = Files.createTempFile(dir, "out", ".txt");
       Path err = Files.createTempFile(dir, "err", ".txt");

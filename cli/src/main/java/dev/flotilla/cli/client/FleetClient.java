@@ -39,7 +39,7 @@ public final class FleetClient implements AutoCloseable {
   /** The server answered the batch resource 404 or 405: per-unit PUTs from then on. */
   private boolean batchUnsupported;
   private final Endpoint endpoint;
-  private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  private final ObjectMapper json = mapper();
 
   public FleetClient(FleetHttp http, Endpoint endpoint) {
     this.http = http;
@@ -287,6 +287,35 @@ public final class FleetClient implements AutoCloseable {
       String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
       throw new FleetClientException("fleetd at " + endpoint + " answered " + request
           + " with something that is not fleet API JSON: " + m, e);
+    }
+  }
+
+  private static ObjectMapper mapper() {
+    return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  }
+
+  /**
+   * Writes each shape of fleet's API this client sends and reads each it receives, once, with no
+   * server: what loads the JSON classes of every command into the launcher's class archive when a
+   * command that uses fewer of them writes it ({@code dev.flotilla.cli.ArchiveWarmUp}).
+   */
+  public static void exerciseJson() throws IOException {
+    ObjectMapper json = mapper();
+    List<UnitOption> options = List.of(new UnitOption("Service", "ExecStart", "/bin/true"));
+    Unit unit = new Unit("a.service", options, "launched", "inactive", "m", "why");
+    UnitState state = new UnitState("a.service", "h", "m", "loaded", "active", "running");
+    Machine machine = new Machine("m", "127.0.0.1", java.util.Map.of("k", "v"));
+    List<Object> shapes = List.of(unit,
+        new FleetSchema.UnitPage(List.of(unit), "t"),
+        new FleetSchema.UnitStatePage(List.of(state), "t"),
+        new FleetSchema.MachinePage(List.of(machine), "t"),
+        new FleetSchema.HostStatus("a.service", "m", "s"),
+        new FleetSchema.JournalPage("a.service", "m", List.of("l"), "c"),
+        new FleetSchema.UnitBatch(List.of(creation("a.service", options, "launched"), stateChange("a.service", "loaded"))),
+        new FleetSchema.UnitBatchResults(List.of(new FleetSchema.UnitResult("a.service", 201, "m"))),
+        new FleetSchema.ErrorBody(new FleetSchema.ErrorEntity(409, "m")));
+    for (Object shape : shapes) {
+      json.readValue(json.writeValueAsBytes(shape), shape.getClass());
     }
   }
 

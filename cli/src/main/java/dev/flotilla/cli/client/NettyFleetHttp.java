@@ -14,7 +14,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -47,8 +46,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@link FleetHttp} over Netty's HTTP/1.1 client codec, on TCP or on a Unix domain socket (native
- * epoll). Keep-alive connections, opened on first use and again if fleetd closed one; each carries
+ * {@link FleetHttp} over Netty's HTTP/1.1 client codec, on TCP (the JDK's selector) or on a Unix domain
+ * socket (native epoll). Keep-alive connections, opened on first use and again if fleetd closed one; each carries
  * one request at a time, and up to {@link #MAX_CONNECTIONS} requests from different threads go at
  * once (a command acting on hundreds of units sends them side by side). Each connect and each
  * answer is bounded by the request timeout.
@@ -95,14 +94,16 @@ public final class NettyFleetHttp implements FleetHttp {
     }
     SslContext ssl = endpoint.https() ? tls : null;
     this.timeoutNanos = timeout.toNanos();
-    boolean epoll = Epoll.isAvailable();
-    if (endpoint.isUnix() && !epoll) {
+    // native epoll only where it is needed, for a Unix socket: loading it (Netty writes its library to a
+    // temp file and loads that) took ~45 ms of a command's CPU, and the JDK's selector serves TCP as well
+    // for a few connections
+    boolean unix = endpoint.isUnix();
+    if (unix && !Epoll.isAvailable()) {
       throw new UnreachableException("cannot use " + endpoint + ": Unix sockets need Netty's native epoll, which is "
           + "not available here (" + Epoll.unavailabilityCause() + "); use an http:// endpoint", null);
     }
-    this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-    Class<? extends Channel> type = endpoint.isUnix() ? EpollDomainSocketChannel.class
-        : epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    this.group = new MultiThreadIoEventLoopGroup(1, unix ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    Class<? extends Channel> type = unix ? EpollDomainSocketChannel.class : NioSocketChannel.class;
     this.bootstrap = new Bootstrap()
         .group(group)
         .channel(type)
