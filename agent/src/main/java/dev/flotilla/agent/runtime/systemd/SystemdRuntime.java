@@ -178,6 +178,15 @@ public final class SystemdRuntime implements UnitRuntime {
   }
 
   /**
+   * Yes: each call writes its own units' files and runs its own systemctl processes; systemd takes
+   * the jobs of two {@code systemctl start} in whatever order they come.
+   */
+  @Override
+  public boolean startsConcurrently() {
+    return true;
+  }
+
+  /**
    * {@inheritDoc} New files of units it starts are neither checked ({@code systemctl show}) nor
    * reloaded first: systemd (v246 and later) loads a unit file it has not seen when a job is asked
    * for it, so the start alone takes them up, and a start is idempotent. What systemd says while
@@ -188,15 +197,6 @@ public final class SystemdRuntime implements UnitRuntime {
    * has the new file, and a unit that ran before is not restarted, as {@link #load} never does.
    * Changed files, and new files of units not started, are handled as {@link #load} does.
    */
-  /**
-   * Yes: each call writes its own units' files and runs its own systemctl processes; systemd takes
-   * the jobs of two {@code systemctl start} in whatever order they come.
-   */
-  @Override
-  public boolean startsConcurrently() {
-    return true;
-  }
-
   @Override
   public void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
     var failures = new ArrayList<String>();
