@@ -86,7 +86,9 @@ class SystemdRuntimeTest {
     assertThat(status.loadState()).isEqualTo("loaded");
     assertThat(status.mainPid()).isPositive();
     assertThat(showInside("run-sleep.service", "MainPID")).isEqualTo(Long.toString(status.mainPid()));
-    assertThat(host.exec("cat", "/proc/" + status.mainPid() + "/comm").output()).isEqualTo("sleep");
+    // systemd says running once it forked; the child is "(sleep)" until its exec, a moment later
+    String comm = "/proc/" + status.mainPid() + "/comm";
+    Await.until(WAIT, comm + " to say sleep", () -> host.exec("cat", comm).output(), "sleep"::equals);
     assertThat(Files.exists(host.unitDir().resolve("run-sleep.service"))).isTrue();
     assertThat(runtime.status("run-sleep.service")).contains("run-sleep.service", "active (running)");
   }
