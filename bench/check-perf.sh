@@ -111,16 +111,42 @@ run() {
   local perf=$! t0 c0 s0 t1 c1 s1
   # CPU while the load runs (from 5 s to 55 s of its 60): etcdctl's own and the three members'
   sleep 5
-  t0=$(date +%s.%N) c0=$(cpu_ticks "$perf") s0=$(cpu_ticks "${PIDS[@]}")
+  t0=$(date +%s.%N) c0=$(cpu_ticks "$perf") s0=$(cpu_ticks "${PIDS[@]}") j0=$(jit_ticks "${PIDS[@]}") r0=$(revision)
   sleep 50
-  t1=$(date +%s.%N) c1=$(cpu_ticks "$perf") s1=$(cpu_ticks "${PIDS[@]}")
+  t1=$(date +%s.%N) c1=$(cpu_ticks "$perf") s1=$(cpu_ticks "${PIDS[@]}") j1=$(jit_ticks "${PIDS[@]}") r1=$(revision)
   wait "$perf" || true
   # the result lines, without the progress bar
   tr '\r' '\n' < "$WORK/$system-check.out" | grep -E '^(PASS|FAIL|Slowest|Throughput|Stddev|Error)' || true
   awk -v t0="$t0" -v t1="$t1" -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
     'BEGIN { t = t1 - t0; printf "cpu cores during the load (5-55 s): members %.2f, etcdctl %.2f\n", s / hz / t, c / hz / t }'
+  # the writes of the same window (the store's revision: one per put), known even when check perf
+  # ends in an error before its own lines (its final delete of all its keys can time out)
+  # and without the JIT compilers' CPU (a fresh JVM compiles for a minute or more: that CPU is
+  # about the same per run whatever the throughput, so it inflates the per-write figure of a slow run)
+  awk -v t0="$t0" -v t1="$t1" -v s=$((s1 - s0)) -v j=$((j1 - j0)) -v w=$((r1 - r0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (w > 0) printf "writes during the load (5-55 s): %d/s, member cpu per write %.0f us, %.0f us without the JIT compilers (%.2f cores)\n", w / (t1 - t0), s / hz / w * 1e6, (s - j) / hz / w * 1e6, j / hz / (t1 - t0) }'
   members_alive "$system" # all three answered to the end: the numbers are this cluster's
   stop_all
+}
+
+# jit_ticks PID...: user + system clock ticks of these processes' JIT compiler threads so far
+jit_ticks() {
+  local total=0 p t f
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*; do
+      [[ "$(cat "$t/comm" 2> /dev/null)" == C[12]\ CompilerThre* ]] || continue
+      f=$(cut -d')' -f2- "$t/stat" 2> /dev/null) || continue
+      set -- $f
+      total=$((total + ${12} + ${13}))
+    done
+  done
+  echo "$total"
+}
+
+# revision: the highest store revision the members report (0 when none answers)
+revision() {
+  ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=5s endpoint status -w json 2> /dev/null \
+    | grep -o '"revision":[0-9]*' | cut -d: -f2 | sort -n | tail -1 | grep . || echo 0
 }
 
 # cpu_ticks PID...: user + system clock ticks of these processes so far (0 for one that is gone)

@@ -64,7 +64,7 @@ public final class EmbeddedKv implements AutoCloseable {
           java.time.Duration.ofMillis(config.watchProgressNotifyIntervalMs()));
       grpc.bcryptCost(config.bcryptCost());
       member.machine().auth().tokens().ttl(java.time.Duration.ofSeconds(config.authTokenTtlSeconds()));
-      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc.address(),
+      http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc,
           grpc.gateway());
     } catch (IOException | RuntimeException e) {
       if (grpc != null) {

@@ -1,5 +1,6 @@
 package dev.flotilla.kv.api.v2;
 
+import dev.flotilla.kv.api.GrpcPort;
 import dev.flotilla.kv.api.ProtocolDetector;
 import dev.flotilla.kv.api.v3.V3Gateway;
 import dev.flotilla.kv.server.StoreMember;
@@ -57,11 +58,11 @@ public final class V2HttpServer implements AutoCloseable {
   }
 
   /**
-   * Serves the client URLs: HTTP/1.1 (the v2 API) here, and gRPC connections relayed to
-   * {@code grpc} (null: HTTP/1.1 only).
+   * Serves the client URLs: HTTP/1.1 (the v2 API) here, and gRPC connections handed over or
+   * relayed to {@code grpc} (null: HTTP/1.1 only).
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      InetSocketAddress grpc, V3Gateway gateway) throws IOException {
+      GrpcPort grpc, V3Gateway gateway) throws IOException {
     return start(listenUrls, member, maxRequestBytes, grpc, gateway, member.clientTls());
   }
 
@@ -70,7 +71,7 @@ public final class V2HttpServer implements AutoCloseable {
    * the same detection of gRPC or HTTP/1.1 on the decrypted bytes; ALPN offers h2 and http/1.1).
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      InetSocketAddress grpc, V3Gateway gateway, TlsCredentials tls) throws IOException {
+      GrpcPort grpc, V3Gateway gateway, TlsCredentials tls) throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =

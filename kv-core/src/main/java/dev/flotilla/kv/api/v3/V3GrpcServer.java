@@ -4,20 +4,36 @@ import dev.flotilla.kv.server.StoreMember;
 import dev.flotilla.proto.etcd.etcdserverpb.KVGrpc;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrpc;
 import dev.flotilla.proto.etcd.etcdserverpb.WatchGrpc;
+import dev.flotilla.kv.api.GrpcPort;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
+import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The etcd v3 gRPC services. gRPC runs on its own (shaded) Netty, listening on a loopback
  * port of its own; clients reach it through the client URL, where the first bytes of a
  * connection tell HTTP/2 (gRPC) from HTTP/1.1 and gRPC connections are relayed here (as
  * etcd multiplexes both on one port with cmux).
+ *
+ * <p>On epoll, gRPC's event loops are ours, and so is its listening channel: a plaintext gRPC
+ * connection the client port detected is handed over whole ({@link #adopt}): its socket becomes a
+ * channel of this Netty, passed to the listening channel's pipeline exactly as an accepted one
+ * is, so gRPC serves it without the relay (bytes unchanged either way).
  */
-public final class V3GrpcServer implements AutoCloseable {
+public final class V3GrpcServer implements AutoCloseable, GrpcPort {
   /** etcd allows this much gRPC framing beyond --max-request-bytes. */
   static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
 
@@ -29,9 +45,16 @@ public final class V3GrpcServer implements AutoCloseable {
   private final MaintenanceService maintenance;
   private final LeaderRelay relay;
   private final AuthService auth;
+  /** Epoll only: gRPC's listening channel (adopted sockets go through its pipeline) and loops. */
+  private final EpollServerSocketChannel listener;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
 
-  private V3GrpcServer(Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease,
+  private V3GrpcServer(EpollServerSocketChannel listener, EventLoopGroup boss, EventLoopGroup workers, Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease,
       MaintenanceService maintenance, LeaderRelay relay, AuthService auth) {
+    this.listener = listener;
+    this.boss = boss;
+    this.workers = workers;
     this.auth = auth;
     this.maintenance = maintenance;
     this.relay = relay;
@@ -64,8 +87,23 @@ public final class V3GrpcServer implements AutoCloseable {
     LearnerGuard guard = new LearnerGuard(member);
     AuthService auth = new AuthService(member, kv);
     AuthInterceptor authCheck = new AuthInterceptor(member.machine().auth());
-    Server server = NettyServerBuilder
-        .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+    NettyServerBuilder builder = NettyServerBuilder
+        .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    AtomicReference<EpollServerSocketChannel> listener = new AtomicReference<>();
+    EventLoopGroup boss = null;
+    EventLoopGroup workers = null;
+    if (Epoll.isAvailable()) { // the same loops gRPC would make by default (0: twice the cores)
+      boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("grpc-default-boss-ELG", true));
+      workers = new EpollEventLoopGroup(0, new DefaultThreadFactory("grpc-default-worker-ELG", true));
+      builder.bossEventLoopGroup(boss).workerEventLoopGroup(workers).channelFactory(() -> {
+        EpollServerSocketChannel ch = new EpollServerSocketChannel();
+        listener.set(ch);
+        return ch;
+      });
+    }
+    Server server;
+    try {
+      server = builder
         .directExecutor() // handlers never block: reads are snapshots, writes complete later
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxRequestBytes + GRPC_OVERHEAD_BYTES))
         .addService(io.grpc.ServerInterceptors.intercept(kv, guard, authCheck))
@@ -76,7 +114,11 @@ public final class V3GrpcServer implements AutoCloseable {
         .addService(io.grpc.ServerInterceptors.intercept(auth, guard, authCheck))
         .build()
         .start();
-    return new V3GrpcServer(server, new V3Gateway(kv, lease, cluster, maintenance, watch, auth,
+    } catch (IOException | RuntimeException e) {
+      shutdown(boss, workers);
+      throw e;
+    }
+    return new V3GrpcServer(listener.get(), boss, workers, server, new V3Gateway(kv, lease, cluster, maintenance, watch, auth,
         member.machine().auth()), kv, watch, lease, maintenance, relay, auth);
   }
 
@@ -106,9 +148,51 @@ public final class V3GrpcServer implements AutoCloseable {
     auth.bcryptCost(cost);
   }
 
-  /** Where the client port relays gRPC connections. */
+  /** Where the client port relays gRPC connections it does not hand over. */
+  @Override
   public InetSocketAddress address() {
     return (InetSocketAddress) server.getListenSockets().get(0);
+  }
+
+  @Override
+  public boolean adopts() {
+    return listener != null;
+  }
+
+  /**
+   * Serves a connection accepted by the client port: its socket becomes a channel of gRPC's Netty,
+   * read in the pipeline gRPC's acceptor sets up; the bytes the client port already read from it
+   * go through that pipeline first, before anything more is read from the socket.
+   */
+  @Override
+  public void adopt(int fd, byte[] read) {
+    EpollSocketChannel ch = new EpollSocketChannel(fd);
+    ch.pipeline().addLast("replay", new Replay(read));
+    listener.pipeline().fireChannelRead(ch); // the acceptor adds gRPC's handlers and registers it
+  }
+
+  /** Hands on, once gRPC's handlers are active, the bytes read before the hand-over. */
+  private static final class Replay extends ChannelInboundHandlerAdapter {
+    private final byte[] read;
+
+    Replay(byte[] read) {
+      this.read = read;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.fireChannelActive();
+      ctx.pipeline().remove(this);
+      ctx.fireChannelRead(Unpooled.wrappedBuffer(read));
+      ctx.fireChannelReadComplete();
+    }
+  }
+
+  private static void shutdown(EventLoopGroup boss, EventLoopGroup workers) {
+    if (boss != null) {
+      boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    }
   }
 
   @Override
@@ -123,5 +207,6 @@ public final class V3GrpcServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    shutdown(boss, workers);
   }
 }
