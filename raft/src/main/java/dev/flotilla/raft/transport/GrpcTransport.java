@@ -1,11 +1,14 @@
 package dev.flotilla.raft.transport;
 
+import dev.flotilla.proto.raft.RaftPeerGrpc;
 import dev.flotilla.raft.core.Message;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -19,6 +22,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +49,8 @@ public final class GrpcTransport implements Transport {
   private final Map<Long, PeerSender> peers = new ConcurrentHashMap<>();
   private final Map<Long, ManagedChannel> channels = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  /** Runs incoming snapshot calls (everything else runs on the event loops). */
+  private final ExecutorService snapshotReceivers;
 
   /** Where outgoing peer connections come from: the listen IP when it is a specific one, else the OS's pick. */
   private final java.net.InetAddress sourceAddress;
@@ -58,12 +65,28 @@ public final class GrpcTransport implements Transport {
     this.self = self;
     this.handler = handler;
     this.options = options;
+    this.snapshotReceivers = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "raft-snapshot-in-" + self);
+      t.setDaemon(true);
+      return t;
+    });
     this.service = new PeerService(self, peers::containsKey, handler, options, counters);
     this.server = NettyServerBuilder.forAddress(listen, serverCredentials)
         .addService(ServerInterceptors.intercept(service, service.identity()))
         .maxInboundMessageSize(options.maxInboundBytes())
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
+        // the message stream decodes and hands messages to the handler, which must not block
+        // (Handler's contract): on the event loop that read them, with no hop through an executor
+        // thread; a snapshot (reassembled and checked whole at its end) keeps to its own threads
+        .directExecutor()
+        .callExecutor(new ServerCallExecutorSupplier() {
+          @Override
+          public <Q, R> java.util.concurrent.Executor getExecutor(ServerCall<Q, R> call, io.grpc.Metadata headers) {
+            return call.getMethodDescriptor().getFullMethodName().equals(RaftPeerGrpc.getSendSnapshotMethod()
+                .getFullMethodName()) ? snapshotReceivers : null;
+          }
+        })
         .withOption(ChannelOption.SO_REUSEADDR, true)
         .build();
   }
@@ -93,6 +116,7 @@ public final class GrpcTransport implements Transport {
     try {
       t.server.start();
     } catch (IOException e) {
+      t.snapshotReceivers.shutdown();
       throw new IOException("member " + self + ": cannot listen for peers on " + listen + ": " + e.getMessage(), e);
     }
     peers.forEach(t::addPeer);
@@ -116,19 +140,43 @@ public final class GrpcTransport implements Transport {
     return self;
   }
 
+  /**
+   * Hands each peer its messages together, in order, so that one call's messages to a peer (a
+   * Ready's) can go as one frame, written on the calling thread when the peer's stream is idle.
+   */
   @Override
   public void send(List<Message> messages) {
+    if (messages.isEmpty()) {
+      return;
+    }
+    long to = messages.get(0).to();
+    boolean onePeer = true;
     for (Message m : messages) {
-      PeerSender peer = peers.get(m.to());
-      if (peer == null) {
-        counters.messagesDropped.incrementAndGet();
-        LOG.debug("member {}: dropping {} for member {}, not a peer", self, m.getClass().getSimpleName(), m.to());
-        if (m instanceof Message.InstallSnapshot) {
-          handler.snapshotStatus(m.to(), false);
-        }
-        continue;
+      onePeer &= m.to() == to;
+    }
+    if (onePeer) {
+      sendTo(to, messages);
+      return;
+    }
+    Map<Long, List<Message>> byPeer = new java.util.LinkedHashMap<>();
+    for (Message m : messages) {
+      byPeer.computeIfAbsent(m.to(), k -> new java.util.ArrayList<>()).add(m);
+    }
+    byPeer.forEach(this::sendTo);
+  }
+
+  private void sendTo(long to, List<Message> messages) {
+    PeerSender peer = peers.get(to);
+    if (peer != null) {
+      peer.send(messages);
+      return;
+    }
+    for (Message m : messages) {
+      counters.messagesDropped.incrementAndGet();
+      LOG.debug("member {}: dropping {} for member {}, not a peer", self, m.getClass().getSimpleName(), m.to());
+      if (m instanceof Message.InstallSnapshot) {
+        handler.snapshotStatus(m.to(), false);
       }
-      peer.enqueue(m);
     }
   }
 
@@ -220,5 +268,6 @@ public final class GrpcTransport implements Transport {
       server.shutdownNow();
       Thread.currentThread().interrupt();
     }
+    snapshotReceivers.shutdownNow();
   }
 }

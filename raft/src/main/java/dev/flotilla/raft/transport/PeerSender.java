@@ -16,7 +16,8 @@ import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.MetadataUtils;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -30,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * Everything this member sends to one peer: a bounded queue, one thread that drains it into batches
  * on one long-lived {@code RaftPeer.Stream} call (reopened with backoff when it fails), and a
  * single-thread executor for snapshots, which go by {@code RaftPeer.SendSnapshot} in chunks.
+ *
+ * <p>Direct sends: when nothing is queued and the stream takes more, {@link #send} encodes the
+ * caller's messages into one frame and writes it on the caller's thread (the Raft loop), so a
+ * frame costs no wake-up of this peer's thread; the queue and its thread take over as soon as
+ * anything waits (flow control, or a stream being reopened). One lock keeps the frames in order.
  *
  * <p>Batching: the thread takes every message queued while it waited (for the first message, or for
  * the stream to accept more under gRPC flow control) into one frame. Back-pressure: when the peer
@@ -50,10 +56,12 @@ final class PeerSender {
   private final GrpcTransportOptions options;
   private final Transport.Handler handler;
   private final TransportStats.Counters counters;
-  private final ArrayBlockingQueue<Message> queue;
+  /** Messages waiting for the stream, oldest first; at most options.queueMessages(). Guarded by lock. */
+  private final ArrayDeque<Message> queue = new ArrayDeque<>();
   private final Thread thread;
   private final ExecutorService snapshots;
 
+  /** Guards the stream, the queue and every write to the stream (frames go out in queue order). */
   private final Object lock = new Object();
   /** The open stream, null while down (between a failure and the next attempt). Guarded by lock. */
   private ClientCallStreamObserver<MessageBatch> stream;
@@ -77,7 +85,6 @@ final class PeerSender {
     headers.put(PeerService.FROM, Long.toString(self));
     headers.put(PeerService.TO, Long.toString(peer));
     this.stub = RaftPeerGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
-    this.queue = new ArrayBlockingQueue<>(options.queueMessages());
     this.backoffNanos = options.reconnectMin().toNanos();
     this.thread = new Thread(this::run, "raft-send-" + self + "-to-" + peer);
     this.thread.setDaemon(true);
@@ -95,22 +102,51 @@ final class PeerSender {
     thread.start();
   }
 
-  /** Never blocks: queues, or drops and reports. */
+  /** Never blocks: sends or queues, or drops and reports. */
   void enqueue(Message m) {
+    send(List.of(m));
+  }
+
+  /**
+   * Never blocks on the peer: {@code messages} (all for this peer, in order) join the queue, and
+   * when the stream takes more the queue is written at once on the caller's thread, in frames of up
+   * to maxBatchBytes; else this peer's thread writes it when the stream is ready. What does not fit
+   * the queue, or finds the stream down, is dropped and the peer reported unreachable.
+   */
+  void send(List<Message> messages) {
     if (closed) {
       return;
     }
-    if (m instanceof Message.InstallSnapshot s) {
-      try {
-        snapshots.execute(() -> sendSnapshot(s));
-      } catch (RejectedExecutionException e) {
-        handler.snapshotStatus(peer, false); // closing
+    int dropped = 0;
+    synchronized (lock) {
+      ClientCallStreamObserver<MessageBatch> s = stream;
+      for (Message m : messages) {
+        if (m instanceof Message.InstallSnapshot snap) {
+          sendSnapshotLater(snap);
+        } else if (!up || s == null || queue.size() >= options.queueMessages()) {
+          dropped++;
+        } else {
+          queue.add(m);
+        }
       }
-      return;
+      if (s != null && !queue.isEmpty() && s.isReady()) {
+        drain(s);
+      }
+      if (!queue.isEmpty()) {
+        lock.notifyAll(); // this peer's thread writes the rest when the stream is ready
+      }
     }
-    if (!up || !queue.offer(m)) {
-      counters.messagesDropped.incrementAndGet();
+    if (dropped > 0) {
+      counters.messagesDropped.addAndGet(dropped);
       reportUnreachable();
+    }
+  }
+
+  private void sendSnapshotLater(Message.InstallSnapshot m) {
+    try {
+      snapshots.execute(() -> sendSnapshot(m));
+    } catch (RejectedExecutionException e) {
+      handler.snapshotStatus(peer, false); // closing
     }
   }
 
@@ -124,6 +160,7 @@ final class PeerSender {
 
   // ---- the message stream -------------------------------------------------------------------
 
+  /** This peer's thread: keeps a stream open, and writes what stays queued when the stream is ready again. */
   private void run() {
     try {
       while (!closed) {
@@ -131,29 +168,18 @@ final class PeerSender {
         if (s == null) {
           continue;
         }
-        Message first = queue.poll(100, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
-        }
-        if (!awaitReady(s)) {
-          dropQueued(first);
-          continue;
-        }
-        MessageBatch batch;
-        try {
-          batch = collect(first);
-        } catch (RuntimeException e) {
-          // a message the codec cannot encode is a bug upstream; losing it beats losing the peer
-          LOG.error("member {}: cannot encode a message for member {}; dropping it", self, peer, e);
-          counters.messagesDropped.incrementAndGet();
-          continue;
-        }
-        try {
-          s.onNext(batch);
-          counters.batchesSent.incrementAndGet();
-          counters.messagesSent.addAndGet(batch.getMessagesCount());
-        } catch (RuntimeException e) {
-          failed(s, Status.fromThrowable(e));
+        synchronized (lock) {
+          while (!closed && stream == s && (queue.isEmpty() || !s.isReady())) {
+            lock.wait(100);
+          }
+          if (closed) {
+            return;
+          }
+          if (stream != s) {
+            dropQueued(); // the stream failed with messages waiting
+            continue;
+          }
+          drain(s);
         }
       }
     } catch (InterruptedException e) {
@@ -161,32 +187,56 @@ final class PeerSender {
     }
   }
 
-  /** The first message and whatever else is queued, up to maxBatchBytes. */
-  private MessageBatch collect(Message first) {
-    MessageBatch.Builder batch = MessageBatch.newBuilder();
-    RaftMessage encoded = MessageCodec.encode(first);
-    batch.addMessages(encoded);
-    long bytes = encoded.getSerializedSize();
-    while (bytes < options.maxBatchBytes()) {
-      Message next = queue.peek();
-      if (next == null) {
-        break;
+  /**
+   * Writes the queue, oldest first, in frames of up to maxBatchBytes (one message always goes,
+   * whatever its size), for as long as {@code s} takes more. The caller holds the lock.
+   */
+  private void drain(ClientCallStreamObserver<MessageBatch> s) {
+    while (!queue.isEmpty() && stream == s && s.isReady()) {
+      MessageBatch.Builder batch = MessageBatch.newBuilder();
+      long bytes = 0;
+      while (!queue.isEmpty()) {
+        RaftMessage encoded;
+        try {
+          encoded = MessageCodec.encode(queue.peek());
+        } catch (RuntimeException e) {
+          // a message the codec cannot encode is a bug upstream; losing it beats losing the peer
+          LOG.error("member {}: cannot encode a message for member {}; dropping it", self, peer, e);
+          counters.messagesDropped.incrementAndGet();
+          queue.poll();
+          continue;
+        }
+        int size = encoded.getSerializedSize();
+        if (batch.getMessagesCount() > 0 && bytes + size > options.maxBatchBytes()) {
+          break;
+        }
+        queue.poll();
+        batch.addMessages(encoded);
+        bytes += size;
       }
-      encoded = MessageCodec.encode(next);
-      if (bytes + encoded.getSerializedSize() > options.maxBatchBytes()) {
-        break;
+      if (batch.getMessagesCount() == 0) {
+        return;
       }
-      queue.poll();
-      batch.addMessages(encoded);
-      bytes += encoded.getSerializedSize();
+      try {
+        s.onNext(batch.build());
+      } catch (RuntimeException e) {
+        failed(s, Status.fromThrowable(e));
+        return;
+      }
+      counters.batchesSent.incrementAndGet();
+      counters.messagesSent.addAndGet(batch.getMessagesCount());
+      backoffNanos = options.reconnectMin().toNanos(); // it carried bytes: the peer is there
+      failuresLogged = 0;
     }
-    return batch.build();
   }
 
-  private void dropQueued(Message first) {
-    int n = 1 + queue.size();
+  /** The stream failed with messages queued: they are lost, and the core hears of it. The caller holds the lock. */
+  private void dropQueued() {
+    if (queue.isEmpty()) {
+      return;
+    }
+    counters.messagesDropped.addAndGet(queue.size());
     queue.clear();
-    counters.messagesDropped.addAndGet(n);
     reportUnreachable();
   }
 
@@ -252,21 +302,6 @@ final class PeerSender {
   private void signal() {
     synchronized (lock) {
       lock.notifyAll();
-    }
-  }
-
-  /** Waits until {@code s} takes more (flow control); false if it failed or we are closing meanwhile. */
-  private boolean awaitReady(ClientCallStreamObserver<MessageBatch> s) throws InterruptedException {
-    synchronized (lock) {
-      while (!closed && stream == s && !s.isReady()) {
-        lock.wait(100);
-      }
-      if (stream == s && !closed) {
-        backoffNanos = options.reconnectMin().toNanos(); // it carried bytes: the peer is there
-        failuresLogged = 0;
-        return true;
-      }
-      return false;
     }
   }
 
@@ -426,8 +461,8 @@ final class PeerSender {
         stream = null;
       }
       up = false;
+      queue.clear();
       lock.notifyAll();
     }
-    queue.clear();
   }
 }

@@ -163,6 +163,37 @@ class GrpcTransportTest {
     });
   }
 
+  /**
+   * On an idle stream, one send's messages to a peer go out as one frame before send returns, on the
+   * caller's thread (the Raft loop): no hand-off to the peer's sender thread. Messages to two peers
+   * in one call are split by peer, each peer's in order.
+   */
+  @Test
+  void anIdleStreamTakesOneSendAsOneFrameOnTheCallersThread() throws IOException {
+    Recorder a = new Recorder();
+    Recorder b = new Recorder();
+    Recorder c = new Recorder();
+    GrpcTransport tb = start(2, 0, Map.of(1L, "127.0.0.1:1"), b, GrpcTransportOptions.defaults());
+    GrpcTransport tc = start(3, 0, Map.of(1L, "127.0.0.1:1"), c, GrpcTransportOptions.defaults());
+    GrpcTransport ta = start(1, 0, Map.of(2L, at(tb), 3L, at(tc)), a, GrpcTransportOptions.defaults());
+    connect(ta, 2, b);
+    connect(ta, 3, c);
+    await(WAIT, "the markers' frames written", () -> ta.stats().messagesSent() == b.received.size() + c.received.size());
+    for (int round = 1; round <= 20; round++) {
+      TransportStats before = ta.stats();
+      ta.send(List.of(heartbeat(1, 2, 3 * round - 2), heartbeat(1, 3, round), heartbeat(1, 2, 3 * round - 1),
+          heartbeat(1, 2, 3 * round)));
+      TransportStats after = ta.stats();
+      assertThat(after.batchesSent() - before.batchesSent()).as("frames written by send itself, round %d", round)
+          .isEqualTo(2);
+      assertThat(after.messagesSent() - before.messagesSent()).isEqualTo(4);
+    }
+    await(WAIT, "all heartbeats", () -> b.heartbeatCommits().size() == 60 && c.heartbeatCommits().size() == 20);
+    assertThat(b.heartbeatCommits()).isEqualTo(range(1, 60));
+    assertThat(c.heartbeatCommits()).isEqualTo(range(1, 20));
+    assertThat(ta.stats().messagesDropped()).isZero();
+  }
+
   @Test
   void messagesQueuedWhileTheStreamIsBusyTravelTogether() throws IOException {
     Recorder a = new Recorder();
