@@ -146,18 +146,6 @@ public final class GrpcTransport implements Transport {
    */
   @Override
   public void send(List<Message> messages) {
-    if (messages.isEmpty()) {
-      return;
-    }
-    long to = messages.get(0).to();
-    boolean onePeer = true;
-    for (Message m : messages) {
-      onePeer &= m.to() == to;
-    }
-    if (onePeer) {
-      sendTo(to, messages);
-      return;
-    }
     Map<Long, List<Message>> byPeer = new java.util.LinkedHashMap<>();
     for (Message m : messages) {
       byPeer.computeIfAbsent(m.to(), k -> new java.util.ArrayList<>()).add(m);

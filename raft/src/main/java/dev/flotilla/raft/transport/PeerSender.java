@@ -102,11 +102,6 @@ final class PeerSender {
     thread.start();
   }
 
-  /** Never blocks: sends or queues, or drops and reports. */
-  void enqueue(Message m) {
-    send(List.of(m));
-  }
-
   /**
    * Never blocks on the peer: {@code messages} (all for this peer, in order) join the queue, and
    * when the stream takes more the queue is written at once on the caller's thread, in frames of up

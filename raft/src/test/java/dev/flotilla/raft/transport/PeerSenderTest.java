@@ -7,6 +7,7 @@ import dev.flotilla.raft.core.Message;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -40,7 +41,7 @@ class PeerSenderTest {
     PeerSender sender = new PeerSender(1, 2, "127.0.0.1:9", channel, GrpcTransportOptions.defaults(), handler, counters);
     sender.start();
     try {
-      sender.enqueue(new Message.Heartbeat(1, 2, 1, 0, new byte[0]));
+      sender.send(List.of(new Message.Heartbeat(1, 2, 1, 0, new byte[0])));
       await(Duration.ofSeconds(5), "the peer reported unreachable", () -> unreachable.get() > 0);
       assertThat(counters.messagesDropped.get()).as("the heartbeat found no live stream").isEqualTo(1);
       assertThat(counters.messagesSent.get()).isZero();

@@ -1,10 +1,10 @@
 package dev.flotilla.kv.api.v3;
 
+import dev.flotilla.kv.api.GrpcPort;
 import dev.flotilla.kv.server.StoreMember;
 import dev.flotilla.proto.etcd.etcdserverpb.KVGrpc;
 import dev.flotilla.proto.etcd.etcdserverpb.LeaseGrpc;
 import dev.flotilla.proto.etcd.etcdserverpb.WatchGrpc;
-import dev.flotilla.kv.api.GrpcPort;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
@@ -50,8 +50,9 @@ public final class V3GrpcServer implements AutoCloseable, GrpcPort {
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
 
-  private V3GrpcServer(EpollServerSocketChannel listener, EventLoopGroup boss, EventLoopGroup workers, Server server, V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease,
-      MaintenanceService maintenance, LeaderRelay relay, AuthService auth) {
+  private V3GrpcServer(EpollServerSocketChannel listener, EventLoopGroup boss, EventLoopGroup workers, Server server,
+      V3Gateway gateway, KvService kv, WatchService watch, LeaseService lease, MaintenanceService maintenance,
+      LeaderRelay relay, AuthService auth) {
     this.listener = listener;
     this.boss = boss;
     this.workers = workers;
