@@ -49,9 +49,10 @@ import org.slf4j.LoggerFactory;
  * reason the start of new units may run on the {@code starts} executor: units assigned while it
  * runs are started beside it (a second burst, or the rest of one the engine placed in two writes),
  * while anything else (stops, unloads, changed files) waits until no start runs. Every action is
- * idempotent and taken in batches (one load, one start, one stop per round). The agent starts a unit when its desired state becomes launched and does not restart
- * it when it later fails (as fleet's agent; systemd's {@code Restart=} does that); after an
- * agent restart it adopts what the runtime already runs instead of starting it again.
+ * idempotent and taken in batches (one load, one start, one stop per round). The agent starts a
+ * unit when its desired state becomes launched and does not restart it when it later fails (as
+ * fleet's agent; systemd's {@code Restart=} does that); after an agent restart it adopts what the
+ * runtime already runs instead of starting it again.
  *
  * <p>States are read in batches: right after an action (and at follow-ups 0.2, 1 and 3 s later),
  * when the runtime says units changed ({@link UnitRuntime#changes}: systemd's journal, the
