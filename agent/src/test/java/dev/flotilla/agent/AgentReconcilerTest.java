@@ -24,11 +24,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The agent's reconciler over the real registry in an in-process kvd, with the runtime's twin: the
@@ -37,22 +36,13 @@ import org.junit.jupiter.api.Test;
  */
 class AgentReconcilerTest {
   private static final AtomicInteger PREFIXES = new AtomicInteger();
-  private static StoreTargets targets;
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
 
   private StoreRegistry registry;
   private FakeRuntime runtime;
   private AgentReconciler agent;
   private Map<String, String> metadata = Map.of("role", "web");
-
-  @BeforeAll
-  static void startStore() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stopStore() {
-    targets.close();
-  }
 
   @BeforeEach
   void setUp() {

@@ -13,8 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -26,17 +25,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class StoreClientContractTest {
   private static final long WAIT_SECONDS = 20;
   private static final AtomicInteger PREFIXES = new AtomicInteger();
-  private static StoreTargets targets;
-
-  @BeforeAll
-  static void start() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stop() {
-    targets.close();
-  }
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
 
   private static String prefix(String test, Kind kind) {
     return "/contract/" + test + "-" + PREFIXES.incrementAndGet() + "/" + kind + "/";

@@ -11,14 +11,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The stores a {@link StoreClient} test runs against, started on first use and owned by the
  * test class: kvd in this JVM through {@link InProcessStoreClient}, kvd through jetcd over its
  * client port, and a real etcd 3.4 through jetcd (which skips with a message when {@code etcd}
- * is not installed, or fails under FLOTILLA_REQUIRE_TOOLS=1). {@link #close()} ends them all.
+ * is not installed, or fails under FLOTILLA_REQUIRE_TOOLS=1). {@link #close()} ends them all; as a
+ * JUnit extension in a static field ({@code @RegisterExtension static final StoreTargets targets =
+ * new StoreTargets();}) they end after the class's last test.
  */
-public final class StoreTargets implements AutoCloseable {
+public final class StoreTargets implements AutoCloseable, AfterAllCallback {
 
   public enum Kind { IN_PROCESS_KVD, KVD_OVER_JETCD, ETCD_OVER_JETCD }
 
@@ -83,6 +87,11 @@ public final class StoreTargets implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     return dir;
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
   }
 
   @Override

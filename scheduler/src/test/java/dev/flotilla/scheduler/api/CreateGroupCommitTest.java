@@ -25,10 +25,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Group commit of the API's unit creations against kvd in this JVM: creations that arrive while
@@ -37,18 +36,9 @@ import org.junit.jupiter.api.Test;
  */
 class CreateGroupCommitTest {
   private static final AtomicInteger PREFIXES = new AtomicInteger();
-  private static StoreTargets targets;
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
   private final ExecutorService pool = Executors.newCachedThreadPool();
-
-  @BeforeAll
-  static void start() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stop() {
-    targets.close();
-  }
 
   @AfterEach
   void shutdown() {

@@ -23,9 +23,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The engine and the API over the real registry in the store (kvd in process, through
@@ -35,17 +34,8 @@ import org.junit.jupiter.api.Test;
  */
 class EngineOverStoreTest {
   private static final AtomicInteger PREFIXES = new AtomicInteger();
-  private static StoreTargets targets;
-
-  @BeforeAll
-  static void start() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stop() {
-    targets.close();
-  }
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
 
   @Test
   void placesMovesAndExplainsThroughTheStore() throws Exception {

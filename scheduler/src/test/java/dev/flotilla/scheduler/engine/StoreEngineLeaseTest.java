@@ -9,9 +9,8 @@ import java.util.concurrent.TimeUnit;
 import dev.flotilla.kv.client.StoreTargets;
 import dev.flotilla.kv.client.StoreTargets.Kind;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -23,17 +22,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class StoreEngineLeaseTest {
   private static final AtomicInteger KEYS = new AtomicInteger();
-  private static StoreTargets targets;
-
-  @BeforeAll
-  static void start() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stop() {
-    targets.close();
-  }
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
 
   @ParameterizedTest
   @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})

@@ -26,8 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -39,17 +38,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class StoreRegistryBatchTest {
   private static final AtomicInteger PREFIXES = new AtomicInteger();
   private static final int N = 300; // several txns' worth of every kind of batch
-  private static StoreTargets targets;
-
-  @BeforeAll
-  static void start() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stop() {
-    targets.close();
-  }
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
 
   private static StoreRegistry registry(StoreClient client) {
     return new StoreRegistry(client, "/batch-test-" + PREFIXES.incrementAndGet() + "/");

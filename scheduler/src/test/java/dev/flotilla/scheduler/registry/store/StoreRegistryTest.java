@@ -33,8 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -46,17 +45,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class StoreRegistryTest {
   private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(20);
   private static final AtomicInteger PREFIXES = new AtomicInteger();
-  private static StoreTargets targets;
-
-  @BeforeAll
-  static void start() {
-    targets = new StoreTargets();
-  }
-
-  @AfterAll
-  static void stop() {
-    targets.close();
-  }
+  @RegisterExtension
+  static final StoreTargets targets = new StoreTargets();
 
   private static StoreRegistry registry(StoreClient client) {
     return new StoreRegistry(client, "/registry-test-" + PREFIXES.incrementAndGet() + "/");
