@@ -200,7 +200,8 @@ public final class MvccStore implements AutoCloseable {
    * looking up classes and methods) had cost the apply thread of a follower ~6% of its CPU under
    * the v2 PUT load, where groups are small. Null while that group is in use.
    */
-  private final java.util.concurrent.atomic.AtomicReference<WriteTxn> spare = new java.util.concurrent.atomic.AtomicReference<>();
+  private final java.util.concurrent.atomic.AtomicReference<WriteTxn> spare =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   /** Starts a group of commands; apply thread only. Close it to end it (committed or not). */
   public WriteTxn begin() {
