@@ -48,7 +48,7 @@ thread_ticks() { # PID: "tid ticks name" per thread of PID
   for t in /proc/"$1"/task/*; do
     awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
            split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); print FILENAME, f[12] + f[13], name }' \
-      "$t/stat" 2> /dev/null
+      "$t/stat" 2> /dev/null || true # a thread gone since the glob: its failed read ended the callers (set -e, pipefail)
   done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
 }
 

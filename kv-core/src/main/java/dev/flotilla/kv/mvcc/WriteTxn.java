@@ -48,7 +48,10 @@ public final class WriteTxn implements KvView, AutoCloseable {
   private final java.util.ArrayList<Object> undo = new java.util.ArrayList<>();
   private static final KeyRecord ABSENT = KvCache.ABSENT;
 
-  /** The changes this command made, in order (each with its revision in its kv). */
+  /**
+   * The changes the group's commands made to keys outside the v2 keyspace, in order (each with its
+   * revision in its kv): what v3 watchers are told.
+   */
   public java.util.List<ChangeRecord> changes() {
     return changes;
   }
@@ -56,6 +59,16 @@ public final class WriteTxn implements KvView, AutoCloseable {
   WriteTxn(MvccStore store, long revision) {
     this.store = store;
     this.revision = revision;
+  }
+
+  /** Makes a closed group a new one on the store's {@code revision} ({@link MvccStore#begin()}). */
+  void reset(long revision) {
+    open = true;
+    this.revision = revision;
+    index = 0;
+    lastIndex = 0;
+    sub = 0;
+    writeRevisionOpen = false;
   }
 
   /** Starts the changes of the command at log {@code index}. */
@@ -186,6 +199,9 @@ public final class WriteTxn implements KvView, AutoCloseable {
       byte[] key = rec.getKey().toByteArray();
       batch.put(store.kv, key, rec.toByteArray());
       see(ByteBuffer.wrap(key), rec);
+      if (unversioned(key)) {
+        return;
+      }
       ChangeRecord version = ChangeRecord.newBuilder().setType(ChangeRecord.Type.PUT).setKv(rec).build();
       changes.add(prev == null ? version : version.toBuilder().setPrevKv(prev).build());
       // the history record points at the version in revs instead of holding a second copy of it
@@ -206,6 +222,9 @@ public final class WriteTxn implements KvView, AutoCloseable {
       byte[] key = prev.getKey().toByteArray();
       batch.delete(store.kv, key);
       see(ByteBuffer.wrap(key), ABSENT);
+      if (unversioned(key)) {
+        return;
+      }
       var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
       var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
       byte[] version = change.build().toByteArray();
@@ -221,13 +240,10 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * Writes a change's version record into {@code revs} and its history record. Neither copies the
    * previous version of the key (it sits just before this one in {@code revs}: a 100,000-key
    * DeleteRange with 1 KiB values wrote 100 MB less that way), and a PUT's history record does not
-   * copy the version either ({@code kv_in_revs}). Keys of the v2 keyspace get neither: only v3
-   * reads at past revisions and v3 watches read these records, and both see v3 keys only.
+   * copy the version either ({@code kv_in_revs}). Keys of the v2 keyspace get neither (see
+   * {@link #unversioned}).
    */
   private void record(byte[] key, byte[] version, byte[] history) throws RocksDBException {
-    if (key.length > 0 && key[0] == MvccStore.UNVERSIONED_KEYSPACE) {
-      return;
-    }
     batch.put(store.revs, RevKey.encode(key, revision, sub), version);
     unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
   }
@@ -372,10 +388,48 @@ public final class WriteTxn implements KvView, AutoCloseable {
     }
   }
 
+  /**
+   * Ends the group: what it did not commit is dropped. The store keeps one closed group to reuse
+   * its native batch (emptied here); any other is freed.
+   */
   @Override
   public void close() {
+    if (!open) {
+      return;
+    }
+    open = false;
+    // a group that grew big is not kept: a cleared batch keeps its buffer, a cleared map its table
+    if (unindexed.getDataSize() > KEEP_BATCH_BYTES || seen.size() > KEEP_SEEN_KEYS) {
+      free();
+      return;
+    }
+    batch.clear(); // its save points too
+    changes.clear();
+    seen.clear();
+    undo.clear();
+    if (!store.keep(this)) {
+      free();
+    }
+  }
+
+  private static final long KEEP_BATCH_BYTES = 4L << 20;
+  private static final int KEEP_SEEN_KEYS = 16_384;
+  private boolean open = true;
+
+  void free() {
     batch.close();
     readOptions.close();
+  }
+
+  /**
+   * Whether a change of {@code key} makes no records beyond its {@code kv} record: keys of the v2
+   * keyspace ({@link MvccStore#UNVERSIONED_KEYSPACE}) keep no versions in {@code revs} and no
+   * {@code history}, since only v3 reads at past revisions and v3 watches read those, and both see v3
+   * keys only; for the same reason they are not in {@link #changes()}. Building those records and
+   * then dropping them had cost every v2 PUT two protobuf encodings of its whole record, on every member.
+   */
+  private static boolean unversioned(byte[] key) {
+    return key.length > 0 && key[0] == MvccStore.UNVERSIONED_KEYSPACE;
   }
 
   static byte[] ttlKey(long expireAtNanos, byte[] key) {

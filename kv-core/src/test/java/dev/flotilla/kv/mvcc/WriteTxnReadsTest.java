@@ -62,6 +62,72 @@ class WriteTxnReadsTest {
   }
 
   @Test
+  void aClosedGroupIsReusedAndStartsAsANewOne() {
+    WriteTxn first;
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, "kept", "0");
+      txn.commit();
+    }
+    try (WriteTxn txn = store.begin()) {
+      first = txn;
+      putCommand(txn, "dropped", "1"); // never committed
+      txn.startCommand(++index);
+      txn.nextRevision(); // and a command left open, with its save point
+    }
+    long revision = store.revision();
+    try (WriteTxn txn = store.begin()) {
+      assertThat(txn).isSameAs(first); // its native batch is reused
+      assertThat(txn.revision()).isEqualTo(revision);
+      assertThat(txn.changes()).isEmpty();
+      assertThat(txn.get(k("dropped"))).isNull();
+      assertThat(txn.get(k("kept")).getValue().toStringUtf8()).isEqualTo("0");
+      putCommand(txn, "next", "2");
+      assertThat(txn.changes()).hasSize(1);
+      assertThat(txn.changes().get(0).getKv().getModRevision()).isEqualTo(revision + 1);
+      txn.commit();
+    }
+    assertThat(stored("dropped")).isNull();
+    assertThat(stored("next").getValue().toStringUtf8()).isEqualTo("2");
+    assertThat(store.appliedIndex()).isEqualTo(index);
+  }
+
+  @Test
+  void groupsOpenAtOnceAreNotShared() {
+    WriteTxn a = store.begin();
+    WriteTxn b = store.begin();
+    assertThat(b).isNotSameAs(a);
+    putCommand(a, "a", "1");
+    assertThat(b.get(k("a"))).isNull();
+    a.close();
+    a.close(); // a second close changes nothing
+    b.close();
+    try (WriteTxn c = store.begin(); WriteTxn d = store.begin()) {
+      assertThat(c).isSameAs(a); // the first one closed was kept, the other freed
+      assertThat(d).isNotSameAs(a).isNotSameAs(b);
+    }
+  }
+
+  @Test
+  void aV2KeysChangeIsNotListedForV3Watchers() {
+    byte[] v2 = k("\u0002/dir/key");
+    try (WriteTxn txn = store.begin()) {
+      txn.startCommand(++index);
+      long rev = txn.nextRevision();
+      KeyRecord r = KeyRecord.newBuilder().setKey(ByteString.copyFrom(v2)).setValue(ByteString.copyFromUtf8("v"))
+          .setCreateRevision(rev).setModRevision(rev).setVersion(1).build();
+      txn.put(r, null);
+      txn.delete(r);
+      txn.endCommand();
+      assertThat(txn.changes()).isEmpty();
+      putCommand(txn, "\u0003v3", "x");
+      assertThat(txn.changes()).hasSize(1);
+      txn.commit();
+    }
+    assertThat(stored("\u0002/dir/key")).isNull();
+    assertThat(stored("\u0003v3").getValue().toStringUtf8()).isEqualTo("x");
+  }
+
+  @Test
   void aRolledBackCommandLeavesTheGroupsEarlierWritesVisible() {
     try (WriteTxn txn = store.begin()) {
       putCommand(txn, "a", "0"); // the store's cache now knows a = 0
