@@ -1,14 +1,15 @@
 package dev.flotilla.kv.mvcc;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.flotilla.proto.store.ChangeRecord;
 import dev.flotilla.proto.store.KeyRecord;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
@@ -200,8 +201,8 @@ public final class MvccStore implements AutoCloseable {
    * looking up classes and methods) had cost the apply thread of a follower ~6% of its CPU under
    * the v2 PUT load, where groups are small. Null while that group is in use.
    */
-  private final java.util.concurrent.atomic.AtomicReference<WriteTxn> spare =
-      new java.util.concurrent.atomic.AtomicReference<>();
+  private final AtomicReference<WriteTxn> spare =
+      new AtomicReference<>();
 
   /** Starts a group of commands; apply thread only. Close it to end it (committed or not). */
   public WriteTxn begin() {

@@ -1,7 +1,9 @@
 package dev.flotilla.kv.server;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.flotilla.kv.mvcc.MvccStore;
 import dev.flotilla.kv.mvcc.ReadView;
 import dev.flotilla.kv.mvcc.WriteTxn;
@@ -22,6 +24,7 @@ import dev.flotilla.proto.etcd.etcdserverpb.ResponseHeader;
 import dev.flotilla.proto.store.KeyRecord;
 import dev.flotilla.proto.store.StoreCommand;
 import dev.flotilla.proto.store.V2EventRecord;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -205,7 +208,7 @@ public final class StoreStateMachine {
         StoreCommand cmd;
         try {
           cmd = parse(e.data());
-        } catch (java.io.IOException ex) {
+        } catch (IOException ex) {
           throw new IllegalStateException("log entry " + e.index() + " is not a store command", ex);
         }
         txn.startCommand(e.index());
@@ -245,11 +248,11 @@ public final class StoreStateMachine {
    * pins nothing more (the copy was 1 KiB of garbage per put in check perf). Other commands are
    * copied as before: a record of one key of a large txn must not keep the whole txn's entry alive.
    */
-  static StoreCommand parse(byte[] data) throws java.io.IOException {
+  static StoreCommand parse(byte[] data) throws IOException {
     if (data.length == 0 || data[0] != V3_PUT_TAG) { // fields are written in number order: a put's comes first
       return StoreCommand.parseFrom(data);
     }
-    com.google.protobuf.CodedInputStream in = com.google.protobuf.UnsafeByteOperations.unsafeWrap(data).newCodedInput();
+    CodedInputStream in = UnsafeByteOperations.unsafeWrap(data).newCodedInput();
     in.enableAliasing(true);
     StoreCommand cmd = StoreCommand.parseFrom(in);
     in.checkLastTagWas(0);

@@ -22,6 +22,7 @@ import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
 import dev.flotilla.proto.etcd.etcdserverpb.TxnResponse;
 import dev.flotilla.proto.store.StoreCommand;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
@@ -266,8 +267,7 @@ final class KvService extends KVGrpc.KVImplBase {
   /** How stale the store size the quota check uses may be: measuring it takes RocksDB calls per column family. */
   static final long SIZE_REFRESH_NANOS = 100_000_000L;
   private volatile long sizeBytes;
-  private final java.util.concurrent.atomic.AtomicLong sizeMeasuredAt =
-      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - SIZE_REFRESH_NANOS);
+  private final AtomicLong sizeMeasuredAt = new AtomicLong(System.nanoTime() - SIZE_REFRESH_NANOS);
 
   private long storeSize() {
     long now = System.nanoTime();
