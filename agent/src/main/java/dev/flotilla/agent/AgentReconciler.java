@@ -54,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * fleet's agent; systemd's {@code Restart=} does that); after an agent restart it adopts what the
  * runtime already runs instead of starting it again.
  *
- * <p>States are read in batches: right after an action (and at follow-ups 0.2, 1 and 3 s later),
+ * <p>States are read in batches: right after an action (and at follow-ups 0.2, 1 and 3 s later,
+ * except while a start runs and the runtime follows changes: its end reads them),
  * when the runtime says units changed ({@link UnitRuntime#changes}: systemd's journal, the
  * process supervisor; those units only, a few ms after the first change so that a burst is one
  * read), and otherwise by a poll, slow (a safety net) while the runtime follows changes, faster
@@ -230,7 +231,8 @@ public final class AgentReconciler implements AutoCloseable {
       nextSafetyPass = nowNanos + config.safetyPass().toNanos();
     }
     long ended = startsEnded.get();
-    if (ended != startsEndedSeen) {
+    boolean startEnded = ended != startsEndedSeen;
+    if (startEnded) {
       startsEndedSeen = ended;
       nextStatePoll = Math.min(nextStatePoll, nowNanos); // the started units' states, now that the start returned
     }
@@ -252,9 +254,14 @@ public final class AgentReconciler implements AutoCloseable {
     }
     noteChanges(nowNanos);
     if (nowNanos - nextStatePoll >= 0) {
-      dirty.clear();
-      dirtyAll = false;
-      report(target.keySet(), true);
+      // while a start runs under a followed runtime, a follow-up would read only the units not
+      // starting, whose changes the feed brings anyway, and ask a PID 1 busy with the start (one
+      // systemctl each); the start's end reads them all
+      if (startEnded || !followed || starting.isEmpty()) {
+        dirty.clear();
+        dirtyAll = false;
+        report(target.keySet(), true);
+      }
       if (followUp < FOLLOW_UPS_MS.length - 1) {
         followUp++;
         nextStatePoll = lastActionAt + FOLLOW_UPS_MS[followUp] * 1_000_000L;
