@@ -40,11 +40,16 @@ def states(url, unit=None):
             return out
 
 
+pages = 0  # pages of /fleet/v1/state read by `all`
+
+
 def running(url, prefix, full):
     """How many units named PREFIX... are active/running; None (not all) when not full and a page
     showed one that is not, before the last page."""
+    global pages
     count, token, behind = 0, None, False
     while True:
+        pages += 1
         full_url = url.rstrip("/") + "/fleet/v1/state" + ("?" + urllib.parse.urlencode({"nextPageToken": token}) if token else "")
         with urllib.request.urlopen(full_url, timeout=5) as r:
             page = json.load(r)
@@ -109,7 +114,7 @@ def main(argv):
                 print("%.2f" % (time.monotonic() - t0))
                 if os.environ.get("PROBE_CPU_OUT"):  # its own CPU (user+sys s), for the caller's CPU budget
                     with open(os.environ["PROBE_CPU_OUT"], "w") as f:
-                        f.write("%.2f\n" % (os.times().user + os.times().system))
+                        f.write("%.2f (%d pages read)\n" % (os.times().user + os.times().system, pages))
                 return 0
             time.sleep(0.05)
         print("timeout: %d of %d active/running after %.0f s" % (count, n, timeout))

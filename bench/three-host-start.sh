@@ -172,7 +172,7 @@ printf 'store %s: all %d active/running in /fleet/v1/state %.2f s after `fctl st
   "$STORE" "$UNITS" "$probe_s" "$fctl_s" "$(IFS=+; echo "${per_host[*]}")" "$total"
 python3 "$ROOT/bench/cpu-window.py" diff "$WORK/cpu.before" "$WORK/cpu.after" "$(echo "$t2 - $t0" | bc -l)" | sed 's/^/  /'
 read -r fctl_user fctl_sys < "$WORK/fctl-cpu"
-echo "    (bench-script's reaped CPU holds fctl's: user $fctl_user s, sys $fctl_sys s, and the probe's: $(cat "$WORK/probe-cpu") s)"
+echo "    (bench-script's reaped CPU holds fctl's: user $fctl_user s, sys $fctl_sys s, and the probe's: $(cat "$WORK/probe-cpu"))"
 ((total == UNITS)) || die "systemd runs $total bench-sleep units in the hosts, not $UNITS"
 
 # ---- (b) idle ----
