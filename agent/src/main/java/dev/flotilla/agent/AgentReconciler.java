@@ -153,6 +153,8 @@ public final class AgentReconciler implements AutoCloseable {
   private final Map<String, UnitStateRecord> reported = new HashMap<>();
   private boolean adopted;
   private long actions;
+  /** The presence was renewed: every state is reported again at the next round, start or not. */
+  private boolean reportAllNow;
 
   public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
       UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config) {
@@ -200,7 +202,7 @@ public final class AgentReconciler implements AutoCloseable {
   /** Forget what was reported: the presence lease was lost, and the states under it went too. */
   public void presenceRenewed() {
     reported.clear();
-    nextStatePoll = Long.MIN_VALUE;
+    reportAllNow = true; // at the next round, also while a start runs: the states went with the lease
   }
 
   /** One round; returns when the next one is due. */
@@ -253,7 +255,12 @@ public final class AgentReconciler implements AutoCloseable {
       }
     }
     noteChanges(nowNanos);
-    if (nowNanos - nextStatePoll >= 0) {
+    if (reportAllNow) {
+      reportAllNow = false;
+      dirty.clear();
+      dirtyAll = false;
+      report(target.keySet(), true);
+    } else if (nowNanos - nextStatePoll >= 0) {
       // while a start runs under a followed runtime, a follow-up would read only the units not
       // starting, whose changes the feed brings anyway, and ask a PID 1 busy with the start (one
       // systemctl each); the start's end reads them all

@@ -253,6 +253,22 @@ class AgentReconcilerTest {
   }
 
   @Test
+  void statesGoneWithTheLeaseAreReportedAgainAtTheRoundAfterThePresenceIsRenewed() {
+    submit("web.service", "", DesiredState.LAUNCHED);
+    assign("web.service", "m1");
+    runUntil(agent, () -> state("web.service").map(s -> s.activeState().equals("active")).orElse(false),
+        "web.service reported active");
+    long settle = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+    runUntil(agent, () -> System.nanoTime() > settle, "a few more rounds");
+    registry.clear("web.service", "m1"); // as the expired lease took it
+    agent.presenceRenewed();
+    agent.reconcile(System.nanoTime());
+    // before: presenceRenewed set the next poll to Long.MIN_VALUE, which `now - next >= 0` took as
+    // far in the future (the subtraction overflows): the state came back at the next action only
+    assertThat(state("web.service")).as("reported again in that round").isPresent();
+  }
+
+  @Test
   void noFollowUpReadWhileAStartRunsUnderAFollowedRuntimeItsEndReadsThemAll() throws Exception {
     ExecutorService threads = Executors.newCachedThreadPool();
     try {
@@ -291,6 +307,17 @@ class AgentReconcilerTest {
       for (int i = 0; i < 4; i++) {
         assertThat(state("second" + i + ".service")).hasValueSatisfying(s -> assertThat(s.subState()).isEqualTo("running"));
       }
+
+      // the presence renewed (its lease had expired, and the states with it) during a start: every
+      // state not starting is reported again at once, not after the start
+      submit("third.service", "", DesiredState.LAUNCHED);
+      assign("third.service", "m1");
+      runUntil(agent, () -> runtime.count("loadAndStart") == 3, "the third start handed to the runtime");
+      int before = runtime.calls().size();
+      agent.presenceRenewed();
+      agent.reconcile(System.nanoTime());
+      assertThat(runtime.calls().subList(before, runtime.calls().size())).as("calls after the presence was renewed")
+          .contains("states 8");
     } finally {
       threads.shutdown();
       assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
