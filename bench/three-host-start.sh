@@ -140,15 +140,24 @@ fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
 submit_sleepers three-host-start
 
 # ---- (a) time until all are active/running ----
+cpu_labels=(store="$STORE_PID" bench-script=$$)
+for h in $(seq 1 "$HOSTS"); do
+  cpu_labels+=(fleetd-"$h"="${FLEETD_PIDS[$((h - 1))]}" systemd-"$h"="${HOST_PIDS[$((h - 1))]}")
+done
+python3 "$ROOT/bench/cpu-window.py" snap "$WORK/cpu.before" "${cpu_labels[@]}"
 t0=$(date +%s.%N)
-PROBE_T0=$t0 python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 120 > "$WORK/all-running" \
+PROBE_T0=$t0 PROBE_CPU_OUT=$WORK/probe-cpu python3 "$ROOT/bench/agent-load-probe.py" all "$API" bench-sleep@ "$UNITS" 120 > "$WORK/all-running" \
   2> "$WORK/running-over-time" &
 PROBE=$!
 echo "fctl start began at $(date -u +%H:%M:%S.%N -d @"$t0")" # to line up with the fleetd logs
-fctl start --no-block "${instances[@]}" > "$WORK/fctl-start.log"
+TIMEFORMAT='%U %S'
+{ time fctl start --no-block "${instances[@]}" > "$WORK/fctl-start.log" 2> "$WORK/fctl-start.err"; } 2> "$WORK/fctl-cpu" \
+  || { cat "$WORK/fctl-start.err" >&2; die "fctl start failed"; }
 t1=$(date +%s.%N)
 echo "fctl start ended at $(date -u +%H:%M:%S.%N -d @"$t1")"
 wait "$PROBE" || die "not all $UNITS units active/running: $(cat "$WORK/all-running")"
+python3 "$ROOT/bench/cpu-window.py" snap "$WORK/cpu.after" "${cpu_labels[@]}"
+t2=$(date +%s.%N)
 probe_s=$(cat "$WORK/all-running")
 fctl_s=$(echo "$t1 - $t0" | bc -l)
 per_host=()
@@ -161,6 +170,9 @@ done
 echo "  active/running in /fleet/v1/state over time: $(awk '{ printf "%s%s %s", sep, $1, $3; sep = ", " }' "$WORK/running-over-time")"
 printf 'store %s: all %d active/running in /fleet/v1/state %.2f s after `fctl start --no-block` began (fctl took %.2f s itself); systemd runs %s (%d)\n' \
   "$STORE" "$UNITS" "$probe_s" "$fctl_s" "$(IFS=+; echo "${per_host[*]}")" "$total"
+python3 "$ROOT/bench/cpu-window.py" diff "$WORK/cpu.before" "$WORK/cpu.after" "$(echo "$t2 - $t0" | bc -l)" | sed 's/^/  /'
+read -r fctl_user fctl_sys < "$WORK/fctl-cpu"
+echo "    (bench-script's reaped CPU holds fctl's: user $fctl_user s, sys $fctl_sys s, and the probe's: $(cat "$WORK/probe-cpu"))"
 ((total == UNITS)) || die "systemd runs $total bench-sleep units in the hosts, not $UNITS"
 
 # ---- (b) idle ----

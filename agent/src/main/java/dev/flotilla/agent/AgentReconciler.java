@@ -54,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * fleet's agent; systemd's {@code Restart=} does that); after an agent restart it adopts what the
  * runtime already runs instead of starting it again.
  *
- * <p>States are read in batches: right after an action (and at follow-ups 0.2, 1 and 3 s later),
+ * <p>States are read in batches: right after an action (and at follow-ups 0.2, 1 and 3 s later,
+ * except while a start runs and the runtime follows changes: its end reads them),
  * when the runtime says units changed ({@link UnitRuntime#changes}: systemd's journal, the
  * process supervisor; those units only, a few ms after the first change so that a burst is one
  * read), and otherwise by a poll, slow (a safety net) while the runtime follows changes, faster
@@ -152,6 +153,8 @@ public final class AgentReconciler implements AutoCloseable {
   private final Map<String, UnitStateRecord> reported = new HashMap<>();
   private boolean adopted;
   private long actions;
+  /** The presence was renewed: every state is reported again at the next round, start or not. */
+  private boolean reportAllNow;
 
   public AgentReconciler(String machineId, MachineSchedule schedule, UnitRegistry units,
       UnitStateRegistry stateRegistry, Supplier<Map<String, String>> metadata, UnitRuntime runtime, Config config) {
@@ -199,7 +202,7 @@ public final class AgentReconciler implements AutoCloseable {
   /** Forget what was reported: the presence lease was lost, and the states under it went too. */
   public void presenceRenewed() {
     reported.clear();
-    nextStatePoll = Long.MIN_VALUE;
+    reportAllNow = true; // at the next round, also while a start runs: the states went with the lease
   }
 
   /** One round; returns when the next one is due. */
@@ -230,7 +233,8 @@ public final class AgentReconciler implements AutoCloseable {
       nextSafetyPass = nowNanos + config.safetyPass().toNanos();
     }
     long ended = startsEnded.get();
-    if (ended != startsEndedSeen) {
+    boolean startEnded = ended != startsEndedSeen;
+    if (startEnded) {
       startsEndedSeen = ended;
       nextStatePoll = Math.min(nextStatePoll, nowNanos); // the started units' states, now that the start returned
     }
@@ -251,10 +255,20 @@ public final class AgentReconciler implements AutoCloseable {
       }
     }
     noteChanges(nowNanos);
-    if (nowNanos - nextStatePoll >= 0) {
+    if (reportAllNow) {
+      reportAllNow = false;
       dirty.clear();
       dirtyAll = false;
       report(target.keySet(), true);
+    } else if (nowNanos - nextStatePoll >= 0) {
+      // while a start runs under a followed runtime, a follow-up would read only the units not
+      // starting, whose changes the feed brings anyway, and ask a PID 1 busy with the start (one
+      // systemctl each); the start's end reads them all
+      if (startEnded || !followed || starting.isEmpty()) {
+        dirty.clear();
+        dirtyAll = false;
+        report(target.keySet(), true);
+      }
       if (followUp < FOLLOW_UPS_MS.length - 1) {
         followUp++;
         nextStatePoll = lastActionAt + FOLLOW_UPS_MS[followUp] * 1_000_000L;

@@ -16,6 +16,7 @@ import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -235,6 +236,78 @@ class AgentReconcilerTest {
       runUntil(agent, () -> System.nanoTime() > settle, "a few more rounds");
       assertThat(runtime.running()).hasSize(7).doesNotContainKey("first0.service");
       assertThat(runtime.files()).containsKey("first0.service");
+    } finally {
+      threads.shutdown();
+      assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  @Test
+  void statesGoneWithTheLeaseAreReportedAgainAtTheRoundAfterThePresenceIsRenewed() {
+    submit("web.service", "", DesiredState.LAUNCHED);
+    assign("web.service", "m1");
+    runUntil(agent, () -> state("web.service").map(s -> s.activeState().equals("active")).orElse(false),
+        "web.service reported active");
+    long settle = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+    runUntil(agent, () -> System.nanoTime() > settle, "a few more rounds");
+    registry.clear("web.service", "m1"); // as the expired lease took it
+    agent.presenceRenewed();
+    agent.reconcile(System.nanoTime());
+    // before: presenceRenewed set the next poll to Long.MIN_VALUE, which `now - next >= 0` took as
+    // far in the future (the subtraction overflows): the state came back at the next action only
+    assertThat(state("web.service")).as("reported again in that round").isPresent();
+  }
+
+  @Test
+  void noFollowUpReadWhileAStartRunsUnderAFollowedRuntimeItsEndReadsThemAll() throws Exception {
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      runtime.slowStarts(Duration.ofMillis(300));
+      agent.close();
+      agent = new AgentReconciler("m1", registry, registry, registry, () -> metadata, runtime,
+          new AgentReconciler.Config(Duration.ofMillis(200), Duration.ofSeconds(60)), threads);
+      for (int i = 0; i < 4; i++) {
+        submit("first" + i + ".service", "", DesiredState.LAUNCHED);
+        submit("second" + i + ".service", "", DesiredState.LAUNCHED);
+      }
+      agent.reconcile(System.nanoTime());
+      for (int i = 0; i < 4; i++) {
+        assign("first" + i + ".service", "m1");
+      }
+      runUntil(agent, () -> state("first3.service").map(s -> s.activeState().equals("active")).orElse(false),
+          "the first batch running and reported");
+      long settle = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400); // its feed's read and first follow-up
+      runUntil(agent, () -> System.nanoTime() > settle, "a few more rounds");
+      runtime.slowStarts(Duration.ofMillis(1_500)); // past the 0.2 and 1 s follow-ups of the second start
+      for (int i = 0; i < 4; i++) {
+        assign("second" + i + ".service", "m1");
+      }
+      runUntil(agent, () -> runtime.count("loadAndStart") == 2, "the second batch handed to the runtime");
+      runUntil(agent, () -> runtime.running().size() == 8, "the second start returned");
+      runUntil(agent, () -> state("second3.service").map(s -> s.activeState().equals("active")).orElse(false),
+          "the second batch reported once its start returned");
+      // what the runtime was asked between the second start's call and its units' start (the
+      // latency's end): before, the follow-ups at 0.2 and 1 s read the first batch (a systemctl each)
+      List<String> calls = runtime.calls();
+      int from = calls.indexOf(calls.stream().filter(c -> c.startsWith("loadAndStart [second")).findFirst().orElseThrow());
+      int to = calls.indexOf(calls.stream().filter(c -> c.startsWith("start [second")).findFirst().orElseThrow());
+      assertThat(calls.subList(from, to)).as("calls while the second start ran: %s", calls)
+          .noneMatch(c -> c.startsWith("states"));
+      assertThat(calls.subList(to, calls.size())).as("its end reads them all").contains("states 8");
+      for (int i = 0; i < 4; i++) {
+        assertThat(state("second" + i + ".service")).hasValueSatisfying(s -> assertThat(s.subState()).isEqualTo("running"));
+      }
+
+      // the presence renewed (its lease had expired, and the states with it) during a start: every
+      // state not starting is reported again at once, not after the start
+      submit("third.service", "", DesiredState.LAUNCHED);
+      assign("third.service", "m1");
+      runUntil(agent, () -> runtime.count("loadAndStart") == 3, "the third start handed to the runtime");
+      int before = runtime.calls().size();
+      agent.presenceRenewed();
+      agent.reconcile(System.nanoTime());
+      assertThat(runtime.calls().subList(before, runtime.calls().size())).as("calls after the presence was renewed")
+          .contains("states 8");
     } finally {
       threads.shutdown();
       assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();

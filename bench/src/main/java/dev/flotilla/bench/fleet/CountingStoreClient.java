@@ -60,11 +60,11 @@ final class CountingStoreClient implements StoreClient {
     }
 
     @Override
-    public GetResult get(KeyRange range, long revision) {
+    public GetResult get(KeyRange range, long revision, long limit) {
         ranges.increment();
         long t0 = System.nanoTime();
         try {
-            return client.get(range, revision);
+            return client.get(range, revision, limit);
         } finally {
             waitNanos.add(System.nanoTime() - t0);
         }

@@ -80,9 +80,9 @@ public final class InProcessStoreClient implements StoreClient {
   }
 
   @Override
-  public GetResult get(KeyRange range, long revision) {
+  public GetResult get(KeyRange range, long revision, long limit) {
     RangeResponse r = call(out -> kv.range(RangeRequest.newBuilder().setKey(range.key())
-        .setRangeEnd(range.end()).setRevision(revision).build(), out));
+        .setRangeEnd(range.end()).setRevision(revision).setLimit(limit).build(), out));
     return get(r);
   }
 

@@ -127,7 +127,11 @@ public final class JetcdStoreClient implements StoreClient {
   }
 
   private static GetOption getOption(KeyRange range, long revision) {
-    var o = GetOption.builder().withRevision(revision);
+    return getOption(range, revision, 0);
+  }
+
+  private static GetOption getOption(KeyRange range, long revision, long limit) {
+    var o = GetOption.builder().withRevision(revision).withLimit(limit);
     if (!range.isSingleKey()) {
       o.withRange(seq(range.end()));
     }
@@ -159,8 +163,8 @@ public final class JetcdStoreClient implements StoreClient {
   }
 
   @Override
-  public GetResult get(KeyRange range, long revision) {
-    return get(await(client.getKVClient().get(seq(range.key()), getOption(range, revision))));
+  public GetResult get(KeyRange range, long revision, long limit) {
+    return get(await(client.getKVClient().get(seq(range.key()), getOption(range, revision, limit))));
   }
 
   @Override

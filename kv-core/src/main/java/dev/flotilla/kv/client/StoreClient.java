@@ -20,7 +20,15 @@ public interface StoreClient extends AutoCloseable {
   }
 
   /** The keys of {@code range} at {@code revision} (0: now); COMPACTED or FUTURE_REVISION otherwise. */
-  GetResult get(KeyRange range, long revision);
+  default GetResult get(KeyRange range, long revision) {
+    return get(range, revision, 0);
+  }
+
+  /**
+   * The first {@code limit} keys of {@code range} (0: all) at {@code revision} (0: now), in key
+   * order: a reader that needs the head of a long range (a page) is not sent the rest of it.
+   */
+  GetResult get(KeyRange range, long revision, long limit);
 
   default PutResult put(ByteString key, ByteString value) {
     return put(key, value, 0);

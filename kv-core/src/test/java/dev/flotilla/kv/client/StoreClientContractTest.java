@@ -65,6 +65,13 @@ class StoreClientContractTest {
     GetResult bs = c.get(KeyRange.prefix(p + "b/"));
     assertThat(bs.kvs()).extracting(KeyValue::keyUtf8).containsExactly(p + "b/1", p + "b/2");
     assertThat(c.get(KeyRange.prefix(p)).kvs()).hasSize(5);
+    // the head of a range: the first keys in key order, at the revision asked for
+    assertThat(c.get(KeyRange.prefix(p), 0, 3).kvs()).extracting(KeyValue::keyUtf8)
+        .containsExactly(p + "a", p + "b", p + "b/1");
+    assertThat(c.get(KeyRange.prefix(p), 0, 3).revision()).isEqualTo(c.get(KeyRange.prefix(p)).revision());
+    assertThat(c.get(KeyRange.prefix(p), b1.revision(), 2).kvs()).extracting(KeyValue::keyUtf8)
+        .containsExactly(p + "a", p + "b/1");
+    assertThat(c.get(KeyRange.prefix(p), 0, 100).kvs()).hasSize(5);
 
     DeleteResult del = c.delete(KeyRange.prefix(p + "b/"));
     assertThat(del.revision()).isEqualTo(a2.revision() + 1);

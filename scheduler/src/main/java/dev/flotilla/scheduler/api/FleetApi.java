@@ -418,15 +418,22 @@ public final class FleetApi {
     PageToken token = pageToken(query);
     String machineId = first(query, "machineID");
     String unitName = first(query, "unitName");
-    List<FleetJson.UnitState> filtered = new ArrayList<>();
-    for (UnitStateRecord s : states.states()) {
+    // only what the page needs: one unit's states, or (unfiltered) the states up to the page's end
+    List<UnitStateRecord> read = !unitName.isEmpty() ? states.statesOf(unitName)
+        : machineId.isEmpty() ? states.states(token.page() * token.limit()) : states.states();
+    List<UnitStateRecord> filtered = new ArrayList<>();
+    for (UnitStateRecord s : read) {
       if ((machineId.isEmpty() || machineId.equals(s.machineId())) && (unitName.isEmpty() || unitName.equals(s.unit()))) {
-        filtered.add(new FleetJson.UnitState(s.unit(), s.hash() == null ? null : s.hash().hex(), s.machineId(),
-            s.loadState(), s.activeState(), s.subState()));
+        filtered.add(s);
       }
     }
-    PageToken.Page<FleetJson.UnitState> page = token.slice(filtered);
-    return new FleetJson.UnitStatePage(page.items(), page.nextPageToken());
+    PageToken.Page<UnitStateRecord> page = token.slice(filtered);
+    List<FleetJson.UnitState> out = new ArrayList<>(page.items().size());
+    for (UnitStateRecord s : page.items()) {
+      out.add(new FleetJson.UnitState(s.unit(), s.hash() == null ? null : s.hash().hex(), s.machineId(),
+          s.loadState(), s.activeState(), s.subState()));
+    }
+    return new FleetJson.UnitStatePage(out, page.nextPageToken());
   }
 
   // ---- machines

@@ -16,6 +16,7 @@ import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.registry.UnitRecord;
 import dev.flotilla.scheduler.registry.UnitRegistry;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
+import dev.flotilla.scheduler.registry.UnitStateRegistry;
 import dev.flotilla.scheduler.registry.Versioned;
 import dev.flotilla.scheduler.registry.memory.MemoryRegistry;
 import dev.flotilla.scheduler.registry.store.StoreRegistry;
@@ -35,6 +36,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -393,6 +395,72 @@ class FleetApiTest {
     assertThat(both.at("/states/0/hash").asText()).isEqualTo(h.hex());
     assertThat(getJson("/fleet/v1/state?machineID=nope").size()).isZero();
     assertThat(send("DELETE", "/fleet/v1/state", null).statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void statePagesReadOnlyWhatThePageNeeds() throws Exception {
+    AtomicInteger handedOut = new AtomicInteger(); // states the registry gave the API
+    UnitStateRegistry counted = new UnitStateRegistry() {
+      @Override
+      public List<UnitStateRecord> states() {
+        return count(registry.states());
+      }
+
+      @Override
+      public List<UnitStateRecord> states(int limit) {
+        return count(registry.states(limit));
+      }
+
+      @Override
+      public List<UnitStateRecord> statesOf(String unit) {
+        return count(registry.statesOf(unit));
+      }
+
+      private List<UnitStateRecord> count(List<UnitStateRecord> states) {
+        handedOut.addAndGet(states.size());
+        return states;
+      }
+
+      @Override
+      public void report(UnitStateRecord state) {
+        registry.report(state);
+      }
+
+      @Override
+      public void clear(String unit, String machineId) {
+        registry.clear(unit, machineId);
+      }
+    };
+    server.close();
+    server = FleetApiServer.start(List.of(URI.create("http://127.0.0.1:0")),
+        new FleetApi(registry, registry, registry, counted));
+    base = URI.create("http://127.0.0.1:" + ((InetSocketAddress) server.boundAddresses().get(0)).getPort());
+    for (int i = 0; i < 125; i++) {
+      for (String m : List.of("m1", "m2")) {
+        registry.report(new UnitStateRecord(String.format("u%03d.service", i), m, null, "loaded", "active", "running"));
+      }
+    }
+    List<String> all = registry.states().stream().map(s -> s.unit() + "/" + s.machineId()).toList();
+
+    List<String> listed = new ArrayList<>();
+    List<Integer> readPerPage = new ArrayList<>();
+    String token = null;
+    do {
+      handedOut.set(0);
+      JsonNode page = getJson("/fleet/v1/state" + (token == null ? "" : "?nextPageToken=" + enc(token)));
+      readPerPage.add(handedOut.get());
+      page.get("states").forEach(s -> listed.add(s.get("name").asText() + "/" + s.get("machineID").asText()));
+      token = page.has("nextPageToken") ? page.get("nextPageToken").asText() : null;
+    } while (token != null);
+    assertThat(listed).isEqualTo(all); // the same pages, in the same order, as a full read gives
+    assertThat(readPerPage).as("states read for pages 1, 2, 3 of 250").containsExactly(100, 200, 250);
+
+    handedOut.set(0);
+    JsonNode one = getJson("/fleet/v1/state?unitName=u042.service");
+    assertThat(one.get("states")).extracting(s -> s.get("machineID").asText()).containsExactly("m1", "m2");
+    assertThat(handedOut.get()).as("states read for one unit's").isEqualTo(2);
+    assertThat(getJson("/fleet/v1/state?unitName=u042.service&machineID=m2").get("states")).hasSize(1);
+    assertThat(getJson("/fleet/v1/state?machineID=m2").get("states")).hasSize(100); // a filter: the whole list, sliced
   }
 
   @Test

@@ -811,8 +811,27 @@ public final class StoreRegistry
 
   @Override
   public List<UnitStateRecord> states() {
+    return states(keys.states(), 0);
+  }
+
+  /** The first {@code limit} states in key order, read with the store's limit: the rest is not sent. */
+  @Override
+  public List<UnitStateRecord> states(int limit) {
+    return limit <= 0 ? List.of() : states(keys.states(), limit);
+  }
+
+  /** One prefix read of {@code states/<unit>/}, not of every state. */
+  @Override
+  public List<UnitStateRecord> statesOf(String unit) {
+    if (unit.isEmpty() || unit.indexOf('/') >= 0) {
+      return List.of(); // no unit has that name (and it is no key of ours)
+    }
+    return states(keys.statesOf(unit), 0);
+  }
+
+  private List<UnitStateRecord> states(KeyRange range, long limit) {
     List<UnitStateRecord> out = new ArrayList<>();
-    for (KeyValue kv : client.get(keys.states()).kvs()) {
+    for (KeyValue kv : client.get(range, 0, limit).kvs()) {
       out.add(RegistryCodec.state(kv.value()));
     }
     return out;

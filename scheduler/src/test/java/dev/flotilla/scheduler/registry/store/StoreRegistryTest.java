@@ -2,6 +2,7 @@ package dev.flotilla.scheduler.registry.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.flotilla.kv.client.KeyRange;
 import dev.flotilla.kv.client.StoreClient;
@@ -116,6 +117,30 @@ class StoreRegistryTest {
     assertThat(signals.get()).isEqualTo(before + 2);
     engine.close();
     agent.close();
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void statesAreReadAsAHeadOrOneUnitsAlone(Kind kind) {
+    StoreRegistry r = registry(targets.client(kind));
+    List<UnitStateRecord> reported = new ArrayList<>();
+    for (String u : List.of("a.service", "b.service", "b.service-x", "c.service")) {
+      for (String m : List.of("m1", "m2")) {
+        reported.add(new UnitStateRecord(u, m, null, "loaded", "active", "running"));
+      }
+    }
+    r.reportAll(reported);
+    List<UnitStateRecord> all = r.states();
+    assertThat(all).hasSize(8).containsExactlyInAnyOrderElementsOf(reported);
+    assertThat(r.states(3)).isEqualTo(all.subList(0, 3));
+    assertThat(r.states(8)).isEqualTo(all);
+    assertThat(r.states(100)).isEqualTo(all);
+    assertThat(r.states(0)).isEmpty();
+    // one unit's prefix only: not the states of b.service-x, whose name b.service begins
+    assertThat(r.statesOf("b.service")).extracting(UnitStateRecord::unit, UnitStateRecord::machineId)
+        .containsExactly(tuple("b.service", "m1"), tuple("b.service", "m2"));
+    assertThat(r.statesOf("nope.service")).isEmpty();
+    assertThat(r.statesOf("a/b")).isEmpty();
   }
 
   @ParameterizedTest
