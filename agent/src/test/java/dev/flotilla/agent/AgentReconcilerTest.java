@@ -212,18 +212,7 @@ class AgentReconcilerTest {
   void unitsAssignedWhileAStartRunsAreStartedBesideItAndAStopWaitsForIt() throws Exception {
     ExecutorService threads = Executors.newCachedThreadPool();
     try {
-      runtime.slowStarts(Duration.ofMillis(800));
-      agent.close();
-      agent = new AgentReconciler("m1", registry, registry, registry, () -> metadata, runtime,
-          new AgentReconciler.Config(Duration.ofMillis(200), Duration.ofSeconds(60)), threads);
-      for (int i = 0; i < 4; i++) {
-        submit("first" + i + ".service", "", DesiredState.LAUNCHED);
-        submit("second" + i + ".service", "", DesiredState.LAUNCHED);
-      }
-      agent.reconcile(System.nanoTime());
-      for (int i = 0; i < 4; i++) {
-        assign("first" + i + ".service", "m1");
-      }
+      firstOfTwoBatchesAssigned(Duration.ofMillis(800), threads);
       runUntil(agent, () -> runtime.count("loadAndStart") == 1, "the first batch handed to the runtime");
       for (int i = 0; i < 4; i++) {
         assign("second" + i + ".service", "m1");
@@ -239,6 +228,25 @@ class AgentReconcilerTest {
     } finally {
       threads.shutdown();
       assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /**
+   * The agent anew with its starts on {@code threads}, each start taking {@code startTakes}; units
+   * first0-3 and second0-3 submitted to launch, first0-3 assigned to this machine.
+   */
+  private void firstOfTwoBatchesAssigned(Duration startTakes, ExecutorService threads) {
+    runtime.slowStarts(startTakes);
+    agent.close();
+    agent = new AgentReconciler("m1", registry, registry, registry, () -> metadata, runtime,
+        new AgentReconciler.Config(Duration.ofMillis(200), Duration.ofSeconds(60)), threads);
+    for (int i = 0; i < 4; i++) {
+      submit("first" + i + ".service", "", DesiredState.LAUNCHED);
+      submit("second" + i + ".service", "", DesiredState.LAUNCHED);
+    }
+    agent.reconcile(System.nanoTime());
+    for (int i = 0; i < 4; i++) {
+      assign("first" + i + ".service", "m1");
     }
   }
 
@@ -262,18 +270,7 @@ class AgentReconcilerTest {
   void noFollowUpReadWhileAStartRunsUnderAFollowedRuntimeItsEndReadsThemAll() throws Exception {
     ExecutorService threads = Executors.newCachedThreadPool();
     try {
-      runtime.slowStarts(Duration.ofMillis(300));
-      agent.close();
-      agent = new AgentReconciler("m1", registry, registry, registry, () -> metadata, runtime,
-          new AgentReconciler.Config(Duration.ofMillis(200), Duration.ofSeconds(60)), threads);
-      for (int i = 0; i < 4; i++) {
-        submit("first" + i + ".service", "", DesiredState.LAUNCHED);
-        submit("second" + i + ".service", "", DesiredState.LAUNCHED);
-      }
-      agent.reconcile(System.nanoTime());
-      for (int i = 0; i < 4; i++) {
-        assign("first" + i + ".service", "m1");
-      }
+      firstOfTwoBatchesAssigned(Duration.ofMillis(300), threads);
       runUntil(agent, () -> state("first3.service").map(s -> s.activeState().equals("active")).orElse(false),
           "the first batch running and reported");
       long settle = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400); // its feed's read and first follow-up
