@@ -26,7 +26,8 @@ def stat(path):
     s = open(path).read()
     name = s[s.find("(") + 1:s.rfind(")")]
     f = s[s.rfind(")") + 2:].split()
-    return name, int(f[1]), [int(x) for x in f[11:15]]  # comm, ppid, [utime stime cutime cstime]
+    # comm, ppid, [utime stime cutime cstime], starttime (ticks after boot: what tells a reused PID)
+    return name, int(f[1]), [int(x) for x in f[11:15]], int(f[19])
 
 
 def snap(out, labels):
@@ -35,17 +36,17 @@ def snap(out, labels):
         if not d.isdigit():
             continue
         try:
-            name, ppid, t = stat("/proc/%s/stat" % d)
+            name, ppid, t, start = stat("/proc/%s/stat" % d)
             cmd = open("/proc/%s/cmdline" % d, "rb").read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        procs[d] = {"comm": name, "ppid": ppid, "t": t, "cmd": cmd[:300]}
+        procs[d] = {"comm": name, "ppid": ppid, "t": t, "start": start, "cmd": cmd[:300]}
     for label, pid in labels.items():
         th = {}
         try:
             for t in os.listdir("/proc/%s/task" % pid):
                 try:
-                    name, _, ticks = stat("/proc/%s/task/%s/stat" % (pid, t))
+                    name, _, ticks, _ = stat("/proc/%s/task/%s/stat" % (pid, t))
                 except OSError:
                     continue
                 th[t] = [re.sub(r"[-#]?\d+$", "", name), ticks[0] + ticks[1]]
@@ -62,8 +63,8 @@ def diff(before, after, secs):
     rows, others = [], collections.Counter()
     for pid, p in b["procs"].items():
         q = a["procs"].get(pid)
-        if q and q["comm"] != p["comm"] and pid not in labelled:
-            q = None  # a PID reused
+        if q and q.get("start") != p.get("start"):
+            q = None  # a PID reused (not a renamed one: a kernel worker takes its work's name)
         d = [x - y for x, y in zip(p["t"], q["t"] if q else [0, 0, 0, 0])]
         if pid in labelled:
             rows.append((labelled[pid], d))
