@@ -23,8 +23,14 @@ import urllib.parse
 import urllib.request
 
 
-def states(url, unit=None):
-    out, token = [], None
+pages = 0  # pages of /fleet/v1/state read
+
+
+def state_pages(url, unit=None):
+    """The states of /fleet/v1/state (?unitName=UNIT), a page at a time, following nextPageToken:
+    (the page's states, whether a page follows)."""
+    global pages
+    token = None
     while True:
         q = {}
         if unit:
@@ -34,36 +40,31 @@ def states(url, unit=None):
         full = url.rstrip("/") + "/fleet/v1/state" + ("?" + urllib.parse.urlencode(q) if q else "")
         with urllib.request.urlopen(full, timeout=5) as r:
             page = json.load(r)
-        out.extend(page.get("states", []))
+        pages += 1
         token = page.get("nextPageToken")
+        yield page.get("states", []), bool(token)
         if not token:
-            return out
+            return
 
 
-pages = 0  # pages of /fleet/v1/state read by `all`
+def states(url, unit=None):
+    return [s for page, _ in state_pages(url, unit) for s in page]
 
 
 def running(url, prefix, full):
     """How many units named PREFIX... are active/running; None (not all) when not full and a page
     showed one that is not, before the last page."""
-    global pages
-    count, token, behind = 0, None, False
-    while True:
-        pages += 1
-        full_url = url.rstrip("/") + "/fleet/v1/state" + ("?" + urllib.parse.urlencode({"nextPageToken": token}) if token else "")
-        with urllib.request.urlopen(full_url, timeout=5) as r:
-            page = json.load(r)
-        for s in page.get("states", []):
+    count, behind = 0, False
+    for page, more in state_pages(url):
+        for s in page:
             if s["name"].startswith(prefix):
                 if s.get("systemdActiveState") == "active" and s.get("systemdSubState") == "running":
                     count += 1
                 else:
                     behind = True
-        token = page.get("nextPageToken")
-        if not token:
-            return count
-        if behind and not full:
+        if more and behind and not full:
             return None
+    return count
 
 
 def start(url, template, n, threads):
