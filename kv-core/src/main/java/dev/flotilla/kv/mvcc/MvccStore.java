@@ -201,8 +201,8 @@ public final class MvccStore implements AutoCloseable {
    * looking up classes and methods) had cost the apply thread of a follower ~6% of its CPU under
    * the v2 PUT load, where groups are small. Null while that group is in use.
    */
-  private final AtomicReference<WriteTxn> spare =
-      new AtomicReference<>();
+  private final AtomicReference<WriteTxn> spare = new AtomicReference<>();
+  private volatile boolean closed;
 
   /** Starts a group of commands; apply thread only. Close it to end it (committed or not). */
   public WriteTxn begin() {
@@ -218,8 +218,6 @@ public final class MvccStore implements AutoCloseable {
   boolean keep(WriteTxn txn) {
     return !closed && spare.compareAndSet(null, txn);
   }
-
-  private volatile boolean closed;
 
   void committed(long index, long newRevision) {
     this.revision = newRevision;

@@ -49,6 +49,11 @@ public final class WriteTxn implements KvView, AutoCloseable {
   /** The current command's changes to {@link #seen}, in order: key, then what it mapped to (or null). */
   private final java.util.ArrayList<Object> undo = new java.util.ArrayList<>();
   private static final KeyRecord ABSENT = KvCache.ABSENT;
+  /** The largest closed group kept for reuse ({@link #close()}): batch bytes and keys seen. */
+  private static final long KEEP_BATCH_BYTES = 4L << 20;
+  private static final int KEEP_SEEN_KEYS = 16_384;
+  /** False once closed: a second close does nothing. */
+  private boolean open = true;
 
   /**
    * The changes the group's commands made to keys outside the v2 keyspace, in order (each with its
@@ -436,10 +441,6 @@ public final class WriteTxn implements KvView, AutoCloseable {
       free();
     }
   }
-
-  private static final long KEEP_BATCH_BYTES = 4L << 20;
-  private static final int KEEP_SEEN_KEYS = 16_384;
-  private boolean open = true;
 
   void free() {
     batch.close();
