@@ -205,6 +205,13 @@ public final class AgentReconciler implements AutoCloseable {
     reportAllNow = true; // at the next round, also while a start runs: the states went with the lease
   }
 
+  /** Reads and reports every target unit's state; what was marked changed is covered by it. */
+  private void reportAll() {
+    dirty.clear();
+    dirtyAll = false;
+    report(target.keySet(), true);
+  }
+
   /** One round; returns when the next one is due. */
   public long reconcile(long nowNanos) {
     if (!adopted) {
@@ -257,17 +264,13 @@ public final class AgentReconciler implements AutoCloseable {
     noteChanges(nowNanos);
     if (reportAllNow) {
       reportAllNow = false;
-      dirty.clear();
-      dirtyAll = false;
-      report(target.keySet(), true);
+      reportAll();
     } else if (nowNanos - nextStatePoll >= 0) {
       // while a start runs under a followed runtime, a follow-up would read only the units not
       // starting, whose changes the feed brings anyway, and ask a PID 1 busy with the start (one
       // systemctl each); the start's end reads them all
       if (startEnded || !followed || starting.isEmpty()) {
-        dirty.clear();
-        dirtyAll = false;
-        report(target.keySet(), true);
+        reportAll();
       }
       if (followUp < FOLLOW_UPS_MS.length - 1) {
         followUp++;
