@@ -420,7 +420,7 @@ public final class FleetApi {
     String unitName = first(query, "unitName");
     // only what the page needs: one unit's states, or (unfiltered) the states up to the page's end
     List<UnitStateRecord> read = !unitName.isEmpty() ? states.statesOf(unitName)
-        : machineId.isEmpty() ? states.states(token.page() * token.limit()) : states.states();
+        : machineId.isEmpty() ? states.states((int) Math.min(token.stop(), Integer.MAX_VALUE)) : states.states();
     List<UnitStateRecord> filtered = new ArrayList<>();
     for (UnitStateRecord s : read) {
       if ((machineId.isEmpty() || machineId.equals(s.machineId())) && (unitName.isEmpty() || unitName.equals(s.unit()))) {

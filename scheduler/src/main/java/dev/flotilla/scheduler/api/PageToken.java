@@ -49,13 +49,18 @@ record PageToken(int limit, int page) {
     return t;
   }
 
+  /** How many items of the whole listing this page and those before it take: where it ends. */
+  long stop() {
+    return (long) page * limit;
+  }
+
   /**
    * This token's page of {@code all}, and the next token when the page is full (as fleet: a list
    * of exactly 100 gets a token to an empty second page).
    */
   <T> Page<T> slice(java.util.List<T> all) {
     long start = (long) (page - 1) * limit;
-    long stop = (long) page * limit;
+    long stop = stop();
     if (start >= all.size()) {
       return new Page<>(java.util.List.of(), null);
     }
