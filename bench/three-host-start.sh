@@ -16,13 +16,17 @@
 #       `fctl start --no-block bench-sleep@{1..N}.service` (against host 1's API) until all N are
 #       active/running in /fleet/v1/state (polled every 50 ms by bench/agent-load-probe.py), from
 #       the start of the command; checks the count with `systemctl list-units` in every host;
+#       With --warm-rounds R, the cluster first starts and destroys R rounds of N other instances
+#       (bench-sleep@wR-1..N), each round until all run and then until all are gone, so the timed
+#       start meets JVMs that have started units before (the state of a cluster that has been in
+#       use), not ones a few seconds old; the default 0 times the first start after bring-up;
 #   (b) waits --warmup seconds, then an idle window of --idle seconds: CPU of each fleetd (its JVM
 #       plus the systemctl/journalctl processes it spawned and reaped), of the store, and of each
 #       host's PID 1, in % of one core (utime+stime from /proc/<pid>/stat), with each fleetd's
 #       busiest threads (/proc/<pid>/task/*/stat) and which fleetd leads the engine.
 #
 # Usage (as root, after `mvn -o -q -DskipTests package` at the repository root):
-#   bench/three-host-start.sh [--store kvd|etcd] [--units 300] [--warmup 30] [--idle 60] [--keep]
+#   bench/three-host-start.sh [--store kvd|etcd] [--units 300] [--warmup 30] [--idle 60] [--warm-rounds 0] [--keep]
 # ETCD= overrides the etcd binary. --keep leaves the work directory (fleetd and store logs) in
 # place. Everything the script starts (the hosts, and with them the fleetds; the store) is killed
 # on exit, also on failure or Ctrl-C. Needs root, unshare, nsenter, /lib/systemd/systemd, java,
@@ -35,12 +39,14 @@ WARMUP=30
 IDLE=60
 KEEP=0
 HOSTS=3
+WARM_ROUNDS=0
 while (($#)); do
   case "$1" in
     --store) STORE=$2; shift 2 ;;
     --units) UNITS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --idle) IDLE=$2; shift 2 ;;
+    --warm-rounds) WARM_ROUNDS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "three-host-start.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -50,6 +56,7 @@ done
 die() { echo "three-host-start.sh: $*" >&2; exit 1; }
 [[ "$STORE" == kvd || "$STORE" == etcd ]] || die "--store: '$STORE' is not kvd or etcd"
 [[ "$UNITS" =~ ^[1-9][0-9]*$ ]] || die "--units: '$UNITS' is not a positive number"
+[[ "$WARM_ROUNDS" =~ ^[0-9]+$ ]] || die "--warm-rounds: '$WARM_ROUNDS' is not a number"
 [[ $(id -u) == 0 ]] || die "needs root (namespaces, systemd as PID 1)"
 for tool in unshare nsenter java curl ss bc python3; do
   command -v "$tool" > /dev/null || die "needs '$tool' on PATH"
@@ -138,6 +145,30 @@ echo "hosts up: systemd PIDs ${HOST_PIDS[*]}; fleetd JVMs ${FLEETD_PIDS[*]}; API
 
 fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
 submit_sleepers three-host-start
+
+running_in_hosts() { # PATTERN: how many units matching PATTERN run in the hosts, together
+  local h n=0
+  for h in $(seq 1 "$HOSTS"); do
+    n=$((n + $(nsenter -t "${HOST_PIDS[$((h - 1))]}" -a systemctl list-units "$1" --state=running --no-legend --plain --no-pager | wc -l)))
+  done
+  echo "$n"
+}
+for r in $(seq 1 "$WARM_ROUNDS"); do
+  warm=()
+  for ((i = 1; i <= UNITS; i++)); do warm+=("bench-sleep@w$r-$i.service"); done
+  tw=$(date +%s.%N)
+  fctl start --no-block "${warm[@]}" > /dev/null
+  python3 "$ROOT/bench/agent-load-probe.py" all "$API" "bench-sleep@w$r-" "$UNITS" 120 > "$WORK/warm-running" 2> /dev/null \
+    || die "warm-up round $r: $(cat "$WORK/warm-running")"
+  up=$(echo "$(date +%s.%N) - $tw" | bc -l)
+  fctl destroy "${warm[@]}" > /dev/null
+  for _ in $(seq 1 600); do
+    [[ $(running_in_hosts 'bench-sleep@*') == 0 && $(curl -s --max-time 2 "$API/fleet/v1/state" | grep -o 'bench-sleep@w' | wc -l) == 0 ]] && break
+    sleep 0.1
+  done
+  [[ $(running_in_hosts 'bench-sleep@*') == 0 ]] || die "warm-up round $r: units still running after destroy"
+  printf 'warm-up round %d: %d instances all running after %.2f s, then destroyed\n' "$r" "$UNITS" "$up"
+done
 
 # ---- (a) time until all are active/running ----
 cpu_labels=(store="$STORE_PID" bench-script=$$)
