@@ -11,8 +11,13 @@ import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -26,6 +31,8 @@ public final class FleetClient implements AutoCloseable {
   private static final String HOST_BASE = "/flotilla/v1";
   /** A guard against a server that hands out page tokens forever (fleet pages by 100). */
   private static final int MAX_PAGES = 100_000;
+  /** What one GET of a unit costs, in units read in a page (its request overhead is most of it). */
+  private static final int UNITS_PER_GET = 10;
 
   /** Flotilla's batch of unit PUTs (not fleet's): see {@link #putAll}. */
   private static final String BATCH_PATH = "/flotilla/v1/units";
@@ -53,6 +60,47 @@ public final class FleetClient implements AutoCloseable {
   /** Every unit, sorted by name (fleetd's order). */
   public List<Unit> units() {
     return pages("/units", FleetSchema.UnitPage.class, FleetSchema.UnitPage::units, FleetSchema.UnitPage::nextPageToken);
+  }
+
+  /**
+   * The units of {@code names} that exist, by name (a name missing from the answer has no unit).
+   * Reads the listing a page at a time while the units read are fewer than {@link #UNITS_PER_GET}
+   * times the names left to find, then GETs each name still left, side by side, so the requests stay within about twice the
+   * cheaper of a whole listing and a GET per name, whatever the cluster's size (300 names: one
+   * request in a cluster of ten units; in one of 100,000, 30 pages and at most 300 GETs instead of
+   * 1,000 pages).
+   */
+  public Map<String, Unit> unitsNamed(Collection<String> names) {
+    Set<String> left = new LinkedHashSet<>(names);
+    Map<String, Unit> found = new HashMap<>();
+    String token = null;
+    long read = 0;
+    for (int i = 0; !left.isEmpty() && (i == 0 || read < (long) UNITS_PER_GET * left.size()); i++) {
+      if (i == MAX_PAGES) {
+        throw tooManyPages("/units");
+      }
+      FleetSchema.UnitPage page = page("/units", token, FleetSchema.UnitPage.class);
+      for (Unit u : page.units() == null ? List.<Unit>of() : page.units()) {
+        if (left.remove(u.name())) {
+          found.put(u.name(), u);
+        }
+        read++;
+      }
+      token = page.nextPageToken();
+      if (token == null || token.isEmpty()) {
+        return found; // the whole listing: what is left does not exist
+      }
+    }
+    List<String> rest = new ArrayList<>(left);
+    Unit[] got = new Unit[rest.size()];
+    List<Integer> indices = java.util.stream.IntStream.range(0, rest.size()).boxed().toList();
+    Concurrently.throwFirst(Concurrently.attempt(indices, i -> got[i] = unit(rest.get(i)).orElse(null)));
+    for (Unit u : got) {
+      if (u != null) {
+        found.put(u.name(), u);
+      }
+    }
+    return found;
   }
 
   /** One unit; empty when fleetd has none by that name. */
@@ -240,10 +288,7 @@ public final class FleetClient implements AutoCloseable {
     List<T> out = new ArrayList<>();
     String token = null;
     for (int i = 0; i < MAX_PAGES; i++) {
-      String path = BASE + resource + (token == null ? "" : "?nextPageToken=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
-      FleetHttp.Response r = http.send("GET", path, null);
-      check("GET " + path, r, 200);
-      P page = read("GET " + path, r, pageType);
+      P page = page(resource, token, pageType);
       List<T> got = items.apply(page);
       if (got != null) {
         out.addAll(got);
@@ -253,7 +298,19 @@ public final class FleetClient implements AutoCloseable {
         return out;
       }
     }
-    throw new FleetClientException("fleetd at " + endpoint + " kept returning pages of " + resource + " after "
+    throw tooManyPages(resource);
+  }
+
+  /** One page of a listing: the first ({@code token} null) or the one a page's token names. */
+  private <P> P page(String resource, String token, Class<P> pageType) {
+    String path = BASE + resource + (token == null ? "" : "?nextPageToken=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
+    FleetHttp.Response r = http.send("GET", path, null);
+    check("GET " + path, r, 200);
+    return read("GET " + path, r, pageType);
+  }
+
+  private FleetClientException tooManyPages(String resource) {
+    return new FleetClientException("fleetd at " + endpoint + " kept returning pages of " + resource + " after "
         + MAX_PAGES + "; giving up");
   }
 

@@ -15,10 +15,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * fleetctl's {@code lazyCreateUnits}: makes sure a unit exists for each argument, taking the first
@@ -34,11 +36,9 @@ public final class UnitSubmitter {
   private final PrintWriter out;
   private final PrintWriter err;
   private List<Unit> all;
-  /** More arguments than this: look units up in one listing rather than one GET each. */
+  /** More arguments than this: look their units up together ({@link FleetClient#unitsNamed}), not one GET each. */
   private static final int MANY = 8;
-  private boolean manyArgs;
   private final Map<String, Optional<Unit>> looked = new HashMap<>();
-  private Map<String, Unit> allByName;
   /** Units the last ensureSubmitted created at its desired state, as the cluster now has them. */
   private final Map<String, Unit> createdWithDesiredState = new HashMap<>();
 
@@ -63,7 +63,9 @@ public final class UnitSubmitter {
    * names created so are in {@link #createdWithDesiredState}.
    */
   public List<String> ensureSubmitted(List<String> args, String desiredState) {
-    manyArgs = args.size() > MANY;
+    if (args.size() > MANY) {
+      lookUpTogether(args);
+    }
     Map<String, Creation> plan = new LinkedHashMap<>(); // name → creation, or null when present
     for (String arg : args) {
       if (UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg))) {
@@ -157,25 +159,43 @@ public final class UnitSubmitter {
   }
 
   /**
-   * A unit in the cluster: from one listing of all units when the command names many (one paged
-   * read instead of a GET each), else by a GET; answers are remembered (a template serves many
-   * instances).
+   * Looks up at once the units the arguments name and, for instances, their templates (the
+   * lookups {@link #resolve} may make), so that many arguments cost a few requests; from the
+   * whole listing when a glob needs it anyway.
    */
-  private Optional<Unit> lookup(String name) {
-    Optional<Unit> known = looked.get(name);
-    if (known == null) {
-      if (manyArgs) {
-        if (allByName == null) {
-          allByName = new HashMap<>();
-          allUnits().forEach(u -> allByName.put(u.name(), u));
-        }
-        known = Optional.ofNullable(allByName.get(name));
-      } else {
-        known = client.unit(name);
+  private void lookUpTogether(List<String> args) {
+    Set<String> names = new LinkedHashSet<>();
+    boolean glob = false;
+    for (String arg : args) {
+      if (UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg))) {
+        glob = true;
+        continue;
       }
-      looked.put(name, known);
+      String name = UnitArgs.unitName(arg);
+      names.add(name);
+      try {
+        UnitName.parse(name).template().ifPresent(t -> names.add(t.name()));
+      } catch (InvalidUnitNameException e) {
+        // resolve says so, for this argument in its turn
+      }
     }
-    return known;
+    names.removeAll(looked.keySet());
+    Map<String, Unit> found = new HashMap<>();
+    if (glob) {
+      for (Unit u : allUnits()) {
+        found.put(u.name(), u);
+      }
+    } else {
+      found.putAll(client.unitsNamed(names));
+    }
+    for (String name : names) {
+      looked.put(name, Optional.ofNullable(found.get(name)));
+    }
+  }
+
+  /** A unit in the cluster, by a GET unless already looked up (a template serves many instances). */
+  private Optional<Unit> lookup(String name) {
+    return looked.computeIfAbsent(name, client::unit);
   }
 
   private static LocalUnitFile readRegular(Path file) {

@@ -18,9 +18,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link FleetClient#putAll} against the real fleet API server (in-memory registry, loopback HTTP):
- * many unit PUTs as one Flotilla batch request, each unit's failure as its own PUT would have
- * given it, and against a server without the batch (fleet itself) no batch at all.
+ * Many units at once against the real fleet API server (in-memory registry, loopback HTTP):
+ * {@link FleetClient#putAll}, many unit PUTs as one Flotilla batch request, each unit's failure as
+ * its own PUT would have given it, and against a server without the batch (fleet itself) no batch
+ * at all; {@link FleetClient#unitsNamed}, lookups that read the listing only as far as it pays.
  */
 class FleetClientBatchTest {
   private static final List<FleetSchema.UnitOption> SLEEP = List.of(
@@ -126,6 +127,45 @@ class FleetClientBatchTest {
     assertThat(failures).hasSize(2).allSatisfy(f -> assertThat(f).isInstanceOf(ApiErrorException.class)
         .hasMessageContaining("is in the request twice"));
     assertThat(registry.units()).isEmpty();
+  }
+
+  @Test
+  void namesAreLookedUpInTheListingWhileItIsShortAndByGetsPastThat() {
+    List<FleetSchema.UnitRequest> puts = new ArrayList<>();
+    for (int i = 1; i <= 1_150; i++) {
+      puts.add(FleetClient.creation("web@" + i + ".service", SLEEP, null));
+    }
+    client.putAll(puts, 201).orElseThrow().forEach(f -> assertThat(f).isNull());
+
+    // 1,300 names, 1,150 of them units: the whole listing (12 pages of 100), no GET of a name
+    List<String> many = new ArrayList<>();
+    for (int i = 1; i <= 1_300; i++) {
+      many.add("web@" + i + ".service");
+    }
+    http.requests.clear();
+    java.util.Map<String, FleetSchema.Unit> found = client.unitsNamed(many);
+    assertThat(found).hasSize(1_150).containsKeys("web@1.service", "web@1150.service").doesNotContainKey("web@1151.service");
+    assertThat(found.get("web@7.service").name()).isEqualTo("web@7.service");
+    assertThat(http.requests).hasSize(12).allSatisfy(r -> assertThat(r).startsWith("GET /fleet/v1/units"))
+        .noneSatisfy(r -> assertThat(r).startsWith("GET /fleet/v1/units/"));
+
+    // 20 names, none a unit (before every unit in name order): two pages (200 units read, ten
+    // times the names left), then a GET for each, not the 12 pages
+    List<String> ghosts = new ArrayList<>();
+    for (int i = 1; i <= 20; i++) {
+      ghosts.add("ghost-" + i + ".service");
+    }
+    http.requests.clear();
+    assertThat(client.unitsNamed(ghosts)).isEmpty();
+    assertThat(http.requests.stream().filter(r -> !r.startsWith("GET /fleet/v1/units/"))).hasSize(2);
+    assertThat(http.requests.stream().filter(r -> r.startsWith("GET /fleet/v1/units/"))).hasSize(20);
+
+    // a name or two: the first page, then GETs
+    http.requests.clear();
+    found = client.unitsNamed(List.of("web@999.service", "ghost.service"));
+    assertThat(found).containsOnlyKeys("web@999.service");
+    assertThat(http.requests).startsWith("GET /fleet/v1/units").hasSizeLessThanOrEqualTo(3)
+        .contains("GET /fleet/v1/units/ghost.service");
   }
 
   private static Throwable catchThrown(Runnable r) {
