@@ -8,14 +8,13 @@ import dev.flotilla.cli.client.FleetClient;
 import dev.flotilla.cli.client.FleetSchema.Unit;
 import dev.flotilla.cli.output.OutputFormat;
 import dev.flotilla.cli.units.UnitArgs;
+import dev.flotilla.cli.units.UnitSelector;
 import dev.flotilla.cli.units.UnitSubmitter;
 import dev.flotilla.scheduler.fleet.XFleetOptions;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParentCommand;
@@ -41,6 +40,18 @@ abstract class ClusterCommand implements Callable<Integer> {
         + " does not exist; see the units with 'fctl list-unit-files'"));
   }
 
+  /**
+   * The units {@code args} may select ({@link UnitSelector}): every unit when one argument is a
+   * glob, else only those the arguments name ({@link FleetClient#unitsNamed}: a few requests, not
+   * the whole listing of a big cluster).
+   */
+  List<Unit> selectable(List<String> args) {
+    if (args.stream().anyMatch(UnitArgs::isGlob)) {
+      return client().units();
+    }
+    return new ArrayList<>(client().unitsNamed(args.stream().map(UnitArgs::unitName).toList()).values());
+  }
+
   PrintWriter out() {
     return root.out();
   }
@@ -51,14 +62,6 @@ abstract class ClusterCommand implements Callable<Integer> {
 
   boolean json() {
     return root.output() == OutputFormat.JSON;
-  }
-
-  static Map<String, Unit> byName(List<Unit> units) {
-    Map<String, Unit> out = new LinkedHashMap<>();
-    for (Unit u : units) {
-      out.put(u.name(), u);
-    }
-    return out;
   }
 
   /**

@@ -19,7 +19,7 @@ public final class DestroyCommand extends ClusterCommand {
 
   @Override
   public Integer call() {
-    List<Unit> selected = UnitSelector.select(units, client().units(), true);
+    List<Unit> selected = UnitSelector.select(units, selectable(units), true);
     boolean[] destroyed = new boolean[selected.size()];
     List<Integer> at = IntStream.range(0, selected.size()).boxed().toList();
     List<RuntimeException> failures = Concurrently.attempt(at,

@@ -32,7 +32,7 @@ abstract class StateChangeCommand extends ClusterCommand {
    * own, and when all of them were, the units are not listed again.
    */
   int moveTo(List<String> names, String target, String verb, Map<String, Unit> createdAtTarget) {
-    Map<String, Unit> units = createdAtTarget.keySet().containsAll(names) ? createdAtTarget : byName(client().units());
+    Map<String, Unit> units = createdAtTarget.keySet().containsAll(names) ? createdAtTarget : client().unitsNamed(names);
     for (String name : names) {
       if (!units.containsKey(name)) {
         err().println("fctl: unit " + name + " disappeared before it could be " + target + " (destroyed meanwhile?)");

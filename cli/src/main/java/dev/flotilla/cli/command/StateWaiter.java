@@ -43,7 +43,7 @@ final class StateWaiter {
     Map<String, String> said = new HashMap<>();
     boolean ok = true;
     for (int round = 1; !pending.isEmpty(); round++) {
-      Map<String, Unit> units = ClusterCommand.byName(client.units());
+      Map<String, Unit> units = client.unitsNamed(pending);
       for (Iterator<String> it = pending.iterator(); it.hasNext(); ) {
         String name = it.next();
         Unit u = units.get(name);

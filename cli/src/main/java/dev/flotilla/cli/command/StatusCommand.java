@@ -30,7 +30,7 @@ public final class StatusCommand extends ClusterCommand {
 
   @Override
   public Integer call() {
-    List<Unit> selected = UnitSelector.select(units, client().units(), false);
+    List<Unit> selected = UnitSelector.select(units, selectable(units), false);
     selected.forEach(ClusterCommand::requirePlaced);
     String machineId = machineId(machine);
     List<HostStatus> all = new ArrayList<>();

@@ -19,7 +19,7 @@ public final class StopCommand extends StateChangeCommand {
 
   @Override
   public Integer call() {
-    List<Unit> selected = UnitSelector.select(units, client().units(), false);
+    List<Unit> selected = UnitSelector.select(units, selectable(units), false);
     List<String> names = new ArrayList<>();
     for (Unit u : selected) {
       // fleetctl refuses to stop what is not loaded; checked for all before any changes

@@ -17,7 +17,7 @@ public final class UnloadCommand extends StateChangeCommand {
 
   @Override
   public Integer call() {
-    List<Unit> selected = UnitSelector.select(units, client().units(), false);
+    List<Unit> selected = UnitSelector.select(units, selectable(units), false);
     return moveTo(selected.stream().map(Unit::name).toList(), "inactive", "unload");
   }
 }

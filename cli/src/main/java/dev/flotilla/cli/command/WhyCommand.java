@@ -24,7 +24,7 @@ public final class WhyCommand extends ClusterCommand {
 
   @Override
   public Integer call() {
-    List<Unit> selected = UnitSelector.select(units, client().units(), true);
+    List<Unit> selected = UnitSelector.select(units, selectable(units), true);
     if (json()) {
       JsonOutput.print(out(), selected);
     } else {
