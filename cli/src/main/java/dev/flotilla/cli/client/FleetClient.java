@@ -31,7 +31,11 @@ public final class FleetClient implements AutoCloseable {
   private static final String HOST_BASE = "/flotilla/v1";
   /** A guard against a server that hands out page tokens forever (fleet pages by 100). */
   private static final int MAX_PAGES = 100_000;
-  /** What one GET of a unit costs, in units read in a page (its request overhead is most of it). */
+  /**
+   * What one GET of a unit costs, in units read in a page: fleetd spends 0.15-0.3 ms of CPU on a
+   * GET (404 or found) and 3.9-5.2 ms on a page of 100 units (measured with 1,000 units), so a GET
+   * is worth 5-10 units of a page; a little more paging than that is cheap on the client's side.
+   */
   private static final int UNITS_PER_GET = 10;
 
   /** Flotilla's batch of unit PUTs (not fleet's): see {@link #putAll}. */
