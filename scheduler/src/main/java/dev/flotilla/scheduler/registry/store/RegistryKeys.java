@@ -114,7 +114,7 @@ public record RegistryKeys(String prefix) {
    * What the engine watches: {@code assignment/} through {@code machines/} (the engine leader key
    * and {@code globals/} lie between them, in key order) and {@code units/}; not {@code reasons/},
    * {@code schedule/} and {@code states/}, which lie between the two ranges and which nothing in the
-   * engine reads from its watch (a start of 300 units writes 300 schedule entries and 300-900 state
+   * engine reads from its watch (a start of 300 units writes 300 schedule entries and 300 or more state
    * reports: with the whole prefix watched, each was sent to the engine leader, decoded and dropped).
    */
   public List<KeyRange> engineWatched() {
