@@ -78,7 +78,24 @@ public record XFleetOptions(
    * an instance is read. Throws {@link InvalidUnitException} listing every problem.
    */
   public static XFleetOptions parse(UnitName name, UnitFile file) {
-    return new Reader(name, Section.of(file)).read();
+    Section section = Section.of(file);
+    if (!section.isBlank()) {
+      return new Reader(name, section).read();
+    }
+    // no [X-Fleet] assignment at all (most units, every instance of such a template): the same
+    // options for every name, so read once per file and only renamed after (a batch of 300
+    // instances had read the empty section 300 times, in the API and again in the engine)
+    XFleetOptions blank = section.blank;
+    if (blank == null) {
+      blank = new Reader(name, section).read();
+      section.blank = blank;
+    }
+    return blank.unit().equals(name.name()) ? blank : blank.forUnit(name.name());
+  }
+
+  /** These options for another unit's name. */
+  private XFleetOptions forUnit(String name) {
+    return new XFleetOptions(name, machineId, machineOf, metadata, conflicts, replaces, global, reservation, warnings);
   }
 
   /** As {@link #parse(UnitName, UnitFile)}, validating the name first. */
@@ -224,9 +241,16 @@ public record XFleetOptions(
     final Map<XFleetKey, List<Written>> effective;
     /** Options read once for every name; absent: read per name (MachineOf always: its checks depend on the name). */
     final Map<XFleetKey, Part> parts = new EnumMap<>(XFleetKey.class);
+    /** The options of a blank section, once read (for any name: they differ only in it); null before. */
+    volatile XFleetOptions blank;
 
     static Section of(UnitFile file) {
       return READ.get(file);
+    }
+
+    /** No [X-Fleet] option assigned, not even emptied, and nothing wrong or deprecated in it. */
+    boolean isBlank() {
+      return effective.isEmpty() && problems.isEmpty() && warnings.isEmpty();
     }
 
     private Section(UnitFile file) {

@@ -133,7 +133,7 @@ public final class UnitFile {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof UnitFile other && options.equals(other.options);
+    return o == this || o instanceof UnitFile other && options.equals(other.options);
   }
 
   @Override

@@ -37,6 +37,19 @@ class XFleetOptionsTest {
   }
 
   @Test
+  void aFileWithoutXFleetOptionsGivesEachInstanceItsOwnName() {
+    UnitFile blank = UnitFile.parse("[Unit]\nDescription=sleeper %i\n[Service]\nExecStart=/bin/sleep infinity\n");
+    for (String unit : List.of("sleep@1.service", "sleep@2.service", "sleep@.service", "sleep@1.service")) {
+      assertThat(XFleetOptions.parse(unit, blank)).isEqualTo(XFleetOptions.none(unit));
+    }
+    // an emptied option, a deprecated spelling and an unknown option are read per name as before
+    UnitFile emptied = UnitFile.parse("[Service]\nExecStart=/bin/true\n[X-Fleet]\nConflicts=\n");
+    assertThat(XFleetOptions.parse("a@1.service", emptied)).isEqualTo(XFleetOptions.none("a@1.service"));
+    assertThat(parse("a@1.service", "X-Conflicts=b.service").warnings()).hasSize(1);
+    assertThat(problems("a@1.service", "Colour=blue")).hasSize(1);
+  }
+
+  @Test
   void templateInstancesExpandSpecifiers() {
     UnitFile template = UnitFiles.load("web-announce@.service");
     XFleetOptions o = XFleetOptions.parse("web-announce@3.service", template);

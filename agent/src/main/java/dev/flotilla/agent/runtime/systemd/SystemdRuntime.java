@@ -58,6 +58,8 @@ public final class SystemdRuntime implements UnitRuntime {
   /** journalctl's cursors: {@code s=…;i=…;b=…;m=…;t=…;x=…} (hex fields); nothing else is passed on. */
   private static final String SHOWN_CURSOR = "-- cursor: ";
   private static final Pattern JOURNAL_CURSOR = Pattern.compile("([a-z]=[0-9a-f]+(;[a-z]=[0-9a-f]+)*)?");
+  /** The column gaps of {@code list-units} (String.split("\\s+") compiled it again for every line). */
+  private static final Pattern COLUMN_GAP = Pattern.compile("\\s+");
 
   /**
    * Unit names systemd accepts for files we may create: its character set, a known type suffix,
@@ -405,7 +407,7 @@ public final class SystemdRuntime implements UnitRuntime {
     var wanted = new java.util.HashSet<>(asked);
     var out = new HashMap<String, UnitStatus>();
     for (String line : stdout.split("\n")) {
-      String[] f = line.strip().split("\\s+", 5);
+      String[] f = COLUMN_GAP.split(line.strip(), 5);
       if (f.length >= 4 && wanted.contains(f[0])) {
         out.put(f[0], new UnitStatus(f[1], f[2], f[3], 0));
       }

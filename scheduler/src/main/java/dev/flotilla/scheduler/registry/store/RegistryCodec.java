@@ -2,6 +2,8 @@ package dev.flotilla.scheduler.registry.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.google.protobuf.ByteString;
 import dev.flotilla.scheduler.fleet.Resources;
 import dev.flotilla.scheduler.registry.DesiredState;
@@ -21,6 +23,16 @@ import java.util.Map;
  */
 final class RegistryCodec {
   private static final ObjectMapper JSON = new ObjectMapper();
+  // One reader and writer per document, made when the class loads (a fleetd's start: its machine
+  // record is the first document it writes): Jackson builds a record's (de)serializer, a few ms of
+  // reflection each in a fresh JVM, when a reader or writer for the type is made, so the first
+  // burst of unit files read or states written does not build them.
+  private static final ObjectReader UNIT_READER = JSON.readerFor(UnitDoc.class);
+  private static final ObjectWriter UNIT_WRITER = JSON.writerFor(UnitDoc.class);
+  private static final ObjectReader MACHINE_READER = JSON.readerFor(MachineDoc.class);
+  private static final ObjectWriter MACHINE_WRITER = JSON.writerFor(MachineDoc.class);
+  private static final ObjectReader STATE_READER = JSON.readerFor(StateDoc.class);
+  private static final ObjectWriter STATE_WRITER = JSON.writerFor(StateDoc.class);
 
   /**
    * Unit files decoded, by their text: the instances of a template share one file, so they share
@@ -40,33 +52,33 @@ final class RegistryCodec {
       String subState) {}
 
   static ByteString unit(UnitRecord u) {
-    return write(new UnitDoc(u.name().name(), u.desiredState().json(), u.file().serialize()));
+    return write(UNIT_WRITER, new UnitDoc(u.name().name(), u.desiredState().json(), u.file().serialize()));
   }
 
   static UnitRecord unit(ByteString value) {
-    UnitDoc d = read(value, UnitDoc.class);
+    UnitDoc d = read(value, UNIT_READER, UnitDoc.class);
     return new UnitRecord(UnitName.parse(d.name()), FILES.get(d.file()), DesiredState.fromJson(d.desiredState()));
   }
 
   static ByteString machine(MachineRecord m) {
     Resources c = m.capacity() == null ? Resources.NONE : m.capacity();
-    return write(new MachineDoc(m.id(), m.publicIp(), m.metadata(), c.cpuMillis(), c.memoryBytes(), m.version(),
+    return write(MACHINE_WRITER, new MachineDoc(m.id(), m.publicIp(), m.metadata(), c.cpuMillis(), c.memoryBytes(), m.version(),
         m.agentUrl()));
   }
 
   static MachineRecord machine(ByteString value) {
-    MachineDoc d = read(value, MachineDoc.class);
+    MachineDoc d = read(value, MACHINE_READER, MachineDoc.class);
     return new MachineRecord(d.id(), d.publicIp(), d.metadata() == null ? Map.of() : d.metadata(),
         new Resources(d.cpuMillis(), d.memoryBytes()), d.version(), d.agentUrl());
   }
 
   static ByteString state(UnitStateRecord s) {
-    return write(new StateDoc(s.unit(), s.machineId(), s.hash() == null ? null : s.hash().hex(), s.loadState(),
+    return write(STATE_WRITER, new StateDoc(s.unit(), s.machineId(), s.hash() == null ? null : s.hash().hex(), s.loadState(),
         s.activeState(), s.subState()));
   }
 
   static UnitStateRecord state(ByteString value) {
-    StateDoc d = read(value, StateDoc.class);
+    StateDoc d = read(value, STATE_READER, StateDoc.class);
     return new UnitStateRecord(d.unit(), d.machineId(), d.hash() == null ? null : new UnitHash(d.hash()),
         d.loadState(), d.activeState(), d.subState());
   }
@@ -79,17 +91,17 @@ final class RegistryCodec {
     return DesiredState.fromJson(value.toStringUtf8());
   }
 
-  private static ByteString write(Object doc) {
+  private static ByteString write(ObjectWriter writer, Object doc) {
     try {
-      return ByteString.copyFrom(JSON.writeValueAsBytes(doc));
+      return ByteString.copyFrom(writer.writeValueAsBytes(doc));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot encode " + doc, e);
     }
   }
 
-  private static <T> T read(ByteString value, Class<T> type) {
+  private static <T> T read(ByteString value, ObjectReader reader, Class<T> type) {
     try {
-      return JSON.readValue(value.toByteArray(), type);
+      return reader.readValue(value.toByteArray());
     } catch (IOException e) {
       throw new IllegalStateException("the registry holds a " + type.getSimpleName() + " it cannot read: "
           + value.toStringUtf8(), e);

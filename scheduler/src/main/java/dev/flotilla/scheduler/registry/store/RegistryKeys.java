@@ -2,6 +2,7 @@ package dev.flotilla.scheduler.registry.store;
 
 import com.google.protobuf.ByteString;
 import dev.flotilla.kv.client.KeyRange;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -107,6 +108,17 @@ public record RegistryKeys(String prefix) {
 
   public KeyRange all() {
     return KeyRange.prefix(prefix);
+  }
+
+  /**
+   * What the engine watches: {@code assignment/} through {@code machines/} (the engine leader key
+   * and {@code globals/} lie between them, in key order) and {@code units/}; not {@code reasons/},
+   * {@code schedule/} and {@code states/}, which lie between the two ranges and which nothing in the
+   * engine reads from its watch (a start of 300 units writes 300 schedule entries and 300 or more state
+   * reports: with the whole prefix watched, each was sent to the engine leader, decoded and dropped).
+   */
+  public List<KeyRange> engineWatched() {
+    return List.of(new KeyRange(assignments().key(), machines().end()), units());
   }
 
   /** What a key under the prefix is; empty for anything else. */

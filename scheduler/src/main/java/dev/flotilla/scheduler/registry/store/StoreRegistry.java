@@ -695,9 +695,13 @@ public final class StoreRegistry
     return watch(revision() + 1);
   }
 
-  /** Every unit, assignment and machine change from {@code fromRevision} on. */
+  /**
+   * Every unit, assignment and machine change from {@code fromRevision} on (two store watches:
+   * {@link RegistryKeys#engineWatched}; a unit's and its assignment's events may come in either
+   * order, which the engine's reads and its writes' guards on the unit's revision allow for).
+   */
   public RegistryWatch watch(long fromRevision) {
-    return StoreRegistryWatch.open(client, keys.all(), fromRevision, this::engineEvent, watchSignal);
+    return StoreRegistryWatch.open(client, keys.engineWatched(), fromRevision, this::engineEvent, watchSignal);
   }
 
   private Optional<RegistryEvent> engineEvent(WatchEvent e) {

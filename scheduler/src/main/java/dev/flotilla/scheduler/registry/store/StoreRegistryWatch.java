@@ -15,7 +15,9 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * A {@link RegistryWatch} over one store watch: the client's thread turns store events into
+ * A {@link RegistryWatch} over one or more store watches (one per key range, all from the same
+ * revision; events of one range come in revision order, those of different ranges in the order
+ * they arrive): the client's thread turns store events into
  * registry events and queues them; the engine's (or agent's) loop takes them with
  * {@link #poll}. A compaction past the watch, or the watch ending otherwise, breaks it. Each
  * time events are queued or the watch breaks, {@code onEvents} runs (on the client's thread): the
@@ -25,7 +27,7 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
   private final Function<WatchEvent, Optional<RegistryEvent>> translate;
   private final Runnable onEvents;
   private final ArrayDeque<RegistryEvent> events = new ArrayDeque<>();
-  private WatchHandle handle;
+  private final List<WatchHandle> handles = new ArrayList<>();
   private boolean broken;
   private StoreException error;
   private long changesSeen;
@@ -37,10 +39,22 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
 
   static StoreRegistryWatch open(StoreClient client, KeyRange range, long fromRevision,
       Function<WatchEvent, Optional<RegistryEvent>> translate, Runnable onEvents) {
+    return open(client, List.of(range), fromRevision, translate, onEvents);
+  }
+
+  static StoreRegistryWatch open(StoreClient client, List<KeyRange> ranges, long fromRevision,
+      Function<WatchEvent, Optional<RegistryEvent>> translate, Runnable onEvents) {
     StoreRegistryWatch w = new StoreRegistryWatch(translate, onEvents);
-    WatchHandle h = client.watch(range, fromRevision, w);
-    synchronized (w) {
-      w.handle = h;
+    try {
+      for (KeyRange range : ranges) {
+        WatchHandle h = client.watch(range, fromRevision, w);
+        synchronized (w) {
+          w.handles.add(h);
+        }
+      }
+    } catch (RuntimeException e) {
+      w.close();
+      throw e;
     }
     return w;
   }
@@ -55,7 +69,7 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
       translate.apply(e).ifPresent(out::add);
     }
     if (out.isEmpty()) {
-      return; // nothing the loop looks at (the engine's watch also sees every state report)
+      return; // nothing the loop looks at
     }
     synchronized (this) {
       if (broken) {
@@ -116,12 +130,12 @@ final class StoreRegistryWatch implements RegistryWatch, WatchListener {
 
   @Override
   public void close() {
-    WatchHandle h;
+    List<WatchHandle> hs;
     synchronized (this) {
-      h = handle;
+      hs = List.copyOf(handles);
       events.clear();
     }
-    if (h != null) {
+    for (WatchHandle h : hs) {
       h.close();
     }
   }
