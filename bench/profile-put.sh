@@ -98,6 +98,7 @@ echo "members ($KVD${FLOTILLA_JAVA_OPTS:+, FLOTILLA_JAVA_OPTS=$FLOTILLA_JAVA_OPT
 load=$!
 sleep "$((WARMUP + 1))" # the generator's JVM start-up is about a second
 for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}" > "$WORK/t$i.before"; done
+for ((i = 1; i <= MEMBERS; i++)); do curl -s --max-time 2 "http://127.0.0.1:${clients[i]}/metrics" | grep -E "^etcd_disk_wal_fsync_duration_seconds_(sum|count)" | sed "s/^/$i /"; done > "$WORK/metrics.before" || true
 if ((PROFILE)); then # attached for the measured window only (start-up and JIT warm-up left out)
   java -cp "$WORK" Attach "$AP" "start,event=itimer,interval=1ms,threads" "${PIDS[@]}"
 fi
@@ -108,6 +109,7 @@ if ((PROFILE)); then
   done
 fi
 for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}" > "$WORK/t$i.after"; done
+for ((i = 1; i <= MEMBERS; i++)); do curl -s --max-time 2 "http://127.0.0.1:${clients[i]}/metrics" | grep -E "^etcd_disk_wal_fsync_duration_seconds_(sum|count)" | sed "s/^/$i /"; done > "$WORK/metrics.after" || true
 wait "$load" || true
 # the whole run's (warm-up included) snapshot encoding and JIT CPU: a 10 s window catches a snapshot
 # or not by chance, and each one costs more as the history grows
@@ -120,6 +122,11 @@ json=$(grep '^{' "$WORK/load.out")
 rps=$(grep -o '"rps":[0-9.]*' <<< "$json" | cut -d: -f2)
 server=$(grep -o '"server":[0-9.]*' <<< "$json" | cut -d: -f2)
 echo "server CPU per PUT: $(awk -v s="$server" -v r="$rps" 'BEGIN { printf "%.0f", s * 1e6 / r }') us"
+# per member over the window: WAL fsyncs and their mean duration (from /metrics)
+awk 'NR == FNR { b[$1 " " $2] = $3; next } { d[$1 " " $2] = $3 - b[$1 " " $2]; m[$1] = 1 }
+  END { for (i in m) { n = d[i " etcd_disk_wal_fsync_duration_seconds_count"]
+    if (n > 0) printf "member %s: %d WAL fsyncs, mean %.0f us\n", i, n, d[i " etcd_disk_wal_fsync_duration_seconds_sum"] * 1e6 / n } }' \
+  "$WORK/metrics.before" "$WORK/metrics.after" | sort || true
 for ((i = 1; i <= MEMBERS; i++)); do
   role=follower; [[ "$leader" == *":${clients[i]}" ]] && role=leader
   # per thread-name group (digits folded), % of one core over the window
