@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
  * fleet's API v1 as fleetctl's client package sees it: units, their states and the machines, with
@@ -69,10 +70,10 @@ public final class FleetClient implements AutoCloseable {
   /**
    * The units of {@code names} that exist, by name (a name missing from the answer has no unit).
    * Reads the listing a page at a time while the units read are fewer than {@link #UNITS_PER_GET}
-   * times the names left to find, then GETs each name still left, side by side, so the requests stay within about twice the
-   * cheaper of a whole listing and a GET per name, whatever the cluster's size (300 names: one
-   * request in a cluster of ten units; in one of 100,000, 30 pages and at most 300 GETs instead of
-   * 1,000 pages).
+   * times the names left to find, then GETs each name still left, side by side, so the requests
+   * stay within about twice the cheaper of a whole listing and a GET per name, whatever the
+   * cluster's size (300 names: one request in a cluster of ten units; in one of 100,000, 30 pages
+   * and at most 300 GETs instead of 1,000 pages).
    */
   public Map<String, Unit> unitsNamed(Collection<String> names) {
     Set<String> left = new LinkedHashSet<>(names);
@@ -97,7 +98,7 @@ public final class FleetClient implements AutoCloseable {
     }
     List<String> rest = new ArrayList<>(left);
     Unit[] got = new Unit[rest.size()];
-    List<Integer> indices = java.util.stream.IntStream.range(0, rest.size()).boxed().toList();
+    List<Integer> indices = IntStream.range(0, rest.size()).boxed().toList();
     Concurrently.throwFirst(Concurrently.attempt(indices, i -> got[i] = unit(rest.get(i)).orElse(null)));
     for (Unit u : got) {
       if (u != null) {
