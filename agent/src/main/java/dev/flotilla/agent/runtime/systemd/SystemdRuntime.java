@@ -163,20 +163,12 @@ public final class SystemdRuntime implements UnitRuntime {
     return isValidUnitName(unit) && !isTemplate(unit);
   }
 
+  /** {@link #loadAndStart} with nothing to start: the files written, reloaded where systemd would not see them. */
   @Override
   public void load(Map<String, String> unitFiles) {
-    if (unitFiles.isEmpty()) {
-      return;
+    if (!unitFiles.isEmpty()) {
+      loadAndStart(unitFiles, List.of());
     }
-    var failures = new ArrayList<String>();
-    Written w = write(unitFiles, failures);
-    boolean reload = reloadPending || w.replaced() || (!w.fresh().isEmpty() && !seesOwnFiles(w.fresh()));
-    if (reload) {
-      failures.addAll(daemonReload());
-    }
-    log.debug("load: {} unit files, {} changed{}", unitFiles.size(), w.count(), reload ? ", daemon-reload"
-        : w.count() > 0 ? ", all new and loaded by systemd from our files without a daemon-reload" : "");
-    throwIfAny(failures);
   }
 
   /**
@@ -197,7 +189,8 @@ public final class SystemdRuntime implements UnitRuntime {
    * {@code daemon-reload} and a second start of those units. In that second case the start
    * already queued ran what systemd held (the old check reloaded first); after the reload systemd
    * has the new file, and a unit that ran before is not restarted, as {@link #load} never does.
-   * Changed files, and new files of units not started, are handled as {@link #load} does.
+   * A changed file, or a new file of a unit not started that systemd does not see yet
+   * ({@code systemctl show}), brings one {@code daemon-reload} first.
    */
   @Override
   public void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
@@ -223,8 +216,10 @@ public final class SystemdRuntime implements UnitRuntime {
       failures.addAll(systemctl(List.of("start", "--no-block"), again, l -> false, null));
     }
     log.debug("load and start: {} unit files, {} changed, {} started{}", unitFiles.size(), w.count(), valid.size(),
-        reload ? ", daemon-reload first" : again.isEmpty() ? ", new files taken up by the start alone"
-            : ", daemon-reload and a second start for " + again.size() + " that systemd did not take up");
+        reload ? ", daemon-reload first" : !again.isEmpty()
+            ? ", daemon-reload and a second start for " + again.size() + " that systemd did not take up"
+            : freshStarted.isEmpty() ? (freshIdle.isEmpty() ? "" : ", new files seen by systemd without a daemon-reload")
+            : ", new files taken up by the start alone");
     throwIfAny(failures);
   }
 
