@@ -32,9 +32,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,8 +56,7 @@ public final class InProcessStoreClient implements StoreClient {
   private final Duration timeout;
   private final ExecutorService delivery;
   private final ScheduledExecutorService keepAliveTimer;
-  private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
-  private volatile boolean closed;
+  private final OpenStreams open = new OpenStreams();
 
   public InProcessStoreClient(KVGrpc.AsyncService kv, WatchGrpc.AsyncService watch, LeaseGrpc.AsyncService lease,
       Duration timeout) {
@@ -147,7 +144,7 @@ public final class InProcessStoreClient implements StoreClient {
 
   @Override
   public WatchHandle watch(KeyRange range, long fromRevision, WatchListener listener) {
-    ensureOpen();
+    open.ensureOpen();
     SerialListener sink = new SerialListener(listener, delivery);
     StreamObserver<WatchRequest> requests = watch.watch(new StreamObserver<>() {
       @Override
@@ -195,7 +192,7 @@ public final class InProcessStoreClient implements StoreClient {
 
   @Override
   public KeepAlive keepAlive(long leaseId) {
-    ensureOpen();
+    open.ensureOpen();
     var ka = new InProcessKeepAlive(leaseId);
     open.add(ka);
     ka.start();
@@ -288,27 +285,14 @@ public final class InProcessStoreClient implements StoreClient {
 
   @Override
   public void close() {
-    closed = true;
-    for (AutoCloseable c : List.copyOf(open)) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        // closing is best effort; the executors stop below either way
-      }
-    }
+    open.closeAll();
     keepAliveTimer.shutdownNow();
     delivery.shutdown();
   }
 
-  private void ensureOpen() {
-    if (closed) {
-      throw new StoreException(StoreException.Code.CLOSED, "the store client is closed");
-    }
-  }
-
   /** Runs one unary service call and waits for its answer. */
   private <T> T call(Consumer<StreamObserver<T>> invoke) {
-    ensureOpen();
+    open.ensureOpen();
     CompletableFuture<T> answer = new CompletableFuture<>();
     try {
       invoke.accept(new StreamObserver<>() {

@@ -22,9 +22,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,8 +45,7 @@ public final class JetcdStoreClient implements StoreClient {
   /** Lease renewals ({@link #keepAlive}); its thread starts with the first. */
   private final java.util.concurrent.ScheduledExecutorService renewals =
       Executors.newSingleThreadScheduledExecutor(InProcessStoreClient.daemon("store-client-keepalive"));
-  private final Set<AutoCloseable> open = ConcurrentHashMap.newKeySet();
-  private volatile boolean closed;
+  private final OpenStreams open = new OpenStreams();
 
   private JetcdStoreClient(Client client, Duration timeout) {
     this.client = client;
@@ -253,7 +250,7 @@ public final class JetcdStoreClient implements StoreClient {
 
   @Override
   public WatchHandle watch(KeyRange range, long fromRevision, WatchListener listener) {
-    ensureOpen();
+    open.ensureOpen();
     ResumingWatch w = new ResumingWatch(range, fromRevision, new SerialListener(listener, delivery));
     WatchHandle handle = new WatchHandle() {
       @Override
@@ -292,7 +289,7 @@ public final class JetcdStoreClient implements StoreClient {
     }
 
     synchronized void start() {
-      if (ended || closed) {
+      if (ended || open.closed()) {
         return;
       }
       var option = WatchOption.builder().withRevision(next);
@@ -348,7 +345,7 @@ public final class JetcdStoreClient implements StoreClient {
       if (cause instanceof CompactedException c) {
         ended = true;
         sink.compacted(c.getCompactedRevision());
-      } else if (closed || ++failures > RESUME_ATTEMPTS) {
+      } else if (open.closed() || ++failures > RESUME_ATTEMPTS) {
         ended = true;
         sink.error(failure(cause));
       } else {
@@ -386,7 +383,7 @@ public final class JetcdStoreClient implements StoreClient {
    */
   @Override
   public KeepAlive keepAlive(long lease) {
-    ensureOpen();
+    open.ensureOpen();
     var ka = new Renewal(lease);
     open.add(ka);
     ka.schedule(0);
@@ -471,27 +468,14 @@ public final class JetcdStoreClient implements StoreClient {
 
   @Override
   public void close() {
-    closed = true;
-    for (AutoCloseable c : List.copyOf(open)) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        // best effort: the client below closes every stream anyway
-      }
-    }
+    open.closeAll();
     renewals.shutdownNow();
     client.close();
     delivery.shutdown();
   }
 
-  private void ensureOpen() {
-    if (closed) {
-      throw new StoreException(StoreException.Code.CLOSED, "the store client is closed");
-    }
-  }
-
   private <T> T await(CompletableFuture<T> f) {
-    ensureOpen();
+    open.ensureOpen();
     try {
       return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
