@@ -67,7 +67,9 @@ class EngineOverStoreTest {
       // web@1's machine leaves: web@1 cannot go where web@2 is, so it and its sidecar wait
       String gone = s.get("web@1.service");
       registry.withdraw(gone);
-      runUntil(engine, () -> !registry.assignments().containsKey("web@1.service"), "web@1 off " + gone);
+      // (the reasons are written right after the assignments, not in their txn: wait for both)
+      runUntil(engine, () -> !registry.assignments().containsKey("web@1.service")
+          && registry.unscheduledReasons().containsKey("web@1.service"), "web@1 off " + gone + ", with its reason");
       assertThat(registry.assignments()).containsOnlyKeys("web@2.service");
       assertThat(registry.unscheduledReasons().get("web@1.service")).contains("conflicts with web@2.service");
       // a machine with room arrives, and the metadata gpu.service needs: everything is placed
