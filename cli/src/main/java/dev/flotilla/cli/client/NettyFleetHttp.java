@@ -29,6 +29,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -116,7 +117,9 @@ public final class NettyFleetHttp implements FleetHttp {
             }
             ch.pipeline().addLast("http", new HttpClientCodec());
             ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_RESPONSE_BYTES));
-            ch.pipeline().addLast("exchange", new Exchange());
+            Exchange exchange = new Exchange();
+            ch.attr(EXCHANGE).set(exchange); // kept after a close empties the pipeline
+            ch.pipeline().addLast("exchange", exchange);
           }
         });
   }
@@ -132,7 +135,7 @@ public final class NettyFleetHttp implements FleetHttp {
       throw e;
     }
     CompletableFuture<Response> answer = new CompletableFuture<>();
-    ch.pipeline().get(Exchange.class).pending = answer;
+    ch.attr(EXCHANGE).get().expect(answer);
     FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), pathAndQuery,
         jsonBody == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(jsonBody));
     req.headers().set(HttpHeaderNames.HOST, endpoint.hostHeader());
@@ -259,13 +262,43 @@ public final class NettyFleetHttp implements FleetHttp {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
   }
 
-  /** Hands the one answer awaited to the caller. */
+  /** The connection's {@link Exchange}. */
+  private static final AttributeKey<Exchange> EXCHANGE = AttributeKey.valueOf("fctl-exchange");
+
+  /**
+   * Hands the one answer awaited to the caller. A connection can end before its first request is
+   * sent (fleetd refusing the TLS handshake closes it while the request is being made): the
+   * request then fails at once with what ended it.
+   */
   private static final class Exchange extends SimpleChannelInboundHandler<FullHttpResponse> {
-    volatile CompletableFuture<Response> pending;
+    private CompletableFuture<Response> pending;
+    /** What ended the connection; null while it is open. */
+    private Throwable ended;
+
+    /** The answer to the request about to be sent, failed at once if the connection has ended. */
+    synchronized void expect(CompletableFuture<Response> answer) {
+      if (ended != null) {
+        answer.completeExceptionally(ended);
+      } else {
+        pending = answer;
+      }
+    }
+
+    private synchronized CompletableFuture<Response> pending() {
+      return pending;
+    }
+
+    /** Records why the connection ended (the first cause stays) and returns the answer awaited. */
+    private synchronized CompletableFuture<Response> end(Throwable why) {
+      if (ended == null) {
+        ended = why;
+      }
+      return pending;
+    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
-      CompletableFuture<Response> p = pending;
+      CompletableFuture<Response> p = pending();
       if (p != null) {
         p.complete(new Response(res.status().code(), ByteBufUtil.getBytes(res.content())));
       }
@@ -276,16 +309,17 @@ public final class NettyFleetHttp implements FleetHttp {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      CompletableFuture<Response> p = pending;
+      IOException closed = new IOException("fleetd closed the connection without an answer");
+      CompletableFuture<Response> p = end(closed);
       if (p != null) {
-        p.completeExceptionally(new IOException("fleetd closed the connection without an answer"));
+        p.completeExceptionally(closed);
       }
       super.channelInactive(ctx);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      CompletableFuture<Response> p = pending;
+      CompletableFuture<Response> p = end(cause);
       if (p != null) {
         p.completeExceptionally(cause);
       }
