@@ -146,10 +146,13 @@ echo "hosts up: systemd PIDs ${HOST_PIDS[*]}; fleetd JVMs ${FLEETD_PIDS[*]}; API
 fctl() { "$ROOT/bin/fctl" --endpoint "$API" "$@"; }
 submit_sleepers three-host-start
 
+running_in_host() { # HOST PATTERN: how many units matching PATTERN run in host HOST (1..HOSTS)
+  nsenter -t "${HOST_PIDS[$(($1 - 1))]}" -a systemctl list-units "$2" --state=running --no-legend --plain --no-pager | wc -l
+}
 running_in_hosts() { # PATTERN: how many units matching PATTERN run in the hosts, together
   local h n=0
   for h in $(seq 1 "$HOSTS"); do
-    n=$((n + $(nsenter -t "${HOST_PIDS[$((h - 1))]}" -a systemctl list-units "$1" --state=running --no-legend --plain --no-pager | wc -l)))
+    n=$((n + $(running_in_host "$h" "$1")))
   done
   echo "$n"
 }
@@ -194,7 +197,7 @@ fctl_s=$(echo "$t1 - $t0" | bc -l)
 per_host=()
 total=0
 for h in $(seq 1 "$HOSTS"); do
-  n=$(nsenter -t "${HOST_PIDS[$((h - 1))]}" -a systemctl list-units 'bench-sleep@*' --state=running --no-legend --plain --no-pager | wc -l)
+  n=$(running_in_host "$h" 'bench-sleep@*')
   per_host+=("$n")
   total=$((total + n))
 done

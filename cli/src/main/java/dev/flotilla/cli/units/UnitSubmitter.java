@@ -68,7 +68,7 @@ public final class UnitSubmitter {
     }
     Map<String, Creation> plan = new LinkedHashMap<>(); // name → creation, or null when present
     for (String arg : args) {
-      if (UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg))) {
+      if (selectsInCluster(arg)) {
         for (Unit u : UnitSelector.select(List.of(arg), allUnits(), true)) {
           plan.putIfAbsent(u.name(), null);
         }
@@ -167,7 +167,7 @@ public final class UnitSubmitter {
     Set<String> names = new LinkedHashSet<>();
     boolean glob = false;
     for (String arg : args) {
-      if (UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg))) {
+      if (selectsInCluster(arg)) {
         glob = true;
         continue;
       }
@@ -191,6 +191,11 @@ public final class UnitSubmitter {
     for (String name : names) {
       looked.put(name, Optional.ofNullable(found.get(name)));
     }
+  }
+
+  /** A glob that selects units in the cluster (not the path of a file that happens to look like one). */
+  private static boolean selectsInCluster(String arg) {
+    return UnitArgs.isGlob(arg) && !Files.exists(Path.of(arg));
   }
 
   /** A unit in the cluster, by a GET unless already looked up (a template serves many instances). */

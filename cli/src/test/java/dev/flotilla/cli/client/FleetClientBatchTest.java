@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -143,7 +144,7 @@ class FleetClientBatchTest {
       many.add("web@" + i + ".service");
     }
     http.requests.clear();
-    java.util.Map<String, FleetSchema.Unit> found = client.unitsNamed(many);
+    Map<String, FleetSchema.Unit> found = client.unitsNamed(many);
     assertThat(found).hasSize(1_150).containsKeys("web@1.service", "web@1150.service").doesNotContainKey("web@1151.service");
     assertThat(found.get("web@7.service").name()).isEqualTo("web@7.service");
     assertThat(http.requests).hasSize(12).allSatisfy(r -> assertThat(r).startsWith("GET /fleet/v1/units"))

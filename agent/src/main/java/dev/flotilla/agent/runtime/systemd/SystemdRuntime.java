@@ -215,11 +215,19 @@ public final class SystemdRuntime implements UnitRuntime {
       failures.addAll(daemonReload());
       failures.addAll(systemctl(List.of("start", "--no-block"), again, l -> false, null));
     }
-    log.debug("load and start: {} unit files, {} changed, {} started{}", unitFiles.size(), w.count(), valid.size(),
-        reload ? ", daemon-reload first" : !again.isEmpty()
-            ? ", daemon-reload and a second start for " + again.size() + " that systemd did not take up"
-            : freshStarted.isEmpty() ? (freshIdle.isEmpty() ? "" : ", new files seen by systemd without a daemon-reload")
-            : ", new files taken up by the start alone");
+    if (log.isDebugEnabled()) {
+      String how;
+      if (reload) {
+        how = ", daemon-reload first";
+      } else if (!again.isEmpty()) {
+        how = ", daemon-reload and a second start for " + again.size() + " that systemd did not take up";
+      } else if (!freshStarted.isEmpty()) {
+        how = ", new files taken up by the start alone";
+      } else {
+        how = freshIdle.isEmpty() ? "" : ", new files seen by systemd without a daemon-reload";
+      }
+      log.debug("load and start: {} unit files, {} changed, {} started{}", unitFiles.size(), w.count(), valid.size(), how);
+    }
     throwIfAny(failures);
   }
 

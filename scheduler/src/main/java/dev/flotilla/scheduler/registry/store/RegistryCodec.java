@@ -56,7 +56,7 @@ final class RegistryCodec {
   }
 
   static UnitRecord unit(ByteString value) {
-    UnitDoc d = read(value, UNIT_READER, UnitDoc.class);
+    UnitDoc d = read(value, UNIT_READER);
     return new UnitRecord(UnitName.parse(d.name()), FILES.get(d.file()), DesiredState.fromJson(d.desiredState()));
   }
 
@@ -67,7 +67,7 @@ final class RegistryCodec {
   }
 
   static MachineRecord machine(ByteString value) {
-    MachineDoc d = read(value, MACHINE_READER, MachineDoc.class);
+    MachineDoc d = read(value, MACHINE_READER);
     return new MachineRecord(d.id(), d.publicIp(), d.metadata() == null ? Map.of() : d.metadata(),
         new Resources(d.cpuMillis(), d.memoryBytes()), d.version(), d.agentUrl());
   }
@@ -78,7 +78,7 @@ final class RegistryCodec {
   }
 
   static UnitStateRecord state(ByteString value) {
-    StateDoc d = read(value, STATE_READER, StateDoc.class);
+    StateDoc d = read(value, STATE_READER);
     return new UnitStateRecord(d.unit(), d.machineId(), d.hash() == null ? null : new UnitHash(d.hash()),
         d.loadState(), d.activeState(), d.subState());
   }
@@ -99,11 +99,12 @@ final class RegistryCodec {
     }
   }
 
-  private static <T> T read(ByteString value, ObjectReader reader, Class<T> type) {
+  private static <T> T read(ByteString value, ObjectReader reader) {
     try {
       return reader.readValue(value.toByteArray());
     } catch (IOException e) {
-      throw new IllegalStateException("the registry holds a " + type.getSimpleName() + " it cannot read: "
+      throw new IllegalStateException("the registry holds a " + reader.getValueType().getRawClass().getSimpleName()
+          + " it cannot read: "
           + value.toStringUtf8(), e);
     }
   }
