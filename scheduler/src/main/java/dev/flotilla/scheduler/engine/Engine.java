@@ -686,7 +686,7 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    write(new TreeMap<>(targets), changedReasons); // the reasons after the assignments, as the answer comes
+    write(new TreeMap<>(targets), changedReasons); // a unit's reason with its assignment where the registry can
     return retry;
   }
 

@@ -60,8 +60,10 @@ public interface ScheduleRegistry {
   /**
    * {@link #write}, then {@link #setUnscheduledReasons} (unless none), answered later: a store
    * sends the txns from other threads, so that the caller can get on with its own work meanwhile
-   * (the engine places the next units). One at a time: the caller takes the answer before it
-   * writes again. The default writes at once.
+   * (the engine places the next units), and writes a unit's reason in the txn of its write where
+   * it can, so that no reader sees a unit unassigned without its reason, or placed with its old
+   * one. One at a time: the caller takes the answer before it writes again. The default writes at
+   * once.
    */
   default CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
       Map<String, String> reasons) {

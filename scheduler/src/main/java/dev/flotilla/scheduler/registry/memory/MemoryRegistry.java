@@ -8,6 +8,7 @@ import dev.flotilla.scheduler.registry.MachineSchedule;
 import dev.flotilla.scheduler.registry.RegistryEvent;
 import dev.flotilla.scheduler.registry.RegistryWatch;
 import dev.flotilla.scheduler.registry.ScheduleRegistry;
+import dev.flotilla.scheduler.registry.ScheduleWrite;
 import dev.flotilla.scheduler.registry.UnitRecord;
 import dev.flotilla.scheduler.registry.UnitRegistry;
 import dev.flotilla.scheduler.registry.UnitStateRecord;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
@@ -234,6 +236,13 @@ public final class MemoryRegistry
     emit(new RegistryEvent.AssignmentChanged(unit, ++revision));
     emitFor(cur.value(), unit);
     return true;
+  }
+
+  /** The writes and the reasons under one hold of the registry: no reader sees one without the other. */
+  @Override
+  public synchronized CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
+      Map<String, String> reasons) {
+    return ScheduleRegistry.super.writeLater(writes, reasons);
   }
 
   @Override

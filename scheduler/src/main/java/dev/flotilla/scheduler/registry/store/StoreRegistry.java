@@ -427,6 +427,16 @@ public final class StoreRegistry
    */
   @Override
   public List<ScheduleWrite.Outcome> write(List<ScheduleWrite> writes) {
+    return write(writes, new TreeMap<>());
+  }
+
+  /**
+   * {@link #write(List)}, with the reason of each unit written that has one in {@code reasons} put
+   * in the same txn as its write (a unit unassigned and why, a unit placed and its old reason gone,
+   * seen together); the reasons so written are taken out of {@code reasons}, the rest is left for
+   * the caller (units not written, or whose txn failed and were written one by one).
+   */
+  private List<ScheduleWrite.Outcome> write(List<ScheduleWrite> writes, Map<String, String> reasons) {
     // cut into txns (a write that needs reads first is a batch of its own, made alone)
     List<Batch> batches = new ArrayList<>();
     Batch batch = new Batch();
@@ -434,6 +444,10 @@ public final class StoreRegistry
       List<Compare> c = new ArrayList<>();
       List<Op> o = new ArrayList<>();
       boolean batchable = batchable(w, c, o);
+      String reason = reasons.get(w.unit());
+      if (batchable && reason != null) {
+        o.add(reasonWrite(w.unit(), reason));
+      }
       if (!batch.writes.isEmpty() && (!batchable || batch.compares.size() + c.size() > MAX_TXN_OPS
           || batch.ops.size() + o.size() > MAX_TXN_OPS)) {
         batches.add(batch);
@@ -449,21 +463,24 @@ public final class StoreRegistry
       batches.add(batch);
     }
     List<ScheduleWrite.Outcome> out = new ArrayList<>(writes.size());
-    send(batches, out); // false: deposed, the rest is not tried
+    send(batches, out, reasons); // false: deposed, the rest is not tried
     for (int i = out.size(); i < writes.size(); i++) {
       out.add(new ScheduleWrite.Outcome(writes.get(i).unit(), false, 0));
     }
     return out;
   }
 
-  /** {@link #write} and the reasons on another thread (the pipeline's): the caller goes on meanwhile. */
+  /**
+   * {@link #write} and the reasons on another thread (the pipeline's): the caller goes on
+   * meanwhile. A unit's reason goes in the txn of its write when it can, the others after.
+   */
   @Override
   public CompletableFuture<List<ScheduleWrite.Outcome>> writeLater(List<ScheduleWrite> writes,
       Map<String, String> reasons) {
     List<ScheduleWrite> copy = List.copyOf(writes);
     Map<String, String> reasonsCopy = new TreeMap<>(reasons);
     return CompletableFuture.supplyAsync(() -> {
-      List<ScheduleWrite.Outcome> out = write(copy);
+      List<ScheduleWrite.Outcome> out = write(copy, reasonsCopy);
       if (!reasonsCopy.isEmpty()) {
         setUnscheduledReasons(reasonsCopy);
       }
@@ -513,8 +530,9 @@ public final class StoreRegistry
    * failed made none, and its writes are then made one by one to find which failed — unless the
    * guard failed: then none is (the txns still in flight carry the guard too and fail with it),
    * and this returns false once they were all answered. The batches hold different units, so their txns commute.
+   * The reasons a succeeded txn wrote along are taken out of {@code reasons}.
    */
-  private boolean send(List<Batch> batches, List<ScheduleWrite.Outcome> out) {
+  private boolean send(List<Batch> batches, List<ScheduleWrite.Outcome> out, Map<String, String> reasons) {
     List<CompletableFuture<TxnResult>> sent = new ArrayList<>(batches.size());
     Boolean guard = null;
     for (int i = 0; i < batches.size(); i++) {
@@ -522,7 +540,10 @@ public final class StoreRegistry
       Batch b = batches.get(i);
       TxnResult r = sent.get(i) == null ? null : result(sent.get(i));
       if (r != null && r.succeeded()) {
-        b.writes.forEach(w -> out.add(new ScheduleWrite.Outcome(w.unit(), true, r.revision())));
+        b.writes.forEach(w -> {
+          out.add(new ScheduleWrite.Outcome(w.unit(), true, r.revision()));
+          reasons.remove(w.unit());
+        });
         continue;
       }
       if (r != null && guard == null) {
@@ -609,9 +630,13 @@ public final class StoreRegistry
 
   @Override
   public void setUnscheduledReason(String unit, String reason) {
-    Op write = reason.isEmpty() ? Op.delete(KeyRange.key(keys.reason(unit)))
+    client.txn(Txn.when(guarded()).then(reasonWrite(unit, reason)));
+  }
+
+  /** The op that records {@code reason} for {@code unit}, or clears it when empty. */
+  private Op reasonWrite(String unit, String reason) {
+    return reason.isEmpty() ? Op.delete(KeyRange.key(keys.reason(unit)))
         : Op.put(keys.reason(unit), ByteString.copyFromUtf8(reason));
-    client.txn(Txn.when(guarded()).then(write));
   }
 
   /** Reasons written {@value #MAX_TXN_OPS} to a txn (minus the guard's compares), each txn guarded. */
@@ -619,8 +644,7 @@ public final class StoreRegistry
   public void setUnscheduledReasons(Map<String, String> reasons) {
     List<Op> ops = new ArrayList<>();
     for (Map.Entry<String, String> r : reasons.entrySet()) {
-      ops.add(r.getValue().isEmpty() ? Op.delete(KeyRange.key(keys.reason(r.getKey())))
-          : Op.put(keys.reason(r.getKey()), ByteString.copyFromUtf8(r.getValue())));
+      ops.add(reasonWrite(r.getKey(), r.getValue()));
       if (ops.size() == MAX_TXN_OPS) {
         client.txn(Txn.when(guarded()).then(ops.toArray(Op[]::new)));
         ops.clear();

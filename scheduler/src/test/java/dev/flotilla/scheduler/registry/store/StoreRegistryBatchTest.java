@@ -166,6 +166,56 @@ class StoreRegistryBatchTest {
     assertThat(r.assignments()).hasSize(N / 2);
   }
 
+  /**
+   * The engine's write: a unit unassigned gets its reason in the txn that unassigns it, a unit
+   * placed loses its old reason in the txn that places it (readers never see one without the
+   * other), and no txn of reasons follows.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
+  void aUnitsReasonIsWrittenInTheTxnOfItsAssignmentChange(Kind kind) {
+    StoreClient client = targets.client(kind);
+    String prefix = "/batch-test-" + PREFIXES.incrementAndGet() + "/";
+    StoreRegistry r = new StoreRegistry(client, prefix);
+    RegistryKeys keys = new RegistryKeys(prefix);
+    createAndAssign(r);
+    Map<String, String> old = new java.util.TreeMap<>();
+    names().forEach(n -> old.put(n, "waiting for a machine"));
+    r.setUnscheduledReasons(old);
+    Map<String, Versioned<String>> now = r.assignments(names());
+    Map<String, Versioned<UnitRecord>> units = r.units(names());
+    List<ScheduleWrite> writes = new ArrayList<>();
+    Map<String, String> reasons = new java.util.TreeMap<>();
+    for (int i = 0; i < N; i++) {
+      String u = names().get(i);
+      Versioned<String> a = now.get(u);
+      boolean stays = i % 2 == 0;
+      writes.add(stays
+          ? new ScheduleWrite(u, "n" + i % 3, a.modRevision(), a.value(),
+              new Versioned<>(DesiredState.LAUNCHED, units.get(u).modRevision()))
+          : new ScheduleWrite(u, null, a.modRevision(), a.value(), null));
+      reasons.put(u, stays ? "" : "conflicts with web@0.service");
+    }
+    long before = r.revision();
+    List<ScheduleWrite.Outcome> out = r.writeLater(writes, reasons).join();
+    assertThat(out).extracting(ScheduleWrite.Outcome::done).containsOnly(true).hasSize(N);
+    Set<Long> txns = new HashSet<>();
+    for (int i = 0; i < N; i++) {
+      ScheduleWrite.Outcome o = out.get(i);
+      txns.add(o.revision());
+      var reason = client.get(dev.flotilla.kv.client.KeyRange.key(keys.reason(o.unit()))).first();
+      if (i % 2 == 0) {
+        assertThat(reason).as(o.unit() + "'s reason").isEmpty();
+        assertThat(client.get(dev.flotilla.kv.client.KeyRange.key(keys.reason(o.unit())), o.revision() - 1).first())
+            .as(o.unit() + "'s reason just before its txn").isPresent();
+      } else {
+        assertThat(reason.orElseThrow().modRevision()).as(o.unit() + "'s reason").isEqualTo(o.revision());
+      }
+    }
+    assertThat(r.revision() - before).as("revisions: the write's txns only").isEqualTo(txns.size());
+    assertThat(r.unscheduledReasons()).hasSize(N / 2).containsValue("conflicts with web@0.service");
+  }
+
   @ParameterizedTest
   @EnumSource(value = Kind.class, names = {"IN_PROCESS_KVD", "ETCD_OVER_JETCD"})
   void aStaleWriteFailsAloneAndAStaleDesiredStateIsReadAgain(Kind kind) {
