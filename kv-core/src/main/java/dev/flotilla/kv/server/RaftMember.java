@@ -75,7 +75,8 @@ final class RaftMember {
       RaftConfig raft = RaftConfig.defaults(identity.memberId(), RandomGenerator.getDefault())
           .withTicks(electionTicks, 1)
           .withPreVote(true)
-          .withCheckQuorum(true);
+          .withCheckQuorum(true)
+          .withDeferCommitNotice(true); // under load a commit rides on the next append (bench/RESULTS.md, twelfth session)
       RaftNodeOptions options = RaftNodeOptions.of(raft)
           .withTick(Duration.ofMillis(cfg.heartbeatIntervalMs()))
           .withSnapshots(cfg.snapshotCount(), Math.min(cfg.snapshotCount(), 5_000));

@@ -247,7 +247,12 @@ final class LeaderState implements RoleState {
         for (byte[] d : p.data()) {
           entries.add(Entry.normal(0, 0, d));
         }
-        propose(entries);
+        long last = propose(entries);
+        Progress pr = r.tracker.progress.get(p.from());
+        if (pr.forwardedFirst == 0) {
+          pr.forwardedFirst = last - entries.size() + 1;
+        }
+        pr.forwardedLast = last;
       }
       // while transferring, forwarded proposals are dropped: their proposers time out and retry
     }
@@ -289,7 +294,7 @@ final class LeaderState implements RoleState {
       case REPLICATE -> pr.inflights.freeLE(m.index());
     }
     if (maybeCommit()) {
-      bcastAppend();
+      commitMoved();
     } else if (oldPaused) {
       sendAppend(m.from());
     }
@@ -337,6 +342,48 @@ final class LeaderState implements RoleState {
     return false;
   }
 
+  /**
+   * Our commit index moved: every follower hears of it in an append at once, unless
+   * {@link RaftConfig#deferCommitNotice}: then only those with entries to receive (the append
+   * carries the commit), those not replicating normally, and those whose forwarded proposals it
+   * commits; the others with their next append or heartbeat, or at {@link #announceCommit}. Under
+   * load the next proposals' appends carry it: a round that only commits sends nothing, and its
+   * followers answer nothing.
+   */
+  private void commitMoved() {
+    if (!r.cfg.deferCommitNotice()) {
+      bcastAppend();
+      return;
+    }
+    for (Map.Entry<Long, Progress> e : r.tracker.progress.entrySet()) {
+      Progress pr = e.getValue();
+      if (e.getKey() != r.id && (pr.state != Progress.State.REPLICATE || pr.next <= log.lastIndex()
+          || (pr.forwardedFirst != 0 && pr.forwardedFirst <= log.committed))) {
+        sendAppend(e.getKey());
+      }
+    }
+  }
+
+  /** Sends the commit index to every replicating follower that has not been sent it yet. */
+  void announceCommit() {
+    for (Map.Entry<Long, Progress> e : r.tracker.progress.entrySet()) {
+      if (e.getKey() != r.id && e.getValue().commitSent < log.committed) {
+        sendAppend(e.getKey());
+      }
+    }
+  }
+
+  /** Whether a follower that could be sent an append has not been sent our commit index yet. */
+  boolean commitUnannounced() {
+    for (Map.Entry<Long, Progress> e : r.tracker.progress.entrySet()) {
+      Progress pr = e.getValue();
+      if (e.getKey() != r.id && pr.commitSent < log.committed && !pr.isPaused()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void bcastAppend() {
     for (long id : r.tracker.progress.keySet()) {
       if (id != r.id) {
@@ -379,7 +426,15 @@ final class LeaderState implements RoleState {
     }
     r.send(new Message.AppendEntries(r.id, to, r.term, prevIndex, prevTerm, entries, log.committed));
     pr.sentEntries(entries.size(), bytes);
+    commitSent(pr, log.committed);
     return true;
+  }
+
+  private static void commitSent(Progress pr, long commit) {
+    pr.commitSent = Math.max(pr.commitSent, commit);
+    if (pr.forwardedFirst != 0 && pr.forwardedFirst <= commit) {
+      pr.forwardedFirst = pr.forwardedLast > commit ? commit + 1 : 0;
+    }
   }
 
   private boolean maybeSendSnapshot(long to, Progress pr) {
@@ -405,6 +460,7 @@ final class LeaderState implements RoleState {
       // never tell a follower to commit past what it is known to hold
       long commit = Math.min(e.getValue().match, log.committed);
       r.send(new Message.Heartbeat(r.id, id, r.term, commit, context));
+      commitSent(e.getValue(), commit);
     }
   }
 }

@@ -29,6 +29,12 @@ public final class Progress {
   /** Heard from since the last check-quorum round. */
   boolean recentActive;
   boolean learner;
+  /** The commit index this follower was last sent (in an append, or a heartbeat's). */
+  long commitSent;
+  /** The first of the entries this follower forwarded that it has not been told are committed; 0 if none. */
+  long forwardedFirst;
+  /** The last entry this follower forwarded. */
+  long forwardedLast;
   final Inflights inflights;
 
   Progress(long next, int maxInflightMsgs, long maxInflightBytes, boolean learner) {

@@ -18,6 +18,10 @@ import java.util.random.RandomGenerator;
  * @param readOnlyOption how ReadIndex requests are answered
  * @param applied the index the application has already applied after a restart (0 = snapshot index)
  * @param random the source of election-timeout jitter; seed it in tests
+ * @param deferCommitNotice when the leader's commit index moves, a follower with no new entries to
+ *     receive hears of it with the next append or heartbeat, or when the application calls
+ *     {@link RawNode#announceCommit}, instead of at once in an empty append (etcd's way, the
+ *     default); a follower whose forwarded proposals just committed is told at once
  */
 public record RaftConfig(
     long id,
@@ -30,7 +34,8 @@ public record RaftConfig(
     boolean checkQuorum,
     ReadOnlyOption readOnlyOption,
     long applied,
-    RandomGenerator random) {
+    RandomGenerator random,
+    boolean deferCommitNotice) {
 
   public RaftConfig {
     Objects.requireNonNull(readOnlyOption, "readOnlyOption");
@@ -59,36 +64,41 @@ public record RaftConfig(
 
   /** etcd's defaults: election 10 ticks, heartbeat 1, 1 MiB per message, 256 in flight, pre-vote and check-quorum on. */
   public static RaftConfig defaults(long id, RandomGenerator random) {
-    return new RaftConfig(id, 10, 1, 1 << 20, 256, 0, true, true, ReadOnlyOption.SAFE, 0, random);
+    return new RaftConfig(id, 10, 1, 1 << 20, 256, 0, true, true, ReadOnlyOption.SAFE, 0, random, false);
   }
 
   public RaftConfig withTicks(int election, int heartbeat) {
     return new RaftConfig(id, election, heartbeat, maxSizePerMsg, maxInflightMsgs, maxInflightBytes, preVote,
-        checkQuorum, readOnlyOption, applied, random);
+        checkQuorum, readOnlyOption, applied, random, deferCommitNotice);
   }
 
   public RaftConfig withFlowControl(long sizePerMsg, int inflightMsgs, long inflightBytes) {
     return new RaftConfig(id, electionTick, heartbeatTick, sizePerMsg, inflightMsgs, inflightBytes, preVote,
-        checkQuorum, readOnlyOption, applied, random);
+        checkQuorum, readOnlyOption, applied, random, deferCommitNotice);
   }
 
   public RaftConfig withPreVote(boolean on) {
     return new RaftConfig(id, electionTick, heartbeatTick, maxSizePerMsg, maxInflightMsgs, maxInflightBytes, on,
-        checkQuorum, readOnlyOption, applied, random);
+        checkQuorum, readOnlyOption, applied, random, deferCommitNotice);
   }
 
   public RaftConfig withCheckQuorum(boolean on) {
     return new RaftConfig(id, electionTick, heartbeatTick, maxSizePerMsg, maxInflightMsgs, maxInflightBytes, preVote,
-        on, readOnlyOption, applied, random);
+        on, readOnlyOption, applied, random, deferCommitNotice);
   }
 
   public RaftConfig withReadOnlyOption(ReadOnlyOption option) {
     return new RaftConfig(id, electionTick, heartbeatTick, maxSizePerMsg, maxInflightMsgs, maxInflightBytes, preVote,
-        checkQuorum, option, applied, random);
+        checkQuorum, option, applied, random, deferCommitNotice);
+  }
+
+  public RaftConfig withDeferCommitNotice(boolean on) {
+    return new RaftConfig(id, electionTick, heartbeatTick, maxSizePerMsg, maxInflightMsgs, maxInflightBytes, preVote,
+        checkQuorum, readOnlyOption, applied, random, on);
   }
 
   public RaftConfig withApplied(long index) {
     return new RaftConfig(id, electionTick, heartbeatTick, maxSizePerMsg, maxInflightMsgs, maxInflightBytes, preVote,
-        checkQuorum, readOnlyOption, index, random);
+        checkQuorum, readOnlyOption, index, random, deferCommitNotice);
   }
 }

@@ -194,6 +194,22 @@ public final class RawNode {
     return new HardState(raft.term, raft.vote, raft.log.committed);
   }
 
+  /**
+   * A leader with {@link RaftConfig#deferCommitNotice} sends its commit index to the followers that
+   * have not been sent it (an empty append each); the application calls this shortly after
+   * {@link #commitUnannounced} turns true. Does nothing on other members.
+   */
+  public void announceCommit() {
+    if (raft.state instanceof LeaderState leader) {
+      leader.announceCommit();
+    }
+  }
+
+  /** Whether this member leads and a follower it could send to has not been sent its commit index. */
+  public boolean commitUnannounced() {
+    return raft.state instanceof LeaderState leader && leader.commitUnannounced();
+  }
+
   /** Whether {@link #ready()} has something (always false while a Ready awaits {@link #advance}). */
   public boolean hasReady() {
     if (outstanding != null) {

@@ -289,6 +289,65 @@ class RaftScenariosTest {
     }
   }
 
+  private static boolean emptyAppend(Message m) {
+    return m instanceof Message.AppendEntries a && a.entries().isEmpty();
+  }
+
+  @Test
+  void aLeaderThatDefersCommitNoticesSendsNoAppendForACommitAloneUntilItIsAskedTo() {
+    Lockstep ls = elected(3, c -> c.withDeferCommitNotice(true));
+    ls.delivered().clear();
+    long index = ls.propose(1, bytes("x")); // appended, sent, acknowledged: committed on the leader
+    assertThat(ls.node(1).log().committed()).isEqualTo(index);
+    assertThat(ls.delivered()).noneMatch(RaftScenariosTest::emptyAppend);
+    for (long id = 2; id <= 3; id++) {
+      assertThat(ls.node(id).log().committed()).isLessThan(index); // they hold it, not knowing it committed
+    }
+    assertThat(ls.node(1).commitUnannounced()).isTrue();
+
+    ls.node(1).announceCommit();
+    ls.flush();
+    assertThat(ls.node(1).commitUnannounced()).isFalse();
+    assertThat(ls.count(Message.AppendEntries.class)).isEqualTo(4); // the entry's two, then the commit's two
+    for (long id = 2; id <= 3; id++) {
+      assertThat(ls.node(id).log().committed()).isEqualTo(index);
+      assertThat(ls.member(id).applied()).anyMatch(e -> new String(e.data() == null ? new byte[0] : e.data(),
+          StandardCharsets.UTF_8).equals("x"));
+    }
+
+    // under load the next entry's append carries the previous commit: still no append for a commit alone
+    ls.delivered().clear();
+    long next = ls.propose(1, bytes("y"));
+    assertThat(ls.delivered()).noneMatch(RaftScenariosTest::emptyAppend);
+    assertThat(ls.node(2).log().committed()).isEqualTo(next - 1);
+  }
+
+  @Test
+  void withoutDeferredNoticesEachCommitIsSentAtOnceInAnEmptyAppend() {
+    // etcd's way, the default: the contrast to the test above
+    Lockstep ls = elected(3, c -> c);
+    ls.delivered().clear();
+    long index = ls.propose(1, bytes("x"));
+    assertThat(ls.delivered()).filteredOn(RaftScenariosTest::emptyAppend).hasSize(2);
+    for (long id = 2; id <= 3; id++) {
+      assertThat(ls.node(id).log().committed()).isEqualTo(index);
+    }
+    assertThat(ls.node(1).commitUnannounced()).isFalse();
+  }
+
+  @Test
+  void aFollowerWhoseForwardedProposalCommitsIsToldAtOnceTheOthersAtTheNextHeartbeat() {
+    Lockstep ls = elected(3, c -> c.withDeferCommitNotice(true));
+    ls.node(2).proposeOrForward(List.of(bytes("f")));
+    ls.flush();
+    long index = ls.node(1).log().lastIndex();
+    assertThat(ls.node(1).log().committed()).isEqualTo(index);
+    assertThat(ls.node(2).log().committed()).isEqualTo(index); // its client waits for its own apply
+    assertThat(ls.node(3).log().committed()).isLessThan(index);
+    ls.tickAll(1); // a heartbeat carries the commit of what a follower holds
+    assertThat(ls.node(3).log().committed()).isEqualTo(index);
+  }
+
   @Test
   void aForwardedProposalWithoutALeaderIsRefusedAndAStaleOneIsDropped() {
     Lockstep ls = Lockstep.bootstrapped(3, c -> c);

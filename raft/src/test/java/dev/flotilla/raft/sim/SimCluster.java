@@ -117,7 +117,9 @@ public final class SimCluster {
   private void start(SimNode n) {
     RaftConfig cfg = new RaftConfig(n.id, options.electionTick(), options.heartbeatTick(), options.maxSizePerMsg(),
         options.maxInflightMsgs(), options.maxInflightBytes(), options.preVote(), options.checkQuorum(),
-        options.readOnlyOption(), 0, new Random(random.nextLong()));
+        options.readOnlyOption(), 0, new Random(random.nextLong()),
+        n.id % 2 == 1); // odd members, as leaders, defer commit notices (announced at their ticks); even ones do not
+
     n.raft = new RawNode(cfg, n.disk);
     n.app = new SimStateMachine();
     Snapshot s = n.disk.snapshot();
@@ -207,6 +209,7 @@ public final class SimCluster {
         return;
       }
       n.raft.tick();
+      n.raft.announceCommit(); // RaftNode does this within a few ms; here the tick is the timer
       pump(n);
       // a little jitter: members' clocks do not tick in lockstep
       long jitter = (long) ((random.nextDouble() - 0.5) * options.tickMicros() * 0.1);
