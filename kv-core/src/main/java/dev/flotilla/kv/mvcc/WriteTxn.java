@@ -45,7 +45,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * read (a v2 set in {@code /dir} read the directory once per command), and the store's
    * {@link KvCache} learns it all when the group commits.
    */
-  private final java.util.HashMap<ByteBuffer, KeyRecord> seen = new java.util.HashMap<>();
+  private final java.util.HashMap<StoreKey, KeyRecord> seen = new java.util.HashMap<>();
   /** The current command's changes to {@link #seen}, in order: key, then what it mapped to (or null). */
   private final java.util.ArrayList<Object> undo = new java.util.ArrayList<>();
   private static final KeyRecord ABSENT = KvCache.ABSENT;
@@ -54,6 +54,15 @@ public final class WriteTxn implements KvView, AutoCloseable {
   private static final int KEEP_SEEN_KEYS = 16_384;
   /** False once closed: a second close does nothing. */
   private boolean open = true;
+  /**
+   * Whether the batch holds {@code kv} or {@code revs} writes that its index does not know of (a
+   * big DeleteRange's, {@link #deleteAll}): an iterator over the batch would not see them, so
+   * every read of those column families through the batch first calls {@link #indexAll()}. Point
+   * reads of {@code kv} need not: {@link #seen} holds every key those writes deleted.
+   */
+  private boolean unindexedKeys;
+  /** From this many keys on, {@link #deleteAll} leaves its writes out of the batch's index. */
+  static final int UNINDEXED_DELETE_MIN = 1024;
 
   /**
    * The changes the group's commands made to keys outside the v2 keyspace, in order (each with its
@@ -76,6 +85,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     lastIndex = 0;
     sub = 0;
     writeRevisionOpen = false;
+    unindexedKeys = false;
   }
 
   /** Starts the changes of the command at log {@code index}. */
@@ -107,11 +117,12 @@ public final class WriteTxn implements KvView, AutoCloseable {
     } catch (RocksDBException e) {
       throw new StoreException("rolling back the command at " + index + " failed", e);
     }
+    unindexedKeys = false; // a rollback indexes the whole batch anew
     revision = commandRevision;
     sub = commandSub;
     changes.subList(commandChanges, changes.size()).clear();
     for (int i = undo.size() - 2; i >= 0; i -= 2) {
-      ByteBuffer k = (ByteBuffer) undo.get(i);
+      StoreKey k = (StoreKey) undo.get(i);
       KeyRecord before = (KeyRecord) undo.get(i + 1);
       if (before == null) {
         seen.remove(k);
@@ -124,12 +135,33 @@ public final class WriteTxn implements KvView, AutoCloseable {
   }
 
 
+  /**
+   * Makes the batch's index cover every write in it ({@link #unindexedKeys}): WriteBatchWithIndex
+   * rebuilds its index from the whole batch when it rolls back to a save point, so a save point
+   * set and rolled back at once does that and nothing else (the command's own save point stays).
+   * It costs as much as indexing the batch did, but only a read of a range after a big
+   * DeleteRange in the same group needs it.
+   */
+  private void indexAll() {
+    if (!unindexedKeys) {
+      return;
+    }
+    try {
+      batch.setSavePoint();
+      batch.rollbackToSavePoint();
+    } catch (RocksDBException e) {
+      throw new StoreException("indexing the writes of log index " + index + " failed", e);
+    }
+    unindexedKeys = false;
+  }
+
   @Override
   public void range(byte[] from, byte[] to, Predicate<KeyRecord> visitor) {
+    indexAll();
     try (RocksIterator base = store.db().newIterator(store.kv);
          RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
       for (it.seek(from); it.isValid() && KvView.below(it.key(), to); it.next()) {
-        if (!visitor.test(MvccStore.parseKey(it.value()))) {
+        if (!visitor.test(MvccStore.parseKeySharing(it.value()))) {
           return;
         }
       }
@@ -138,6 +170,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   @Override
   public void rangeAt(byte[] from, byte[] to, long rev, Predicate<KeyRecord> visitor) {
+    indexAll();
     try (RocksIterator base = store.db().newIterator(store.revs);
          RocksIterator it = batch.newIteratorWithBase(store.revs, base)) {
       KvView.walkRevs(it, from, to, rev, visitor);
@@ -173,7 +206,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   @Override
   public KeyRecord get(byte[] key) {
-    ByteBuffer k = ByteBuffer.wrap(key.clone());
+    StoreKey k = StoreKey.of(key.clone());
     KeyRecord known = seen.get(k);
     if (known == null) {
       known = store.kvCache.get(k); // the batch has no write of k (seen would hold it): the store's is current
@@ -192,7 +225,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     }
   }
 
-  private void see(ByteBuffer key, KeyRecord rec) {
+  private void see(StoreKey key, KeyRecord rec) {
     KeyRecord before = seen.put(key, rec);
     if (before != rec) {
       undo.add(key);
@@ -206,7 +239,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
       byte[] key = rec.getKey().toByteArray();
       byte[] encoded = rec.toByteArray();
       batch.put(store.kv, key, encoded);
-      see(ByteBuffer.wrap(key), rec);
+      see(StoreKey.of(key), rec);
       if (unversioned(key)) {
         return; // no versions, no history, no change for v3 watchers: not even their encoding
       }
@@ -249,20 +282,71 @@ public final class WriteTxn implements KvView, AutoCloseable {
   /** Deletes the live key {@code prev} at the current revision and records the change. */
   public void delete(KeyRecord prev) {
     try {
-      byte[] key = prev.getKey().toByteArray();
-      batch.delete(store.kv, key);
-      see(ByteBuffer.wrap(key), ABSENT);
-      if (unversioned(key)) {
-        return;
-      }
-      var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
-      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
-      byte[] version = change.build().toByteArray();
-      changes.add(change.setPrevKv(prev).build());
-      // a tombstone is as small as a pointer to it: the history holds it whole
-      record(key, version, change.clearPrevKv().setPrevInRevs(true).build().toByteArray());
+      delete(prev, batch);
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);
+    }
+  }
+
+  /**
+   * Deletes the live keys {@code doomed} at the current revision, in order, and records the
+   * changes, as {@link #delete} one by one would. From {@link #UNINDEXED_DELETE_MIN} keys on the
+   * writes bypass the batch's index (a DeleteRange of 160,000 keys spent a third of its apply
+   * indexing 320,000 entries); the reads that would miss them index the batch first
+   * ({@link #indexAll()}).
+   */
+  public void deleteAll(java.util.List<KeyRecord> doomed) {
+    try {
+      org.rocksdb.AbstractWriteBatch to = doomed.size() < UNINDEXED_DELETE_MIN ? batch : unindexed;
+      for (KeyRecord prev : doomed) {
+        delete(prev, to);
+        if (to == unindexed) {
+          unindexedKeys = true;
+        }
+      }
+    } catch (RocksDBException e) {
+      throw new StoreException("delete during apply failed", e);
+    }
+  }
+
+  private void delete(KeyRecord prev, org.rocksdb.AbstractWriteBatch to) throws RocksDBException {
+    byte[] key = prev.getKey().toByteArray();
+    to.delete(store.kv, key);
+    see(StoreKey.of(key), ABSENT);
+    if (unversioned(key)) {
+      return;
+    }
+    var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
+    changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevKv(prev).build());
+    // a tombstone is as small as a pointer to it: the history holds it whole
+    byte[] history = deleteHistory(tomb);
+    byte[] version = Arrays.copyOf(history, history.length - PREV_IN_REVS.length);
+    to.put(store.revs, RevKey.encode(key, revision, sub), version);
+    unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
+  }
+
+  /** Field 4 ({@code prev_in_revs}) true, as protobuf writes it: the last field of a DELETE's history record. */
+  private static final byte[] PREV_IN_REVS = {(byte) (ChangeRecord.PREV_IN_REVS_FIELD_NUMBER << 3), 1};
+
+  /**
+   * The history record of a DELETE, {@code ChangeRecord{type: DELETE, kv: tomb, prev_in_revs:
+   * true}}, as protobuf writes it (fields in number order); without its last two bytes it is the
+   * version record in {@code revs}, {@code ChangeRecord{type: DELETE, kv: tomb}}: one encoding
+   * for both, instead of two builds and two encodings.
+   */
+  static byte[] deleteHistory(KeyRecord tomb) {
+    try {
+      int size = CodedOutputStream.computeEnumSize(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE)
+          + CodedOutputStream.computeMessageSize(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      byte[] out = new byte[size + PREV_IN_REVS.length];
+      var o = CodedOutputStream.newInstance(out);
+      o.writeEnum(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE);
+      o.writeMessage(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      o.writeRawBytes(PREV_IN_REVS);
+      o.checkNoSpaceLeft();
+      return out;
+    } catch (IOException e) {
+      throw new IllegalStateException("encoding a deletion record failed", e);
     }
   }
 
@@ -283,6 +367,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * stops when {@code visitor} returns false.
    */
   public void scan(byte[] prefix, Predicate<KeyRecord> visitor) {
+    indexAll();
     try (RocksIterator base = store.db().newIterator(store.kv);
          RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
       for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {

@@ -173,8 +173,8 @@ public final class V3Kv {
     DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder().setDeleted(doomed.size());
     if (!doomed.isEmpty()) {
       txn.writeRevision();
+      txn.deleteAll(doomed);
       for (KeyRecord k : doomed) {
-        txn.delete(k);
         if (k.getLease() != 0) {
           txn.detach(k.getLease(), k.getKey().toByteArray());
         }
