@@ -21,6 +21,7 @@ import dev.flotilla.proto.etcd.etcdserverpb.TxnResponse;
 import dev.flotilla.proto.etcd.mvccpb.Event;
 import dev.flotilla.proto.etcd.mvccpb.KeyValue;
 import dev.flotilla.proto.store.StoreCommand;
+import dev.flotilla.proto.store.ChangeRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class BigDeleteRangeTest {
   @RegisterExtension final MachineOnDisk disk = new MachineOnDisk();
+  @RegisterExtension final MachineOnDisk other = new MachineOnDisk();
 
   private static final long LEASE = 77;
 
@@ -67,6 +69,10 @@ class BigDeleteRangeTest {
 
   /** Puts n keys k00000.. with values "v<i>" (every tenth key on lease {@link #LEASE}) in groups of 100; returns the last revision. */
   private long fill(int n) {
+    return fill(disk, n);
+  }
+
+  private static long fill(MachineOnDisk disk, int n) {
     disk.apply(StoreCommand.newBuilder().setV3LeaseGrant(LeaseGrantRequest.newBuilder().setID(LEASE).setTTL(600)).build());
     List<StoreCommand> group = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -215,6 +221,31 @@ class BigDeleteRangeTest {
     RangeResponse kept = read("k", "l", 0);
     assertThat(kept.getCount()).isEqualTo(n);
     assertThat(kept.getKvs(0).getCreateRevision()).isGreaterThan(now);
+  }
+
+  @org.junit.jupiter.api.Test
+  void aBigDeleteWritesTheRecordsThatSmallDeletesInOneRevisionWrite() throws Exception {
+    int n = 3000;
+    long before = fill(disk, n);
+    assertThat(fill(other, n)).isEqualTo(before);
+    done(disk.apply(deleteAll(false)), DeleteRangeResponse.class);
+    // the same keys deleted by three DeleteRanges of 1,000 in one txn: one revision, indexed writes
+    TxnRequest.Builder three = TxnRequest.newBuilder();
+    for (int i = 0; i < n; i += 1000) {
+      three.addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder()
+          .setKey(b(key(i))).setRangeEnd(b(key(i + 1000)))));
+    }
+    done(other.apply(StoreCommand.newBuilder().setV3Txn(three).build()), TxnResponse.class);
+    assertThat(disk.store().revision()).isEqualTo(before + 1).isEqualTo(other.store().revision());
+    try (ReadView a = disk.store().snapshot(); ReadView b = other.store().snapshot()) {
+      assertThat(a.hashKv(before + 1)).isEqualTo(b.hashKv(before + 1)); // every version record, byte for byte
+      List<ChangeRecord> ca = new ArrayList<>();
+      List<ChangeRecord> cb = new ArrayList<>();
+      a.changes(before + 1, before + 1, c -> true, ca::add);
+      b.changes(before + 1, before + 1, c -> true, cb::add);
+      assertThat(ca).hasSize(n).isEqualTo(cb);
+      assertThat(ca.get(n - 1).getPrevKv().getValue()).isEqualTo(b("v" + (n - 1)));
+    }
   }
 
   /** Collects a watcher's events. */
