@@ -168,7 +168,7 @@ public final class V3Kv {
       }
     } else {
       byte[][] b = bounds(r.getKey(), r.getRangeEnd());
-      txn.range(b[0], b[1], doomed::add);
+      doomed = txn.deletable(b[0], b[1], r.getPrevKv());
     }
     DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder().setDeleted(doomed.size());
     if (!doomed.isEmpty()) {

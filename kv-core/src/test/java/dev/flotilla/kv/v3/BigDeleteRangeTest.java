@@ -285,23 +285,32 @@ class BigDeleteRangeTest {
     long before = fill(n);
     Collector live = watch(0, true);
     Collector plain = watch(0, false);
-    disk.applyBatch(deleteAll(false), put(key(1), "back"));
+    // in one txn: a put of a key, then the delete of every key (the put's version is that key's prev_kv);
+    // then, in the same group, a compaction at the revision before (which keeps every prev_kv) and a put
+    disk.applyBatch(
+        txn(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(b(key(2))).setValue(b("t"))).build(),
+            RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(b("k")).setRangeEnd(b("l"))).build()),
+        StoreCommand.newBuilder().setV3Compaction(CompactionRequest.newBuilder().setRevision(before)).build(),
+        put(key(1), "back"));
     long del = before + 1;
-    List<Event> heard = live.await(n + 1);
-    assertThat(plain.await(n + 1)).noneMatch(Event::hasPrevKv);
+    List<Event> heard = live.await(n + 2);
+    assertThat(plain.await(n + 2)).noneMatch(Event::hasPrevKv);
+    assertThat(heard.get(0).getType()).isEqualTo(Event.EventType.PUT);
+    assertThat(heard.get(0).getKv().getModRevision()).isEqualTo(del);
     for (int i = 0; i < n; i++) {
-      Event e = heard.get(i);
+      Event e = heard.get(i + 1);
       assertThat(e.getType()).isEqualTo(Event.EventType.DELETE);
       assertThat(e.getKv().getKey()).isEqualTo(b(key(i)));
       assertThat(e.getKv().getModRevision()).isEqualTo(del);
-      assertThat(e.getPrevKv().getValue()).isEqualTo(b("v" + i));
+      assertThat(e.getPrevKv().getValue()).isEqualTo(b(i == 2 ? "t" : "v" + i));
+      assertThat(e.getPrevKv().getModRevision()).isEqualTo(i == 2 ? del : i + 2); // one revision per put of the fill
       assertThat(e.getPrevKv().getLease()).isEqualTo(i % 10 == 0 ? LEASE : 0);
     }
-    Event put = heard.get(n);
+    Event put = heard.get(n + 1);
     assertThat(put.getType()).isEqualTo(Event.EventType.PUT);
     assertThat(put.getKv().getModRevision()).isEqualTo(del + 1);
     assertThat(put.hasPrevKv()).isFalse();
     // from the history: the same events
-    assertThat(watch(del, true).await(n + 1)).isEqualTo(heard);
+    assertThat(watch(del, true).await(n + 2)).isEqualTo(heard);
   }
 }
