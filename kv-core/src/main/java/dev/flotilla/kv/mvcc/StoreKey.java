@@ -23,6 +23,11 @@ final class StoreKey {
     return new StoreKey(bytes);
   }
 
+  /** The key itself: not to be changed. */
+  byte[] bytes() {
+    return bytes;
+  }
+
   int length() {
     return bytes.length;
   }

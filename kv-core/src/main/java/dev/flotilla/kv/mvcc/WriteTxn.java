@@ -48,6 +48,16 @@ public final class WriteTxn implements KvView, AutoCloseable {
   private final java.util.HashMap<StoreKey, KeyRecord> seen = new java.util.HashMap<>();
   /** The current command's changes to {@link #seen}, in order: key, then what it mapped to (or null). */
   private final java.util.ArrayList<Object> undo = new java.util.ArrayList<>();
+  /**
+   * The key ranges [from, to) that this group's big DeleteRanges emptied ({@link #deleteAll}), in
+   * order. Their keys do not go into {@link #seen} one by one (160,000 hashings and entries for
+   * etcdctl check perf's clean-up): a key in one of these ranges that seen does not hold has not
+   * been written since, so it is absent. The {@link KvCache} forgets everything when such a
+   * group commits.
+   */
+  private final java.util.ArrayList<byte[][]> emptied = new java.util.ArrayList<>();
+  /** {@link #emptied}'s size when the current command started. */
+  private int commandEmptied;
   private static final KeyRecord ABSENT = KvCache.ABSENT;
   /** The largest closed group kept for reuse ({@link #close()}): batch bytes and keys seen. */
   private static final long KEEP_BATCH_BYTES = 4L << 20;
@@ -86,6 +96,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     sub = 0;
     writeRevisionOpen = false;
     unindexedKeys = false;
+    emptied.clear();
   }
 
   /** Starts the changes of the command at log {@code index}. */
@@ -95,6 +106,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     this.commandRevision = revision;
     this.commandSub = sub;
     this.commandChanges = changes.size();
+    this.commandEmptied = emptied.size();
     this.writeRevisionOpen = false;
     undo.clear();
   }
@@ -121,6 +133,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     revision = commandRevision;
     sub = commandSub;
     changes.subList(commandChanges, changes.size()).clear();
+    emptied.subList(commandEmptied, emptied.size()).clear();
     for (int i = undo.size() - 2; i >= 0; i -= 2) {
       StoreKey k = (StoreKey) undo.get(i);
       KeyRecord before = (KeyRecord) undo.get(i + 1);
@@ -264,6 +277,9 @@ public final class WriteTxn implements KvView, AutoCloseable {
   public KeyRecord get(byte[] key) {
     StoreKey k = StoreKey.of(key.clone());
     KeyRecord known = seen.get(k);
+    if (known == null && inEmptied(key)) {
+      known = ABSENT;
+    }
     if (known == null) {
       known = store.kvCache.get(k); // the batch has no write of k (seen would hold it): the store's is current
     }
@@ -279,6 +295,15 @@ public final class WriteTxn implements KvView, AutoCloseable {
     } catch (RocksDBException e) {
       throw new StoreException("read during apply failed", e);
     }
+  }
+
+  private boolean inEmptied(byte[] key) {
+    for (byte[][] range : emptied) {
+      if (Arrays.compareUnsigned(key, range[0]) >= 0 && KvView.below(key, range[1])) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void see(StoreKey key, KeyRecord rec) {
@@ -338,7 +363,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
   /** Deletes the live key {@code prev} at the current revision and records the change. */
   public void delete(KeyRecord prev) {
     try {
-      delete(prev, batch);
+      deleteIndexed(prev);
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);
     }
@@ -352,39 +377,63 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * them index the batch first ({@link #indexAll()}), and the changes listed for watchers carry
    * {@code prev_in_revs} instead of the previous versions (as the history does).
    */
-  public void deleteAll(java.util.List<KeyRecord> doomed) {
+  public void deleteAll(byte[] from, byte[] to, java.util.List<KeyRecord> doomed) {
     try {
-      org.rocksdb.AbstractWriteBatch to = doomed.size() < UNINDEXED_DELETE_MIN ? batch : unindexed;
+      if (doomed.size() < UNINDEXED_DELETE_MIN) {
+        for (KeyRecord prev : doomed) {
+          deleteIndexed(prev);
+        }
+        return;
+      }
       for (KeyRecord prev : doomed) {
-        delete(prev, to);
-        if (to == unindexed) {
-          unindexedKeys = true;
+        deleteUnindexed(prev);
+      }
+      unindexedKeys = true;
+      // every key of [from, to) is absent now: the range stands for its keys in seen
+      for (var e : seen.entrySet()) {
+        byte[] k = e.getKey().bytes();
+        if (e.getValue() != ABSENT && Arrays.compareUnsigned(k, from) >= 0 && KvView.below(k, to)) {
+          undo.add(e.getKey());
+          undo.add(e.getValue());
+          e.setValue(ABSENT);
         }
       }
+      emptied.add(new byte[][] {from, to});
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);
     }
   }
 
-  private void delete(KeyRecord prev, org.rocksdb.AbstractWriteBatch to) throws RocksDBException {
+  /**
+   * {@link #delete} of one of many keys ({@link #deleteAll}): its writes bypass the batch's index,
+   * its key does not go into {@link #seen} ({@link #emptied} covers it), its change for watchers
+   * carries {@code prev_in_revs} instead of {@code prev} (which may lack its value, see
+   * {@link #deletable}): V3WatchHub reads it from revs for the watchers that want it.
+   */
+  private void deleteUnindexed(KeyRecord prev) throws RocksDBException {
     byte[] key = prev.getKey().toByteArray();
-    to.delete(store.kv, key);
+    unindexed.delete(store.kv, key);
+    if (unversioned(key)) {
+      return;
+    }
+    var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
+    changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevInRevs(true).build());
+    recordUnindexed(key, tomb);
+  }
+
+  private void deleteIndexed(KeyRecord prev) throws RocksDBException {
+    byte[] key = prev.getKey().toByteArray();
+    batch.delete(store.kv, key);
     see(StoreKey.of(key), ABSENT);
     if (unversioned(key)) {
       return;
     }
     var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
-    if (to == unindexed) {
-      // prev may lack its value (deletable): watchers that want it read it from revs (V3WatchHub)
-      changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevInRevs(true).build());
-      recordUnindexed(key, tomb);
-      return;
-    }
     changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevKv(prev).build());
     // a tombstone is as small as a pointer to it: the history holds it whole
     byte[] history = deleteHistory(tomb);
     byte[] version = Arrays.copyOf(history, history.length - PREV_IN_REVS.length);
-    to.put(store.revs, RevKey.encode(key, revision, sub), version);
+    batch.put(store.revs, RevKey.encode(key, revision, sub), version);
     unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
   }
 
@@ -596,6 +645,9 @@ public final class WriteTxn implements KvView, AutoCloseable {
       batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(lastIndex));
       store.db().write(store.writeOptions, batch);
       store.committed(lastIndex, revision);
+      if (!emptied.isEmpty()) {
+        store.kvCache.clear(); // it may know keys of the emptied ranges, which seen does not hold
+      }
       store.kvCache.putAll(seen);
     } catch (RocksDBException e) {
       throw new StoreException("commit of log index " + index + " failed", e);
@@ -621,6 +673,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     changes.clear();
     seen.clear();
     undo.clear();
+    emptied.clear();
     if (!store.keep(this)) {
       free();
     }
