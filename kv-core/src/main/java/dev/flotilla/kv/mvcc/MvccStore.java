@@ -494,6 +494,23 @@ public final class MvccStore implements AutoCloseable {
     }
   }
 
+  /**
+   * {@link #parseKey} for an array nobody changes or reuses afterwards (a fresh one from a RocksDB
+   * read): the record's key and value share it instead of copying it (a big DeleteRange holds
+   * every record it deletes until its watchers are told).
+   */
+  static KeyRecord parseKeySharing(byte[] b) {
+    try {
+      var in = com.google.protobuf.CodedInputStream.newInstance(b);
+      in.enableAliasing(true);
+      KeyRecord rec = KeyRecord.parseFrom(in);
+      in.checkLastTagWas(0);
+      return rec;
+    } catch (IOException e) {
+      throw new StoreException("corrupt key record in the store", e);
+    }
+  }
+
   static byte[] bytes(String s) {
     return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }

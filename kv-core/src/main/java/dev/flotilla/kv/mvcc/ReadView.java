@@ -254,8 +254,46 @@ public final class ReadView implements KvView, AutoCloseable {
     return -1;
   }
 
+  private RocksIterator versions;
+
+  /**
+   * The version of {@code key} that its deletion at revision {@code rev} removed, read from
+   * {@code revs} (null: none there, compaction took it): the record before the key's DELETE
+   * record of that revision, for a change listed with {@code prev_in_revs} instead of its prev_kv.
+   */
+  public KeyRecord deletedVersion(byte[] key, long rev) {
+    if (versions == null) {
+      versions = store.db().newIterator(store.revs, options);
+    }
+    byte[] last = RevKey.encode(key, rev, -1); // sub -1: after every sub of rev (unsigned order)
+    int keyPart = last.length - 12;
+    for (versions.seekForPrev(last); versions.isValid(); versions.prev()) {
+      byte[] k = versions.key();
+      if (k.length != last.length || !java.util.Arrays.equals(k, 0, keyPart, last, 0, keyPart)
+          || RevKey.revision(k) != rev) {
+        return null; // no deletion of key at rev
+      }
+      if (MvccStore.parseChange(versions.value()).getType() == ChangeRecord.Type.DELETE) {
+        versions.prev();
+        break;
+      }
+    }
+    if (!versions.isValid()) {
+      return null;
+    }
+    byte[] k = versions.key();
+    if (k.length != last.length || !java.util.Arrays.equals(k, 0, keyPart, last, 0, keyPart)) {
+      return null;
+    }
+    ChangeRecord v = MvccStore.parseChange(versions.value());
+    return v.getType() == ChangeRecord.Type.PUT ? v.getKv() : null;
+  }
+
   @Override
   public void close() {
+    if (versions != null) {
+      versions.close();
+    }
     options.close();
     store.db().releaseSnapshot(snapshot);
   }

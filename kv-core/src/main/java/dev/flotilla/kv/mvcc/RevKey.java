@@ -23,6 +23,17 @@ public final class RevKey {
     return out;
   }
 
+  /** {@link #encode} into {@code out} at its position, which it moves past the key. */
+  static void write(ByteBuffer out, byte[] key, long rev, int sub) {
+    for (byte b : key) {
+      out.put(b);
+      if (b == 0) {
+        out.put((byte) 0xFF);
+      }
+    }
+    out.putShort((short) 0).putLong(rev).putInt(sub);
+  }
+
   /** The first revs key at or after every version of every key >= {@code key}. */
   public static byte[] seekTo(byte[] key) {
     byte[] out = new byte[escapedLength(key)];

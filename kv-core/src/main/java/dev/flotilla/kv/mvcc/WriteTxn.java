@@ -45,15 +45,34 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * read (a v2 set in {@code /dir} read the directory once per command), and the store's
    * {@link KvCache} learns it all when the group commits.
    */
-  private final java.util.HashMap<ByteBuffer, KeyRecord> seen = new java.util.HashMap<>();
+  private final java.util.HashMap<StoreKey, KeyRecord> seen = new java.util.HashMap<>();
   /** The current command's changes to {@link #seen}, in order: key, then what it mapped to (or null). */
   private final java.util.ArrayList<Object> undo = new java.util.ArrayList<>();
+  /**
+   * The key ranges [from, to) that this group's big DeleteRanges emptied ({@link #deleteAll}), in
+   * order. Their keys do not go into {@link #seen} one by one (160,000 hashings and entries for
+   * etcdctl check perf's clean-up): a key in one of these ranges that seen does not hold has not
+   * been written since, so it is absent. The {@link KvCache} forgets everything when such a
+   * group commits.
+   */
+  private final java.util.ArrayList<byte[][]> emptied = new java.util.ArrayList<>();
+  /** {@link #emptied}'s size when the current command started. */
+  private int commandEmptied;
   private static final KeyRecord ABSENT = KvCache.ABSENT;
   /** The largest closed group kept for reuse ({@link #close()}): batch bytes and keys seen. */
   private static final long KEEP_BATCH_BYTES = 4L << 20;
   private static final int KEEP_SEEN_KEYS = 16_384;
   /** False once closed: a second close does nothing. */
   private boolean open = true;
+  /**
+   * Whether the batch holds {@code kv} or {@code revs} writes that its index does not know of (a
+   * big DeleteRange's, {@link #deleteAll}): an iterator over the batch would not see them, so
+   * every read of those column families through the batch first calls {@link #indexAll()}. Point
+   * reads of {@code kv} need not: {@link #seen} holds every key those writes deleted.
+   */
+  private boolean unindexedKeys;
+  /** From this many keys on, {@link #deleteAll} leaves its writes out of the batch's index. */
+  static final int UNINDEXED_DELETE_MIN = 1024;
 
   /**
    * The changes the group's commands made to keys outside the v2 keyspace, in order (each with its
@@ -76,6 +95,8 @@ public final class WriteTxn implements KvView, AutoCloseable {
     lastIndex = 0;
     sub = 0;
     writeRevisionOpen = false;
+    unindexedKeys = false;
+    emptied.clear();
   }
 
   /** Starts the changes of the command at log {@code index}. */
@@ -85,6 +106,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     this.commandRevision = revision;
     this.commandSub = sub;
     this.commandChanges = changes.size();
+    this.commandEmptied = emptied.size();
     this.writeRevisionOpen = false;
     undo.clear();
   }
@@ -107,11 +129,13 @@ public final class WriteTxn implements KvView, AutoCloseable {
     } catch (RocksDBException e) {
       throw new StoreException("rolling back the command at " + index + " failed", e);
     }
+    unindexedKeys = false; // a rollback indexes the whole batch anew
     revision = commandRevision;
     sub = commandSub;
     changes.subList(commandChanges, changes.size()).clear();
+    emptied.subList(commandEmptied, emptied.size()).clear();
     for (int i = undo.size() - 2; i >= 0; i -= 2) {
-      ByteBuffer k = (ByteBuffer) undo.get(i);
+      StoreKey k = (StoreKey) undo.get(i);
       KeyRecord before = (KeyRecord) undo.get(i + 1);
       if (before == null) {
         seen.remove(k);
@@ -124,20 +148,98 @@ public final class WriteTxn implements KvView, AutoCloseable {
   }
 
 
+  /**
+   * Makes the batch's index cover every write in it ({@link #unindexedKeys}): WriteBatchWithIndex
+   * rebuilds its index from the whole batch when it rolls back to a save point, so a save point
+   * set and rolled back at once does that and nothing else (the command's own save point stays).
+   * It costs as much as indexing the batch did, but only a read of a range after a big
+   * DeleteRange in the same group needs it.
+   */
+  private void indexAll() {
+    if (!unindexedKeys) {
+      return;
+    }
+    try {
+      batch.setSavePoint();
+      batch.rollbackToSavePoint();
+    } catch (RocksDBException e) {
+      throw new StoreException("indexing the writes of log index " + index + " failed", e);
+    }
+    unindexedKeys = false;
+  }
+
   @Override
   public void range(byte[] from, byte[] to, Predicate<KeyRecord> visitor) {
+    indexAll();
     try (RocksIterator base = store.db().newIterator(store.kv);
          RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
       for (it.seek(from); it.isValid() && KvView.below(it.key(), to); it.next()) {
-        if (!visitor.test(MvccStore.parseKey(it.value()))) {
+        if (!visitor.test(MvccStore.parseKeySharing(it.value()))) {
           return;
         }
       }
     }
   }
 
+  /**
+   * The live records in [from, to) for a DeleteRange to delete ({@link #deleteAll}), in key order:
+   * whole while fewer than {@link #UNINDEXED_DELETE_MIN}; from there on, unless {@code withValues}
+   * (the client asked for prev_kvs), without their values (key, revisions, version and lease):
+   * a delete of that many keys keeps no previous versions in memory, its watchers read them
+   * from {@code revs}, so its scan neither copies nor parses the values (1 KiB each in etcdctl
+   * check perf) nor holds them until the group ends.
+   */
+  public java.util.List<KeyRecord> deletable(byte[] from, byte[] to, boolean withValues) {
+    indexAll();
+    var out = new java.util.ArrayList<KeyRecord>();
+    try (RocksIterator base = store.db().newIterator(store.kv);
+         RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
+      for (it.seek(from); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        if (!KvView.below(key, to)) {
+          break;
+        }
+        if (withValues || out.size() < UNINDEXED_DELETE_MIN) {
+          out.add(MvccStore.parseKeySharing(it.value()));
+          continue;
+        }
+        int size = it.value(valueScratch);
+        if (size > valueScratch.length) {
+          valueScratch = new byte[Math.max(size, 2 * valueScratch.length)];
+          it.value(valueScratch);
+        }
+        out.add(withoutValue(key, valueScratch, size));
+      }
+    }
+    return out;
+  }
+
+  /** Where {@link #deletable} copies a record it reads without its value. */
+  private byte[] valueScratch = new byte[4096];
+
+  /** The {@code kv} record of {@code key} encoded in {@code record[0, size)}, all but its value. */
+  static KeyRecord withoutValue(byte[] key, byte[] record, int size) {
+    var rec = KeyRecord.newBuilder().setKey(com.google.protobuf.UnsafeByteOperations.unsafeWrap(key)); // key: a fresh array
+    try {
+      var in = com.google.protobuf.CodedInputStream.newInstance(record, 0, size);
+      for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+        switch (com.google.protobuf.WireFormat.getTagFieldNumber(tag)) {
+          case KeyRecord.CREATE_REVISION_FIELD_NUMBER -> rec.setCreateRevision(in.readInt64());
+          case KeyRecord.MOD_REVISION_FIELD_NUMBER -> rec.setModRevision(in.readInt64());
+          case KeyRecord.VERSION_FIELD_NUMBER -> rec.setVersion(in.readInt64());
+          case KeyRecord.LEASE_FIELD_NUMBER -> rec.setLease(in.readInt64());
+          default -> in.skipField(tag); // the key (the same as the store key), the value, v2's fields
+        }
+      }
+    } catch (IOException e) {
+      throw new StoreException("corrupt key record in the store", e);
+    }
+    return rec.build();
+  }
+
   @Override
   public void rangeAt(byte[] from, byte[] to, long rev, Predicate<KeyRecord> visitor) {
+    indexAll();
     try (RocksIterator base = store.db().newIterator(store.revs);
          RocksIterator it = batch.newIteratorWithBase(store.revs, base)) {
       KvView.walkRevs(it, from, to, rev, visitor);
@@ -173,8 +275,11 @@ public final class WriteTxn implements KvView, AutoCloseable {
 
   @Override
   public KeyRecord get(byte[] key) {
-    ByteBuffer k = ByteBuffer.wrap(key.clone());
+    StoreKey k = StoreKey.of(key.clone());
     KeyRecord known = seen.get(k);
+    if (known == null && inEmptied(key)) {
+      known = ABSENT;
+    }
     if (known == null) {
       known = store.kvCache.get(k); // the batch has no write of k (seen would hold it): the store's is current
     }
@@ -192,7 +297,16 @@ public final class WriteTxn implements KvView, AutoCloseable {
     }
   }
 
-  private void see(ByteBuffer key, KeyRecord rec) {
+  private boolean inEmptied(byte[] key) {
+    for (byte[][] range : emptied) {
+      if (Arrays.compareUnsigned(key, range[0]) >= 0 && KvView.below(key, range[1])) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void see(StoreKey key, KeyRecord rec) {
     KeyRecord before = seen.put(key, rec);
     if (before != rec) {
       undo.add(key);
@@ -206,7 +320,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
       byte[] key = rec.getKey().toByteArray();
       byte[] encoded = rec.toByteArray();
       batch.put(store.kv, key, encoded);
-      see(ByteBuffer.wrap(key), rec);
+      see(StoreKey.of(key), rec);
       if (unversioned(key)) {
         return; // no versions, no history, no change for v3 watchers: not even their encoding
       }
@@ -249,20 +363,138 @@ public final class WriteTxn implements KvView, AutoCloseable {
   /** Deletes the live key {@code prev} at the current revision and records the change. */
   public void delete(KeyRecord prev) {
     try {
-      byte[] key = prev.getKey().toByteArray();
-      batch.delete(store.kv, key);
-      see(ByteBuffer.wrap(key), ABSENT);
-      if (unversioned(key)) {
-        return;
-      }
-      var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
-      var change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
-      byte[] version = change.build().toByteArray();
-      changes.add(change.setPrevKv(prev).build());
-      // a tombstone is as small as a pointer to it: the history holds it whole
-      record(key, version, change.clearPrevKv().setPrevInRevs(true).build().toByteArray());
+      deleteIndexed(prev);
     } catch (RocksDBException e) {
       throw new StoreException("delete during apply failed", e);
+    }
+  }
+
+  /**
+   * Deletes the live keys {@code doomed} ({@link #deletable}) at the current revision, in order,
+   * and records the changes, as {@link #delete} one by one would. From
+   * {@link #UNINDEXED_DELETE_MIN} keys on the writes bypass the batch's index (a DeleteRange of
+   * 160,000 keys spent a third of its apply indexing 320,000 entries), the reads that would miss
+   * them index the batch first ({@link #indexAll()}), and the changes listed for watchers carry
+   * {@code prev_in_revs} instead of the previous versions (as the history does).
+   */
+  public void deleteAll(byte[] from, byte[] to, java.util.List<KeyRecord> doomed) {
+    try {
+      if (doomed.size() < UNINDEXED_DELETE_MIN) {
+        for (KeyRecord prev : doomed) {
+          deleteIndexed(prev);
+        }
+        return;
+      }
+      for (KeyRecord prev : doomed) {
+        deleteUnindexed(prev);
+      }
+      unindexedKeys = true;
+      // every key of [from, to) is absent now: the range stands for its keys in seen
+      for (var e : seen.entrySet()) {
+        byte[] k = e.getKey().bytes();
+        if (e.getValue() != ABSENT && Arrays.compareUnsigned(k, from) >= 0 && KvView.below(k, to)) {
+          undo.add(e.getKey());
+          undo.add(e.getValue());
+          e.setValue(ABSENT);
+        }
+      }
+      emptied.add(new byte[][] {from, to});
+    } catch (RocksDBException e) {
+      throw new StoreException("delete during apply failed", e);
+    }
+  }
+
+  /**
+   * {@link #delete} of one of many keys ({@link #deleteAll}): its writes bypass the batch's index,
+   * its key does not go into {@link #seen} ({@link #emptied} covers it), its change for watchers
+   * carries {@code prev_in_revs} instead of {@code prev} (which may lack its value, see
+   * {@link #deletable}): V3WatchHub reads it from revs for the watchers that want it.
+   */
+  private void deleteUnindexed(KeyRecord prev) throws RocksDBException {
+    byte[] key = prev.getKey().toByteArray();
+    unindexed.delete(store.kv, key);
+    if (unversioned(key)) {
+      return;
+    }
+    var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
+    changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevInRevs(true).build());
+    recordUnindexed(key, tomb);
+  }
+
+  private void deleteIndexed(KeyRecord prev) throws RocksDBException {
+    byte[] key = prev.getKey().toByteArray();
+    batch.delete(store.kv, key);
+    see(StoreKey.of(key), ABSENT);
+    if (unversioned(key)) {
+      return;
+    }
+    var tomb = KeyRecord.newBuilder().setKey(prev.getKey()).setModRevision(revision).build();
+    changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevKv(prev).build());
+    // a tombstone is as small as a pointer to it: the history holds it whole
+    byte[] history = deleteHistory(tomb);
+    byte[] version = Arrays.copyOf(history, history.length - PREV_IN_REVS.length);
+    batch.put(store.revs, RevKey.encode(key, revision, sub), version);
+    unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
+  }
+
+  /**
+   * Where {@link #recordUnindexed} encodes a deletion's revs and history records, keys and values,
+   * for the batch to copy them from: direct, so that no Java array is made, and copied again by
+   * JNI, for each of them (with 1 KiB of garbage per deleted key, a 160,000-key DeleteRange's
+   * allocations had the apply thread touching fresh heap pages).
+   */
+  private ByteBuffer scratch = ByteBuffer.allocateDirect(4096);
+
+  /** {@link #delete}'s revs and history records of {@code tomb}, into the unindexed batch. */
+  private void recordUnindexed(byte[] key, KeyRecord tomb) throws RocksDBException {
+    int need = 2 * key.length + 14 + 12 + CodedOutputStream.computeMessageSize(ChangeRecord.KV_FIELD_NUMBER, tomb) + 16;
+    if (scratch.capacity() < need) {
+      scratch = ByteBuffer.allocateDirect(Math.max(need, 2 * scratch.capacity()));
+    }
+    ByteBuffer b = scratch.clear();
+    RevKey.write(b, key, revision, sub);
+    int revsKeyEnd = b.position();
+    b.putLong(revision).putInt(sub++);
+    int historyKeyEnd = b.position();
+    try {
+      var o = CodedOutputStream.newInstance(b);
+      o.writeEnum(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE);
+      o.writeMessage(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      o.flush();
+    } catch (IOException e) {
+      throw new IllegalStateException("encoding a deletion record failed", e);
+    }
+    int versionEnd = b.position();
+    b.put(PREV_IN_REVS);
+    int historyEnd = b.position();
+    unindexed.put(store.revs, b.duplicate().position(0).limit(revsKeyEnd),
+        b.duplicate().position(historyKeyEnd).limit(versionEnd));
+    unindexed.put(store.history, b.duplicate().position(revsKeyEnd).limit(historyKeyEnd),
+        b.duplicate().position(historyKeyEnd).limit(historyEnd));
+  }
+
+  /** Field 4 ({@code prev_in_revs}) true, as protobuf writes it: the last field of a DELETE's history record. */
+  private static final byte[] PREV_IN_REVS = {(byte) (ChangeRecord.PREV_IN_REVS_FIELD_NUMBER << 3), 1};
+
+  /**
+   * The history record of a DELETE, {@code ChangeRecord{type: DELETE, kv: tomb, prev_in_revs:
+   * true}}, as protobuf writes it (fields in number order); without its last two bytes it is the
+   * version record in {@code revs}, {@code ChangeRecord{type: DELETE, kv: tomb}}: one encoding
+   * for both, instead of two builds and two encodings.
+   */
+  static byte[] deleteHistory(KeyRecord tomb) {
+    try {
+      int size = CodedOutputStream.computeEnumSize(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE)
+          + CodedOutputStream.computeMessageSize(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      byte[] out = new byte[size + PREV_IN_REVS.length];
+      var o = CodedOutputStream.newInstance(out);
+      o.writeEnum(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE);
+      o.writeMessage(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      o.writeRawBytes(PREV_IN_REVS);
+      o.checkNoSpaceLeft();
+      return out;
+    } catch (IOException e) {
+      throw new IllegalStateException("encoding a deletion record failed", e);
     }
   }
 
@@ -283,6 +515,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * stops when {@code visitor} returns false.
    */
   public void scan(byte[] prefix, Predicate<KeyRecord> visitor) {
+    indexAll();
     try (RocksIterator base = store.db().newIterator(store.kv);
          RocksIterator it = batch.newIteratorWithBase(store.kv, base)) {
       for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
@@ -412,6 +645,9 @@ public final class WriteTxn implements KvView, AutoCloseable {
       batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(lastIndex));
       store.db().write(store.writeOptions, batch);
       store.committed(lastIndex, revision);
+      if (!emptied.isEmpty()) {
+        store.kvCache.clear(); // it may know keys of the emptied ranges, which seen does not hold
+      }
       store.kvCache.putAll(seen);
     } catch (RocksDBException e) {
       throw new StoreException("commit of log index " + index + " failed", e);
@@ -437,6 +673,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     changes.clear();
     seen.clear();
     undo.clear();
+    emptied.clear();
     if (!store.keep(this)) {
       free();
     }

@@ -160,21 +160,21 @@ public final class V3Kv {
   }
 
   public static DeleteRangeResponse deleteRange(WriteTxn txn, DeleteRangeRequest r) {
+    byte[][] b = bounds(r.getKey(), r.getRangeEnd());
     List<KeyRecord> doomed = new ArrayList<>();
     if (r.getRangeEnd().isEmpty()) {
-      KeyRecord one = txn.get(internal(r.getKey())); // one key: a point read, not an iterator
+      KeyRecord one = txn.get(b[0]); // one key: a point read, not an iterator
       if (one != null) {
         doomed.add(one);
       }
     } else {
-      byte[][] b = bounds(r.getKey(), r.getRangeEnd());
-      txn.range(b[0], b[1], doomed::add);
+      doomed = txn.deletable(b[0], b[1], r.getPrevKv());
     }
     DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder().setDeleted(doomed.size());
     if (!doomed.isEmpty()) {
       txn.writeRevision();
+      txn.deleteAll(b[0], b[1], doomed);
       for (KeyRecord k : doomed) {
-        txn.delete(k);
         if (k.getLease() != 0) {
           txn.detach(k.getLease(), k.getKey().toByteArray());
         }

@@ -6,6 +6,7 @@ import dev.flotilla.kv.mvcc.ReadView;
 import dev.flotilla.proto.etcd.mvccpb.Event;
 import dev.flotilla.proto.etcd.mvccpb.KeyValue;
 import dev.flotilla.proto.store.ChangeRecord;
+import dev.flotilla.proto.store.KeyRecord;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -206,23 +207,74 @@ public final class V3WatchHub implements AutoCloseable {
     if (changes.isEmpty() || watchers.isEmpty()) {
       return;
     }
-    for (Watcher w : watchers) {
-      List<Event> events = null;
-      for (ChangeRecord c : changes) {
-        if (c.getKv().getModRevision() >= w.minRev && w.wants(c)) {
-          if (events == null) {
-            events = new ArrayList<>();
+    DeletedVersions deleted = new DeletedVersions(changes);
+    try {
+      for (Watcher w : watchers) {
+        List<Event> events = null;
+        for (int i = 0; i < changes.size(); i++) {
+          ChangeRecord c = changes.get(i);
+          if (c.getKv().getModRevision() >= w.minRev && w.wants(c)) {
+            if (events == null) {
+              events = new ArrayList<>();
+            }
+            events.add(w.toEvent(w.prevKv ? deleted.withPrevKv(i) : c));
           }
-          events.add(w.toEvent(c));
         }
+        publish(w, events, revision);
       }
-      if (events != null) {
-        if (w.synced) {
-          w.sink.events(events, revision);
-        } else {
-          w.buffer.addAll(events);
-          w.bufferRev = revision;
-        }
+    } finally {
+      deleted.close();
+    }
+  }
+
+  /**
+   * The previous versions of the deletions a big DeleteRange listed with {@code prev_in_revs}
+   * instead of holding them ({@code WriteTxn.deleteAll}), read from the store on first need (the
+   * apply thread publishes right after its commit, before any other write), once for all
+   * watchers. A compaction in the same group may have taken one: then the event goes without
+   * it, as etcd's, which reads prev_kv at modRevision - 1 when it sends an event.
+   */
+  private final class DeletedVersions implements AutoCloseable {
+    private final List<ChangeRecord> changes;
+    private ChangeRecord[] filled;
+    private ReadView view;
+
+    DeletedVersions(List<ChangeRecord> changes) {
+      this.changes = changes;
+    }
+
+    ChangeRecord withPrevKv(int i) {
+      ChangeRecord c = changes.get(i);
+      if (!c.getPrevInRevs() || c.hasPrevKv()) {
+        return c;
+      }
+      if (view == null) {
+        view = store.snapshot();
+        filled = new ChangeRecord[changes.size()];
+      }
+      if (filled[i] == null) {
+        KeyRecord prev = view.deletedVersion(c.getKv().getKey().toByteArray(), c.getKv().getModRevision());
+        ChangeRecord.Builder b = c.toBuilder().clearPrevInRevs();
+        filled[i] = (prev == null ? b : b.setPrevKv(prev)).build();
+      }
+      return filled[i];
+    }
+
+    @Override
+    public void close() {
+      if (view != null) {
+        view.close();
+      }
+    }
+  }
+
+  private static void publish(Watcher w, List<Event> events, long revision) {
+    if (events != null) {
+      if (w.synced) {
+        w.sink.events(events, revision);
+      } else {
+        w.buffer.addAll(events);
+        w.bufferRev = revision;
       }
     }
   }

@@ -32,4 +32,16 @@ class PutVersionEncodingTest {
     assertThat(ChangeRecord.parseFrom(framed).hasKv()).isTrue(); // as ChangeRecord.setKv(empty) writes it
     assertThat(framed).isEqualTo(ChangeRecord.newBuilder().setKv(KeyRecord.getDefaultInstance()).build().toByteArray());
   }
+
+  @Test
+  void aDeletesHistoryAndVersionRecordsAreProtobufsOwnEncodings() {
+    for (int size : new int[] {0, 1, 120, 127, 128, 256, 16_384}) {
+      KeyRecord tomb = KeyRecord.newBuilder().setKey(ByteString.copyFrom(new byte[size])).setModRevision(size * 1000L + 5).build();
+      ChangeRecord.Builder change = ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb);
+      byte[] history = WriteTxn.deleteHistory(tomb);
+      assertThat(history).as("key of %d bytes", size).isEqualTo(change.setPrevInRevs(true).build().toByteArray());
+      assertThat(java.util.Arrays.copyOf(history, history.length - 2))
+          .isEqualTo(change.setPrevInRevs(false).build().toByteArray());
+    }
+  }
 }
