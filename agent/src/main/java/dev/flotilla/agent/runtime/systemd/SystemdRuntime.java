@@ -312,7 +312,9 @@ public final class SystemdRuntime implements UnitRuntime {
     units.forEach(u -> text.append("Wants=").append(u).append('\n'));
     CommandRunner.Result r;
     try {
-      Files.writeString(file, text, StandardCharsets.UTF_8);
+      // through a temp file and a rename, as the units' files: a daemon-reload beside it (another
+      // start's) must not load half of it
+      writeIfChanged(anchor, text.toString());
       r = runner.run(List.of("systemctl", "start", "--no-block", anchor));
     } catch (IOException e) {
       log.debug("no anchored start: could not write {}: {}", file, e.toString());
