@@ -59,6 +59,8 @@ public final class SystemdRuntime implements UnitRuntime {
   /** journalctl's cursors: {@code s=…;i=…;b=…;m=…;t=…;x=…} (hex fields); nothing else is passed on. */
   private static final String SHOWN_CURSOR = "-- cursor: ";
   private static final Pattern JOURNAL_CURSOR = Pattern.compile("([a-z]=[0-9a-f]+(;[a-z]=[0-9a-f]+)*)?");
+  private static final List<String> LIST_UNITS = List.of("systemctl", "list-units", "--all", "--plain", "--no-legend",
+      "--no-pager");
   /** The column gaps of {@code list-units} (String.split("\\s+") compiled it again for every line). */
   private static final Pattern COLUMN_GAP = Pattern.compile("\\s+");
 
@@ -286,9 +288,7 @@ public final class SystemdRuntime implements UnitRuntime {
       log.debug("no anchored start: {}", e.getMessage());
       return List.of();
     }
-    return candidates.stream()
-        .filter(u -> !held.containsKey(u) || "not-found".equals(held.get(u).loadState()))
-        .collect(Collectors.toList());
+    return candidates.stream().filter(u -> "not-found".equals(held.get(u).loadState())).collect(Collectors.toList());
   }
 
   /**
@@ -337,23 +337,15 @@ public final class SystemdRuntime implements UnitRuntime {
       log.debug("after the anchored start: {}", e.getMessage());
       return units;
     }
-    return units.stream().filter(u -> !after.containsKey(u) || !"loaded".equals(after.get(u).loadState()))
-        .collect(Collectors.toList());
+    return units.stream().filter(u -> !"loaded".equals(after.get(u).loadState())).collect(Collectors.toList());
   }
 
-  /** What {@code systemctl list-units --all} says of those of {@code units} systemd holds in memory. */
+  /**
+   * What {@code systemctl list-units --all} says of {@code units}: {@link UnitStatus#NOT_FOUND}
+   * for those it does not list (systemd does not hold them in memory). A failed command fails it.
+   */
   private Map<String, UnitStatus> listUnits(List<String> units) {
-    var result = new HashMap<String, UnitStatus>();
-    for (var chunk : chunks(units)) {
-      var command = new ArrayList<>(List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"));
-      command.addAll(chunk);
-      var r = runner.run(command);
-      if (!r.ok()) {
-        throw new RuntimeFailure(describe(r) + ": " + r.firstErrorLine());
-      }
-      result.putAll(parseListUnits(chunk, r.stdout()));
-    }
-    return result;
+    return read(units, LIST_UNITS, (chunk, r) -> parseListUnits(chunk, r.stdout()));
   }
 
   /** systemctl's "Failed to start x.service: Unit x.service not found." about {@code unit}. */
@@ -515,7 +507,7 @@ public final class SystemdRuntime implements UnitRuntime {
   @Override
   public Map<String, UnitStatus> reportedStates(Collection<String> units) {
     var unlisted = new ArrayList<String>();
-    var result = read(units, List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"),
+    var result = read(units, LIST_UNITS,
         (chunk, r) -> {
           var listed = parseListUnits(chunk, r.stdout());
           chunk.stream().filter(u -> !listed.containsKey(u)).forEach(unlisted::add);
