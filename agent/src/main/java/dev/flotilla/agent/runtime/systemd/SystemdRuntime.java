@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * stop jobs whose outcome the agent learns from systemd's journal ({@link #changes}: one
  * long-lived {@code journalctl -f}, see {@link JournalFollower}) and reads in batches
  * ({@link #states}), and one {@code systemctl} process per kind of action and chunk of
- * {@link Options#maxUnitsPerCommand} units, never one per unit.
+ * {@link Options#maxUnitsPerCommand} units, never one per unit; a batch of new units is started
+ * through one anchor target of ours, one D-Bus call to PID 1 for all of them.
  *
  * <p>Each file it writes starts with {@link #MARKER}, so that {@link #installed()} tells its own
  * files from any other unit in the directory, also after an agent restart; units it did not
@@ -58,8 +59,31 @@ public final class SystemdRuntime implements UnitRuntime {
   /** journalctl's cursors: {@code s=…;i=…;b=…;m=…;t=…;x=…} (hex fields); nothing else is passed on. */
   private static final String SHOWN_CURSOR = "-- cursor: ";
   private static final Pattern JOURNAL_CURSOR = Pattern.compile("([a-z]=[0-9a-f]+(;[a-z]=[0-9a-f]+)*)?");
+  private static final List<String> LIST_UNITS = List.of("systemctl", "list-units", "--all", "--plain", "--no-legend",
+      "--no-pager");
   /** The column gaps of {@code list-units} (String.split("\\s+") compiled it again for every line). */
   private static final Pattern COLUMN_GAP = Pattern.compile("\\s+");
+
+  /**
+   * From this many new units to start on, they are started through one anchor target (see
+   * {@link #startThroughAnchor}): three systemctl processes instead of one, but one D-Bus call to
+   * PID 1 instead of three per unit.
+   */
+  static final int ANCHOR_MIN_UNITS = 8;
+  /** Anchor targets' names: {@code flotilla-start-<this process>-<n>.target}, never one systemd has seen. */
+  private static final String ANCHOR_PREFIX = "flotilla-start-";
+  private static final String ANCHOR_PROCESS = Long.toString(ProcessHandle.current().pid(), 36) + "-"
+      + Long.toString(System.currentTimeMillis(), 36);
+  private static final java.util.concurrent.atomic.AtomicLong ANCHORS = new java.util.concurrent.atomic.AtomicLong();
+  /**
+   * Directives with which a unit's start as a dependency of an anchor differs from its own start
+   * job: a missing or failing requirement fails {@code systemctl start x} but is ignored for a
+   * wanted unit, conflicting jobs of one transaction are dropped where separate starts replace
+   * each other, and a unit that refuses manual starts is started as a dependency. Such files
+   * (any line setting one of them) are started by systemctl start itself, as before.
+   */
+  private static final Pattern UNANCHORED_DIRECTIVE = Pattern.compile(
+      "(?m)^\\s*(Requires|Requisite|BindsTo|Conflicts|RefuseManualStart|Upholds)\\s*=");
 
   /**
    * Unit names systemd accepts for files we may create: its character set, a known type suffix,
@@ -190,7 +214,9 @@ public final class SystemdRuntime implements UnitRuntime {
    * already queued ran what systemd held (the old check reloaded first); after the reload systemd
    * has the new file, and a unit that ran before is not restarted, as {@link #load} never does.
    * A changed file, or a new file of a unit not started that systemd does not see yet
-   * ({@code systemctl show}), brings one {@code daemon-reload} first.
+   * ({@code systemctl show}), brings one {@code daemon-reload} first. From
+   * {@link #ANCHOR_MIN_UNITS} new units on, those systemd does not hold yet are started through
+   * one anchor target ({@link #startThroughAnchor}); the rest as above.
    */
   @Override
   public void loadAndStart(Map<String, String> unitFiles, Collection<String> units) {
@@ -207,7 +233,18 @@ public final class SystemdRuntime implements UnitRuntime {
     var said = new ArrayList<String>();
     java.util.function.Predicate<String> retried = reload ? l -> false
         : l -> freshStarted.stream().anyMatch(u -> notFound(l, u));
-    failures.addAll(systemctl(List.of("start", "--no-block"), valid, retried, said));
+    List<String> direct = valid;
+    int anchored = 0;
+    if (!reload && freshStarted.size() >= ANCHOR_MIN_UNITS) {
+      var anchor = anchorable(freshStarted, unitFiles);
+      if (anchor.size() >= ANCHOR_MIN_UNITS) {
+        var taken = new java.util.HashSet<>(anchor);
+        taken.removeAll(startThroughAnchor(anchor));
+        anchored = taken.size();
+        direct = valid.stream().filter(u -> !taken.contains(u)).collect(Collectors.toList());
+      }
+    }
+    failures.addAll(systemctl(List.of("start", "--no-block"), direct, retried, said));
     var again = reload ? List.<String>of() : freshStarted.stream()
         .filter(u -> said.stream().anyMatch(l -> notFound(l, u) || l.contains(" of " + u + " changed on disk")))
         .sorted().collect(Collectors.toList());
@@ -222,13 +259,93 @@ public final class SystemdRuntime implements UnitRuntime {
       } else if (!again.isEmpty()) {
         how = ", daemon-reload and a second start for " + again.size() + " that systemd did not take up";
       } else if (!freshStarted.isEmpty()) {
-        how = ", new files taken up by the start alone";
+        how = ", new files taken up by the start alone"
+            + (anchored == 0 ? "" : ", " + anchored + " of them through one anchor target");
       } else {
         how = freshIdle.isEmpty() ? "" : ", new files seen by systemd without a daemon-reload";
       }
       log.debug("load and start: {} unit files, {} changed, {} started{}", unitFiles.size(), w.count(), valid.size(), how);
     }
     throwIfAny(failures);
+  }
+
+  /**
+   * Of these new units to start, those that can start through an anchor (sorted): their files set
+   * none of {@link #UNANCHORED_DIRECTIVE}, and systemd holds none of them in memory, save as
+   * not-found (one {@code list-units}: a unit it holds from an earlier file must be started by
+   * its own job, whose "changed on disk" warning brings the reload). None if that list fails.
+   */
+  private List<String> anchorable(Set<String> fresh, Map<String, String> unitFiles) {
+    var candidates = fresh.stream().filter(u -> !UNANCHORED_DIRECTIVE.matcher(unitFiles.get(u)).find())
+        .sorted().collect(Collectors.toList());
+    if (candidates.size() < ANCHOR_MIN_UNITS) {
+      return List.of();
+    }
+    Map<String, UnitStatus> held;
+    try {
+      held = listUnits(candidates);
+    } catch (RuntimeFailure e) {
+      log.debug("no anchored start: {}", e.getMessage());
+      return List.of();
+    }
+    return candidates.stream().filter(u -> "not-found".equals(held.get(u).loadState())).collect(Collectors.toList());
+  }
+
+  /**
+   * Starts {@code units} with one D-Bus call to PID 1 where {@code systemctl start a b c…} makes
+   * three per unit (StartUnit, then GetUnit and NeedDaemonReload for its warning; under load those
+   * round trips, not PID 1's work, set how long a start of 100 takes): a target file of our own,
+   * {@code Wants=} each unit, started with {@code --no-block}, so that systemd puts all their start
+   * jobs in one transaction. The target orders nothing ({@code DefaultDependencies=no}), stops
+   * itself once reached ({@code StopWhenUnneeded=yes}; stopping a target stops none of the units it
+   * wants) and its file is deleted at once, so systemd lets go of it. A wanted unit that could not
+   * load gets no job and says nothing: the units' load states are read afterwards (one
+   * {@code list-units}) and those not loaded are returned, for systemctl start itself to start,
+   * with its error lines, as before; so are all of them if the anchor's start or that read fails
+   * (a second start of a unit that runs does nothing).
+   */
+  private List<String> startThroughAnchor(List<String> units) {
+    String anchor = ANCHOR_PREFIX + ANCHOR_PROCESS + "-" + ANCHORS.incrementAndGet() + ".target";
+    Path file = options.unitDir().resolve(anchor);
+    var text = new StringBuilder("[Unit]\nDescription=flotilla fleetd: start of ").append(units.size())
+        .append(" units\nDefaultDependencies=no\nStopWhenUnneeded=yes\nIgnoreOnIsolate=yes\n");
+    units.forEach(u -> text.append("Wants=").append(u).append('\n'));
+    CommandRunner.Result r;
+    try {
+      // through a temp file and a rename, as the units' files: a daemon-reload beside it (another
+      // start's) must not load half of it
+      writeIfChanged(anchor, text.toString());
+      r = runner.run(List.of("systemctl", "start", "--no-block", anchor));
+    } catch (IOException e) {
+      log.debug("no anchored start: could not write {}: {}", file, e.toString());
+      return units;
+    } finally {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        log.warn("could not delete anchor target {}: {}", file, e.toString());
+      }
+    }
+    if (!r.ok()) {
+      log.debug("anchored start failed, starting the units one by one: {}: {}", describe(r), r.firstErrorLine());
+      return units;
+    }
+    Map<String, UnitStatus> after;
+    try {
+      after = listUnits(units);
+    } catch (RuntimeFailure e) {
+      log.debug("after the anchored start: {}", e.getMessage());
+      return units;
+    }
+    return units.stream().filter(u -> !"loaded".equals(after.get(u).loadState())).collect(Collectors.toList());
+  }
+
+  /**
+   * What {@code systemctl list-units --all} says of {@code units}: {@link UnitStatus#NOT_FOUND}
+   * for those it does not list (systemd does not hold them in memory). A failed command fails it.
+   */
+  private Map<String, UnitStatus> listUnits(List<String> units) {
+    return read(units, LIST_UNITS, (chunk, r) -> parseListUnits(chunk, r.stdout()));
   }
 
   /** systemctl's "Failed to start x.service: Unit x.service not found." about {@code unit}. */
@@ -390,7 +507,7 @@ public final class SystemdRuntime implements UnitRuntime {
   @Override
   public Map<String, UnitStatus> reportedStates(Collection<String> units) {
     var unlisted = new ArrayList<String>();
-    var result = read(units, List.of("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager"),
+    var result = read(units, LIST_UNITS,
         (chunk, r) -> {
           var listed = parseListUnits(chunk, r.stdout());
           chunk.stream().filter(u -> !listed.containsKey(u)).forEach(unlisted::add);

@@ -335,6 +335,14 @@ class SystemdRuntimeTest {
     assertThat(reloadsLogged()).as("one reload, for the changed file; none for the two new ones").isEqualTo(before + 1);
   }
 
+  /** Anchor targets systemd holds in memory (active or not) or whose files are in the unit directory. */
+  private static List<String> anchorsLeft() {
+    var held = host.exec("systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager", "flotilla-start-*")
+        .stdout().lines().map(String::strip).filter(l -> !l.isEmpty());
+    var files = host.exec("ls", "/run/systemd/system").stdout().lines().filter(f -> f.startsWith("flotilla-start-"));
+    return java.util.stream.Stream.concat(held, files).collect(Collectors.toList());
+  }
+
   @Test
   void newUnitsToStartAreStartedByOneSystemctlWithoutAShowOrAReload() {
     long reloads = reloadsLogged();
@@ -346,10 +354,13 @@ class SystemdRuntimeTest {
 
     long c0 = runtime.commandsRun();
     runtime.loadAndStart(files, units);
-    assertThat(runtime.commandsRun() - c0).as("one systemctl start, no show, no daemon-reload").isEqualTo(1);
+    assertThat(runtime.commandsRun() - c0)
+        .as("list-units, one systemctl start (of the anchor target), list-units; no show, no daemon-reload").isEqualTo(3);
     var states = Await.until(WAIT, "50 units running", () -> runtime.states(units),
         m -> m.values().stream().allMatch(st -> st.subState().equals("running")));
     assertThat(states).hasSize(50);
+    Await.until(WAIT, "the anchor target stopped and let go of, its file gone", SystemdRuntimeTest::anchorsLeft,
+        List::isEmpty);
     assertThat(showInside("burst-0.service", "Description")).isEqualTo("burst 0");
     assertThat(showInside("burst-49.service", "NeedDaemonReload")).isEqualTo("no");
     assertThat(reloadsLogged()).as("no daemon-reload").isEqualTo(reloads);
@@ -380,6 +391,44 @@ class SystemdRuntimeTest {
     assertThat(showInside("held.service", "NeedDaemonReload")).isEqualTo("no");
     assertThat(awaitState(runtime, "held.service", "active", "running").mainPid()).as("not restarted").isEqualTo(pid);
     awaitState(runtime, "plain.service", "active", "running");
+  }
+
+  @Test
+  void anAnchoredStartLeavesToSystemctlStartTheUnitsThatNeedItsOwnJobAndReportsTheirFailuresAsBefore() {
+    // anchored-held.service runs from a file that went behind our back (see the test above)
+    runtime.load(Map.of("anchored-held.service", sleeper("old")));
+    runtime.start(List.of("anchored-held.service"));
+    long heldPid = awaitState(runtime, "anchored-held.service", "active", "running").mainPid();
+    host.exec("rm", "-f", "/run/systemd/system/anchored-held.service");
+
+    var files = new LinkedHashMap<String, String>();
+    IntStream.range(0, 20).forEach(i -> files.put("anchored-" + i + ".service", sleeper("anchored " + i)));
+    files.put("anchored-held.service", sleeper("new"));
+    files.put("anchored-bad.service", "[Service]\nType=simple\n"); // bad-setting: no job through the anchor
+    files.put("anchored-needs.service", "[Unit]\nRequires=anchored-nowhere.service\n\n[Service]\nExecStart=/bin/sleep 1000\n");
+    files.put("anchored-refuses.service", "[Unit]\nRefuseManualStart=yes\n\n[Service]\nExecStart=/bin/sleep 1000\n");
+    var units = new ArrayList<>(files.keySet());
+
+    long c0 = runtime.commandsRun();
+    assertThatThrownBy(() -> runtime.loadAndStart(files, units))
+        .isInstanceOf(RuntimeFailure.class)
+        .hasMessageContaining("anchored-bad.service")
+        .hasMessageContaining("anchored-needs.service")
+        .hasMessageContaining("anchored-refuses.service")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("anchored-1.service"));
+    // list-units, the anchor's start, list-units; then one start of held, bad, needs and refuses;
+    // held's "changed on disk" brings a daemon-reload and its second start
+    assertThat(runtime.commandsRun() - c0).isEqualTo(6);
+    Await.until(WAIT, "the 20 anchored units running", () -> runtime.states(units.subList(0, 20)),
+        m -> m.values().stream().allMatch(st -> st.subState().equals("running")));
+    assertThat(showInside("anchored-held.service", "Description")).isEqualTo("new");
+    assertThat(awaitState(runtime, "anchored-held.service", "active", "running").mainPid()).as("not restarted")
+        .isEqualTo(heldPid);
+    var others = runtime.states(List.of("anchored-bad.service", "anchored-needs.service", "anchored-refuses.service"));
+    assertThat(others.get("anchored-bad.service").loadState()).isEqualTo("bad-setting");
+    assertThat(others.get("anchored-needs.service").activeState()).as("not started without its requirement").isEqualTo("inactive");
+    assertThat(others.get("anchored-refuses.service").activeState()).as("refused, as a start of its own is").isEqualTo("inactive");
+    Await.until(WAIT, "the anchor target let go of", SystemdRuntimeTest::anchorsLeft, List::isEmpty);
   }
 
   @Test
