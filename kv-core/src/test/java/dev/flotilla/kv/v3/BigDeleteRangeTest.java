@@ -24,7 +24,6 @@ import dev.flotilla.proto.store.StoreCommand;
 import dev.flotilla.proto.store.ChangeRecord;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -271,33 +270,8 @@ class BigDeleteRangeTest {
     assertThat(disk.store().revision()).isEqualTo(before + 5);
   }
 
-  /** Collects a watcher's events. */
-  private static final class Collector implements V3WatchHub.Sink {
-    final List<Event> events = new ArrayList<>();
-
-    @Override
-    public synchronized void events(List<Event> batch, long revision) {
-      events.addAll(batch);
-      notifyAll();
-    }
-
-    @Override
-    public synchronized void compacted(long compactRevision) {
-      notifyAll();
-    }
-
-    synchronized List<Event> await(int n) throws InterruptedException {
-      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (events.size() < n && System.nanoTime() < end) {
-        wait(100);
-      }
-      assertThat(events).hasSize(n);
-      return List.copyOf(events);
-    }
-  }
-
-  private Collector watch(long startRev, boolean prevKv) {
-    Collector c = new Collector();
+  private EventCollector watch(long startRev, boolean prevKv) {
+    EventCollector c = new EventCollector();
     disk.machine().v3Watchers().watch(b("k"), b("l"), startRev, false, false, prevKv, c, () -> { });
     return c;
   }
@@ -306,8 +280,8 @@ class BigDeleteRangeTest {
   @ValueSource(ints = {50, 3000})
   void watchersHearOneDeletePerKeyWithItsPreviousVersionLiveAndFromTheHistory(int n) throws Exception {
     long before = fill(n);
-    Collector live = watch(0, true);
-    Collector plain = watch(0, false);
+    EventCollector live = watch(0, true);
+    EventCollector plain = watch(0, false);
     // in one txn: a put of a key, then the delete of every key (the put's version is that key's prev_kv);
     // then, in the same group, a compaction at the revision before (which keeps every prev_kv) and a put
     disk.applyBatch(

@@ -11,10 +11,8 @@ import dev.flotilla.proto.etcd.etcdserverpb.RequestOp;
 import dev.flotilla.proto.etcd.etcdserverpb.TxnRequest;
 import dev.flotilla.proto.etcd.mvccpb.Event;
 import dev.flotilla.proto.store.StoreCommand;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -39,35 +37,8 @@ class WatchPrevKvHistoryTest {
     apply(StoreCommand.newBuilder().setV3Put(PutRequest.newBuilder().setKey(b(k)).setValue(b(v))).build());
   }
 
-  /** Collects a watcher's events; {@link #await} waits for {@code n} of them. */
-  private static final class Collector implements V3WatchHub.Sink {
-    final List<Event> events = new ArrayList<>();
-    long compacted = -1;
-
-    @Override
-    public synchronized void events(List<Event> batch, long revision) {
-      events.addAll(batch);
-      notifyAll();
-    }
-
-    @Override
-    public synchronized void compacted(long compactRevision) {
-      compacted = compactRevision;
-      notifyAll();
-    }
-
-    synchronized List<Event> await(int n) throws InterruptedException {
-      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (events.size() < n && System.nanoTime() < end) {
-        wait(100);
-      }
-      assertThat(events).hasSize(n);
-      return List.copyOf(events);
-    }
-  }
-
-  private Collector watch(String from, String to, long startRev, boolean prevKv) {
-    Collector c = new Collector();
+  private EventCollector watch(String from, String to, long startRev, boolean prevKv) {
+    EventCollector c = new EventCollector();
     disk.machine().v3Watchers().watch(b(from), b(to), startRev, false, false, prevKv, c, () -> { });
     return c;
   }
@@ -75,8 +46,8 @@ class WatchPrevKvHistoryTest {
   @Test
   void catchUpFromHistoryGivesTheLiveEventsPrevKvsIncluded() throws Exception {
     int keys = 300;
-    Collector live = watch("k", "l", 0, true);
-    Collector livePlain = watch("k", "l", 0, false);
+    EventCollector live = watch("k", "l", 0, true);
+    EventCollector livePlain = watch("k", "l", 0, false);
     long start = disk.store().revision() + 1;
     for (int i = 0; i < keys; i++) {
       put(String.format("k%04d", i), "v1-" + i);
