@@ -8,25 +8,21 @@ import java.util.function.Predicate;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
-import org.rocksdb.Snapshot;
 
 /** A consistent read of the store at one point: every read sees the same revision. */
 public final class ReadView implements KvView, AutoCloseable {
   private final MvccStore store;
-  private final Snapshot snapshot;
+  /** The snapshot read from, shared with other views ({@link MvccStore#snapshot()}); one reference is ours. */
+  private final MvccStore.Pin pin;
   private final ReadOptions options;
   private final long revision;
+  private boolean closed;
 
-  ReadView(MvccStore store, Snapshot snapshot) {
+  ReadView(MvccStore store, MvccStore.Pin pin) {
     this.store = store;
-    this.snapshot = snapshot;
-    this.options = new ReadOptions().setSnapshot(snapshot);
-    try {
-      this.revision = MvccStore.revisionOf(store.db().get(store.meta, options, MvccStore.bytes("revision")));
-    } catch (RocksDBException e) {
-      close();
-      throw new StoreException("read of the revision failed", e);
-    }
+    this.pin = pin;
+    this.options = pin.options;
+    this.revision = pin.revision;
   }
 
   @Override
@@ -291,10 +287,13 @@ public final class ReadView implements KvView, AutoCloseable {
 
   @Override
   public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     if (versions != null) {
       versions.close();
     }
-    options.close();
-    store.db().releaseSnapshot(snapshot);
+    pin.release();
   }
 }
