@@ -53,6 +53,11 @@ class ClusterV3Test {
       KvdCluster.Member leader = kvd.awaitLeader(Duration.ofSeconds(60));
       assertThat(leader).as("a kvd leader\n%s", kvd.logs()).isNotNull();
       KvdCluster.Member follower = kvd.members.stream().filter(m -> m != leader).findFirst().orElseThrow();
+      // each member publishes its client URLs through the log once it runs; the session below
+      // starts once the member it asks has applied all three (a list line without: "PEER, , false")
+      Etcdctl.Result published = ctl.runUntil(Duration.ofSeconds(30), r -> r.exit() == 0 && !r.out().contains(", , "),
+          follower.clientUrl().toString(), "member", "list");
+      assertThat(published.out()).as(published.shown()).doesNotContain(", , ");
 
       List<String> etcdFresh = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
