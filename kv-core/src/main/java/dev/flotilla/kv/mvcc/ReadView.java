@@ -188,21 +188,26 @@ public final class ReadView implements KvView, AutoCloseable {
 
   /** The version of {@code key} just before its change at (rev, sub), or null when there is none. */
   static KeyRecord previousVersion(RocksIterator versions, byte[] key, long rev, int sub) {
-    byte[] own = RevKey.encode(key, rev, sub);
+    return versionBefore(versions, RevKey.encode(key, rev, sub));
+  }
+
+  /** The version of the same key just before the revs record {@code own}, or null when there is none. */
+  private static KeyRecord versionBefore(RocksIterator versions, byte[] own) {
     versions.seekForPrev(own);
     if (versions.isValid() && java.util.Arrays.equals(versions.key(), own)) {
       versions.prev();
     }
-    if (!versions.isValid()) {
-      return null;
-    }
-    byte[] k = versions.key();
-    int keyPart = own.length - 12; // the escaped key and its terminator: prefix-free
-    if (k.length != own.length || !java.util.Arrays.equals(k, 0, keyPart, own, 0, keyPart)) {
+    if (!versions.isValid() || !sameKey(versions.key(), own)) {
       return null;
     }
     ChangeRecord v = MvccStore.parseChange(versions.value());
     return v.getType() == ChangeRecord.Type.PUT ? v.getKv() : null;
+  }
+
+  /** Whether two revs keys are versions of one store key (the escaped key and its terminator are prefix-free). */
+  private static boolean sameKey(byte[] a, byte[] b) {
+    int keyPart = b.length - 12;
+    return a.length == b.length && java.util.Arrays.equals(a, 0, keyPart, b, 0, keyPart);
   }
 
   /** Live keys (from all of the store) read at this view; for v2 event history loading. */
@@ -262,27 +267,16 @@ public final class ReadView implements KvView, AutoCloseable {
       versions = store.db().newIterator(store.revs, options);
     }
     byte[] last = RevKey.encode(key, rev, -1); // sub -1: after every sub of rev (unsigned order)
-    int keyPart = last.length - 12;
     for (versions.seekForPrev(last); versions.isValid(); versions.prev()) {
       byte[] k = versions.key();
-      if (k.length != last.length || !java.util.Arrays.equals(k, 0, keyPart, last, 0, keyPart)
-          || RevKey.revision(k) != rev) {
+      if (!sameKey(k, last) || RevKey.revision(k) != rev) {
         return null; // no deletion of key at rev
       }
       if (MvccStore.parseChange(versions.value()).getType() == ChangeRecord.Type.DELETE) {
-        versions.prev();
-        break;
+        return versionBefore(versions, k);
       }
     }
-    if (!versions.isValid()) {
-      return null;
-    }
-    byte[] k = versions.key();
-    if (k.length != last.length || !java.util.Arrays.equals(k, 0, keyPart, last, 0, keyPart)) {
-      return null;
-    }
-    ChangeRecord v = MvccStore.parseChange(versions.value());
-    return v.getType() == ChangeRecord.Type.PUT ? v.getKv() : null;
+    return null;
   }
 
   @Override

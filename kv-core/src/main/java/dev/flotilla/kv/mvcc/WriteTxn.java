@@ -432,9 +432,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     changes.add(ChangeRecord.newBuilder().setType(ChangeRecord.Type.DELETE).setKv(tomb).setPrevKv(prev).build());
     // a tombstone is as small as a pointer to it: the history holds it whole
     byte[] history = deleteHistory(tomb);
-    byte[] version = Arrays.copyOf(history, history.length - PREV_IN_REVS.length);
-    batch.put(store.revs, RevKey.encode(key, revision, sub), version);
-    unindexed.put(store.history, MvccStore.revKey(revision, sub++), history);
+    record(key, Arrays.copyOf(history, history.length - PREV_IN_REVS.length), history);
   }
 
   /**
@@ -458,8 +456,7 @@ public final class WriteTxn implements KvView, AutoCloseable {
     int historyKeyEnd = b.position();
     try {
       var o = CodedOutputStream.newInstance(b);
-      o.writeEnum(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE);
-      o.writeMessage(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      writeDeleteVersion(o, tomb);
       o.flush();
     } catch (IOException e) {
       throw new IllegalStateException("encoding a deletion record failed", e);
@@ -488,14 +485,19 @@ public final class WriteTxn implements KvView, AutoCloseable {
           + CodedOutputStream.computeMessageSize(ChangeRecord.KV_FIELD_NUMBER, tomb);
       byte[] out = new byte[size + PREV_IN_REVS.length];
       var o = CodedOutputStream.newInstance(out);
-      o.writeEnum(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE);
-      o.writeMessage(ChangeRecord.KV_FIELD_NUMBER, tomb);
+      writeDeleteVersion(o, tomb);
       o.writeRawBytes(PREV_IN_REVS);
       o.checkNoSpaceLeft();
       return out;
     } catch (IOException e) {
       throw new IllegalStateException("encoding a deletion record failed", e);
     }
+  }
+
+  /** The version record of a DELETE, {@code ChangeRecord{type: DELETE, kv: tomb}}, as protobuf writes it. */
+  private static void writeDeleteVersion(CodedOutputStream o, KeyRecord tomb) throws IOException {
+    o.writeEnum(ChangeRecord.TYPE_FIELD_NUMBER, ChangeRecord.Type.DELETE_VALUE);
+    o.writeMessage(ChangeRecord.KV_FIELD_NUMBER, tomb);
   }
 
   /**
