@@ -12,6 +12,10 @@ import java.io.DataOutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  * What a command reads during apply is what the store plus the group's earlier writes hold, with
  * the group's remembered reads and writes and the store's {@link KvCache} in between: across
  * rolled-back commands, across groups, and after a restore. And the history, whose PUT records
- * point at their version in {@code revs}, reads back whole, old whole records included.
+ * point at their version in {@code revs}, reads back whole, old whole records included. And
+ * readers' views, which share one RocksDB snapshot while the store takes no write
+ * ({@link MvccStore#snapshot()}), each see every commit made before they were opened and none
+ * after, whatever the others sharing their snapshot do.
  */
 class WriteTxnReadsTest {
   @TempDir Path tmp;
@@ -64,10 +71,7 @@ class WriteTxnReadsTest {
   @Test
   void aClosedGroupIsReusedAndStartsAsANewOne() {
     WriteTxn first;
-    try (WriteTxn txn = store.begin()) {
-      putCommand(txn, "kept", "0");
-      txn.commit();
-    }
+    put("kept", "0");
     try (WriteTxn txn = store.begin()) {
       first = txn;
       putCommand(txn, "dropped", "1"); // never committed
@@ -129,10 +133,7 @@ class WriteTxnReadsTest {
 
   @Test
   void aRolledBackCommandLeavesTheGroupsEarlierWritesVisible() {
-    try (WriteTxn txn = store.begin()) {
-      putCommand(txn, "a", "0"); // the store's cache now knows a = 0
-      txn.commit();
-    }
+    put("a", "0"); // the store's cache now knows a = 0
     try (WriteTxn txn = store.begin()) {
       assertThat(txn.get(k("a")).getValue().toStringUtf8()).isEqualTo("0");
       assertThat(txn.get(k("b"))).isNull(); // remembered as missing
@@ -169,10 +170,7 @@ class WriteTxnReadsTest {
 
   @Test
   void aGroupThatNeverCommitsTeachesTheCacheNothing() {
-    try (WriteTxn txn = store.begin()) {
-      putCommand(txn, "a", "1");
-      txn.commit();
-    }
+    put("a", "1");
     try (WriteTxn txn = store.begin()) {
       putCommand(txn, "a", "2"); // closed without commit: as if the member stopped here
     }
@@ -183,10 +181,7 @@ class WriteTxnReadsTest {
 
   @Test
   void aRestoreReplacesWhatTheCacheKnew() throws Exception {
-    try (WriteTxn txn = store.begin()) {
-      putCommand(txn, "a", "1");
-      txn.commit();
-    }
+    put("a", "1");
     var dump = new ByteArrayOutputStream();
     try (MvccStore.DumpPoint point = store.dumpPoint(); var out = new DataOutputStream(dump)) {
       point.dump(out);
@@ -260,5 +255,70 @@ class WriteTxnReadsTest {
     }
     assertThat(changes).extracting(c -> c.getKv().getKey().toStringUtf8()).containsExactly(v3);
     assertThat(changes.get(0).getKv().getValue().toStringUtf8()).isEqualTo("3");
+  }
+
+  /** One group of one put, committed. */
+  private void put(String key, String value) {
+    try (WriteTxn txn = store.begin()) {
+      putCommand(txn, key, value);
+      txn.commit();
+    }
+  }
+
+  private static String value(ReadView view, String key) {
+    KeyRecord r = view.get(k(key));
+    return r == null ? null : r.getValue().toStringUtf8();
+  }
+
+  @Test
+  void aViewSeesTheWritesBeforeItAndNoneAfterWhileOthersShareOrLeaveItsSnapshot() {
+    put("a", "1");
+    ReadView first = store.snapshot();
+    ReadView second = store.snapshot(); // no write between: the same snapshot
+    assertThat(second.revision()).isEqualTo(first.revision()).isEqualTo(store.revision());
+    first.close();
+    assertThat(value(second, "a")).as("a view whose snapshot another view released").isEqualTo("1");
+    first.close(); // a second close does nothing (it would free the shared snapshot twice)
+    put("a", "2");
+    try (ReadView third = store.snapshot()) {
+      assertThat(value(third, "a")).isEqualTo("2");
+      assertThat(third.revision()).isEqualTo(store.revision()).isEqualTo(second.revision() + 1);
+      assertThat(value(second, "a")).as("the older view keeps its point in time").isEqualTo("1");
+    }
+    second.close();
+    try (ReadView fourth = store.snapshot()) {
+      assertThat(value(fourth, "a")).isEqualTo("2");
+    }
+  }
+
+  /** Readers on several threads while writes land: each view reads one revision and its own value. */
+  @Test
+  void viewsOpenedWhileWritesLandAlwaysSeeTheLatestCommitBeforeThem() throws Exception {
+    long initial = store.revision(); // a new store's, before any write (etcd's 1)
+    ExecutorService readers = Executors.newFixedThreadPool(3);
+    try {
+      List<Future<?>> running = new ArrayList<>();
+      for (int r = 0; r < 3; r++) {
+        running.add(readers.submit(() -> {
+          for (int i = 0; i < 2_000; i++) {
+            long before = store.revision(); // committed before the view is opened: it must see it
+            try (ReadView view = store.snapshot()) {
+              assertThat(view.revision()).isGreaterThanOrEqualTo(before);
+              String v = value(view, "counter");
+              assertThat(v == null ? initial : Long.parseLong(v)).isEqualTo(view.revision());
+            }
+          }
+          return null;
+        }));
+      }
+      for (int i = 1; i <= 500; i++) {
+        put("counter", Long.toString(store.revision() + 1)); // the value is the revision it is written at
+      }
+      for (Future<?> f : running) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      readers.shutdownNow();
+    }
   }
 }
