@@ -371,15 +371,25 @@ class SystemdRuntimeTest {
     assertThat(runtime.states(List.of("burst-7.service")).get("burst-7.service").mainPid()).isEqualTo(pid);
   }
 
+  /**
+   * Loads and starts {@code unit} from a file "old" (description), waits until it runs, then
+   * deletes its file behind the runtime's back, without a reload: systemd still holds the unit.
+   * Returns its main PID.
+   */
+  private long runningFromAFileGoneBehindOurBack(String unit) {
+    runtime.load(Map.of(unit, sleeper("old")));
+    runtime.start(List.of(unit));
+    long pid = awaitState(runtime, unit, "active", "running").mainPid();
+    host.exec("rm", "-f", "/run/systemd/system/" + unit);
+    return pid;
+  }
+
   @Test
   void aNewFileOfAUnitSystemdStillHoldsFromAnEarlierOneIsTakenUpByAReloadAndASecondStart() {
     // held.service runs from our file; the file went behind our back (no reload): a new file where
     // none was, for a unit systemd still holds (an inactive one it would have let go of), so the
     // start alone would leave systemd with the old definition
-    runtime.load(Map.of("held.service", sleeper("old")));
-    runtime.start(List.of("held.service"));
-    long pid = awaitState(runtime, "held.service", "active", "running").mainPid();
-    host.exec("rm", "-f", "/run/systemd/system/held.service");
+    long pid = runningFromAFileGoneBehindOurBack("held.service");
     long reloads = reloadsLogged();
 
     long c0 = runtime.commandsRun();
@@ -396,10 +406,7 @@ class SystemdRuntimeTest {
   @Test
   void anAnchoredStartLeavesToSystemctlStartTheUnitsThatNeedItsOwnJobAndReportsTheirFailuresAsBefore() {
     // anchored-held.service runs from a file that went behind our back (see the test above)
-    runtime.load(Map.of("anchored-held.service", sleeper("old")));
-    runtime.start(List.of("anchored-held.service"));
-    long heldPid = awaitState(runtime, "anchored-held.service", "active", "running").mainPid();
-    host.exec("rm", "-f", "/run/systemd/system/anchored-held.service");
+    long heldPid = runningFromAFileGoneBehindOurBack("anchored-held.service");
 
     var files = new LinkedHashMap<String, String>();
     IntStream.range(0, 20).forEach(i -> files.put("anchored-" + i + ".service", sleeper("anchored " + i)));
