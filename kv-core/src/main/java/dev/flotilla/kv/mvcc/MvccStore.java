@@ -238,6 +238,8 @@ public final class MvccStore implements AutoCloseable {
    */
   static final class Pin {
     final Snapshot snapshot;
+    /** The snapshot's sequence number (read once: a JNI call each time). */
+    final long sequence;
     final ReadOptions options;
     final long revision;
     private final RocksDB db;
@@ -246,6 +248,7 @@ public final class MvccStore implements AutoCloseable {
     private Pin(RocksDB db, Snapshot snapshot, ColumnFamilyHandle meta) {
       this.db = db;
       this.snapshot = snapshot;
+      this.sequence = snapshot.getSequenceNumber();
       this.options = new ReadOptions().setSnapshot(snapshot);
       try {
         this.revision = revisionOf(db.get(meta, options, bytes("revision")));
@@ -288,13 +291,13 @@ public final class MvccStore implements AutoCloseable {
   public ReadView snapshot() {
     long latest = db.getLatestSequenceNumber();
     Pin p = pinned.get();
-    if (p != null && p.snapshot.getSequenceNumber() == latest && p.retain()) {
+    if (p != null && p.sequence == latest && p.retain()) {
       return new ReadView(this, p);
     }
     Pin fresh = new Pin(db, db.getSnapshot(), meta);
     fresh.retain(); // the view's; the first is the store's while it is the latest
     Pin old = pinned.get();
-    if ((old == null || old.snapshot.getSequenceNumber() < fresh.snapshot.getSequenceNumber())
+    if ((old == null || old.sequence < fresh.sequence)
         && pinned.compareAndSet(old, fresh)) {
       if (old != null) {
         old.release();
