@@ -27,6 +27,17 @@ fleetd_root() { # sets FLEETD_ROOT: the launcher fleetd runs from, visible insid
   fi
 }
 
+stop_pids() { # PID...: SIGTERM to each, then wait up to 20 s for all of them to be gone
+  (($#)) || return 0
+  kill -TERM "$@" 2> /dev/null
+  local p _
+  for _ in $(seq 1 200); do
+    for p in "$@"; do kill -0 "$p" 2> /dev/null && break; p=""; done
+    [[ -z "$p" ]] && return 0
+    sleep 0.1
+  done
+}
+
 proc_ticks() { # PID [1: with its reaped children]: utime+stime (+cutime+cstime) in clock ticks, 0 if gone
   local s
   s=$(cat /proc/"$1"/stat 2> /dev/null) || { echo 0; return; }

@@ -76,8 +76,12 @@ source "$ROOT/bench/measure.sh"
 STORE_PID=""
 HOST_PIDS=()
 HOST_UNSHARE_PIDS=()
+FLEETD_PIDS=()
 cleanup() {
   set +e
+  # fleetds stop as `systemctl stop` would stop them (SIGTERM): the first one to stop after a build
+  # writes bin/fleetd's AppCDS archive, which the next bring-up's fleetds start from
+  stop_pids "${FLEETD_PIDS[@]}"
   for i in "${!HOST_PIDS[@]}"; do
     HOST_PID=${HOST_PIDS[$i]} HOST_UNSHARE_PID=${HOST_UNSHARE_PIDS[$i]} host_kill # fleetd dies with its host
   done
@@ -117,7 +121,6 @@ echo "store: $STORE PID $STORE_PID on $STORE_URL ($store_version); work dir $WOR
 
 # ---- the hosts, a fleetd in each ----
 APIS=()
-FLEETD_PIDS=()
 NSENTER_PIDS=()
 for h in $(seq 1 "$HOSTS"); do
   host_boot "flotilla-bench-$h" "$WORK/host-$h.log" || die "systemd host $h did not boot"
