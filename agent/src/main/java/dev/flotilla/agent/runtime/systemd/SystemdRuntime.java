@@ -8,9 +8,11 @@ import dev.flotilla.scheduler.api.UnitHost.JournalPage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -28,6 +30,7 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -84,6 +87,14 @@ public final class SystemdRuntime implements UnitRuntime {
    */
   private static final Pattern UNANCHORED_DIRECTIVE = Pattern.compile(
       "(?m)^\\s*(Requires|Requisite|BindsTo|Conflicts|RefuseManualStart|Upholds)\\s*=");
+  /**
+   * systemd's unit search path as a system manager (systemd 252's {@code systemd-analyze
+   * unit-paths}): where drop-in directories of a unit may be.
+   */
+  private static final List<String> UNIT_SEARCH_PATH = List.of("etc/systemd/system.control",
+      "run/systemd/system.control", "run/systemd/transient", "run/systemd/generator.early", "etc/systemd/system",
+      "etc/systemd/system.attached", "run/systemd/system", "run/systemd/system.attached", "run/systemd/generator",
+      "usr/local/lib/systemd/system", "lib/systemd/system", "usr/lib/systemd/system", "run/systemd/generator.late");
 
   /**
    * Unit names systemd accepts for files we may create: its character set, a known type suffix,
@@ -101,12 +112,16 @@ public final class SystemdRuntime implements UnitRuntime {
    *     namespace with {@code nsenter -t <pid> -a} (and its unit dir through {@code /proc/<pid>/root})
    * @param commandTimeout how long one command may run before it is killed and reported
    * @param maxUnitsPerCommand how many unit names one command line carries at most
+   * @param root the host's file system as this process sees it, where systemd's unit search path
+   *     (its drop-in directories) is read; production: {@code /}; tests: {@code /proc/<pid>/root}
    */
-  public record Options(Path unitDir, List<String> commandPrefix, Duration commandTimeout, int maxUnitsPerCommand) {
+  public record Options(Path unitDir, List<String> commandPrefix, Duration commandTimeout, int maxUnitsPerCommand,
+      Path root) {
     public static final Path DEFAULT_UNIT_DIR = Path.of("/run/systemd/system");
 
     public Options {
       Objects.requireNonNull(unitDir, "unitDir");
+      Objects.requireNonNull(root, "root");
       commandPrefix = List.copyOf(commandPrefix);
       if (commandTimeout.isNegative() || commandTimeout.isZero()) {
         throw new IllegalArgumentException("commandTimeout must be positive, was " + commandTimeout);
@@ -118,23 +133,27 @@ public final class SystemdRuntime implements UnitRuntime {
 
     /** The host's own systemd: {@code /run/systemd/system}, no prefix, 30 s, 200 units a command. */
     public static Options defaults() {
-      return new Options(DEFAULT_UNIT_DIR, List.of(), Duration.ofSeconds(30), 200);
+      return new Options(DEFAULT_UNIT_DIR, List.of(), Duration.ofSeconds(30), 200, Path.of("/"));
     }
 
     public Options withUnitDir(Path dir) {
-      return new Options(dir, commandPrefix, commandTimeout, maxUnitsPerCommand);
+      return new Options(dir, commandPrefix, commandTimeout, maxUnitsPerCommand, root);
     }
 
     public Options withCommandPrefix(List<String> prefix) {
-      return new Options(unitDir, prefix, commandTimeout, maxUnitsPerCommand);
+      return new Options(unitDir, prefix, commandTimeout, maxUnitsPerCommand, root);
     }
 
     public Options withCommandTimeout(Duration timeout) {
-      return new Options(unitDir, commandPrefix, timeout, maxUnitsPerCommand);
+      return new Options(unitDir, commandPrefix, timeout, maxUnitsPerCommand, root);
     }
 
     public Options withMaxUnitsPerCommand(int max) {
-      return new Options(unitDir, commandPrefix, commandTimeout, max);
+      return new Options(unitDir, commandPrefix, commandTimeout, max, root);
+    }
+
+    public Options withRoot(Path hostRoot) {
+      return new Options(unitDir, commandPrefix, commandTimeout, maxUnitsPerCommand, hostRoot);
     }
   }
 
@@ -145,6 +164,8 @@ public final class SystemdRuntime implements UnitRuntime {
   /** Started by the first {@link #changes()} call: a runtime nobody asks about changes spawns no follower. */
   private volatile JournalFollower follower;
   private volatile Runnable changeSignal = () -> {};
+  /** Whether this runtime has looked for anchor targets' files that another fleetd process left behind. */
+  private final AtomicBoolean strayAnchorsSwept = new AtomicBoolean();
 
   public SystemdRuntime(Options options) {
     this.options = options;
@@ -270,14 +291,20 @@ public final class SystemdRuntime implements UnitRuntime {
   }
 
   /**
-   * Of these new units to start, those that can start through an anchor (sorted): their files set
-   * none of {@link #UNANCHORED_DIRECTIVE}, and systemd holds none of them in memory, save as
-   * not-found (one {@code list-units}: a unit it holds from an earlier file must be started by
-   * its own job, whose "changed on disk" warning brings the reload). None if that list fails.
+   * Of these new units to start, those that can start through an anchor (sorted): neither their
+   * files nor the drop-ins systemd will read with them ({@link #dropInsSetUnanchored}) set any of
+   * {@link #UNANCHORED_DIRECTIVE}, and systemd holds none of them in memory, save as not-found (one
+   * {@code list-units}: a unit it holds from an earlier file must be started by its own job, whose
+   * "changed on disk" warning brings the reload). None if that list fails.
    */
   private List<String> anchorable(Set<String> fresh, Map<String, String> unitFiles) {
     var candidates = fresh.stream().filter(u -> !UNANCHORED_DIRECTIVE.matcher(unitFiles.get(u)).find())
         .sorted().collect(Collectors.toList());
+    if (candidates.size() < ANCHOR_MIN_UNITS) {
+      return List.of();
+    }
+    var dropIns = dropInDirectories();
+    candidates.removeIf(u -> dropInsSetUnanchored(u, dropIns));
     if (candidates.size() < ANCHOR_MIN_UNITS) {
       return List.of();
     }
@@ -289,6 +316,102 @@ public final class SystemdRuntime implements UnitRuntime {
       return List.of();
     }
     return candidates.stream().filter(u -> "not-found".equals(held.get(u).loadState())).collect(Collectors.toList());
+  }
+
+  /**
+   * The drop-in directories ({@code *.d}) in systemd's unit search path, by name, each with the
+   * places it is at; empty when there are none (the usual host: Debian ships a few, for its own
+   * units). A search path directory that cannot be read counts as holding a drop-in for every unit.
+   */
+  private Map<String, List<Path>> dropInDirectories() {
+    var found = new HashMap<String, List<Path>>();
+    for (String dir : UNIT_SEARCH_PATH) {
+      try (var entries = Files.newDirectoryStream(options.root().resolve(dir), "*.d")) {
+        for (Path e : entries) {
+          if (Files.isDirectory(e)) {
+            found.computeIfAbsent(e.getFileName().toString(), k -> new ArrayList<>()).add(e);
+          }
+        }
+      } catch (NoSuchFileException | NotDirectoryException e) {
+        // not on this host
+      } catch (IOException | DirectoryIteratorException e) {
+        log.debug("no anchored start for units that may have drop-ins in {}: {}", dir, e.toString());
+        found.put(UNREADABLE_SEARCH_PATH, List.of());
+      }
+    }
+    return found;
+  }
+
+  /** {@link #dropInDirectories}'s entry for a search path directory it could not read. */
+  private static final String UNREADABLE_SEARCH_PATH = "";
+
+  /**
+   * Whether a drop-in systemd reads for {@code unit} sets one of {@link #UNANCHORED_DIRECTIVE}
+   * (or could not be read): those of the unit's own name ({@code x.service.d}), of its template
+   * ({@code x@.service.d}), of each prefix of its name up to a dash ({@code a-.service.d} for
+   * {@code a-b.service}) and of its type ({@code service.d}).
+   */
+  private static boolean dropInsSetUnanchored(String unit, Map<String, List<Path>> dropIns) {
+    if (dropIns.isEmpty()) {
+      return false;
+    }
+    if (dropIns.containsKey(UNREADABLE_SEARCH_PATH)) {
+      return true;
+    }
+    for (String name : dropInDirectoryNames(unit)) {
+      for (Path dir : dropIns.getOrDefault(name, List.of())) {
+        try (var confs = Files.newDirectoryStream(dir, "*.conf")) {
+          for (Path conf : confs) {
+            if (UNANCHORED_DIRECTIVE.matcher(Files.readString(conf)).find()) {
+              return true;
+            }
+          }
+        } catch (IOException | DirectoryIteratorException e) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The names of the drop-in directories systemd reads for {@code unit} (see {@link #dropInsSetUnanchored}). */
+  static List<String> dropInDirectoryNames(String unit) {
+    int dot = unit.lastIndexOf('.');
+    String type = unit.substring(dot + 1);
+    String name = unit.substring(0, dot);
+    var names = new ArrayList<String>();
+    names.add(unit + ".d");
+    int at = name.indexOf('@');
+    if (at >= 0) {
+      names.add(name.substring(0, at + 1) + "." + type + ".d");
+    }
+    for (int dash = name.indexOf('-'); dash >= 0; dash = name.indexOf('-', dash + 1)) {
+      names.add(name.substring(0, dash + 1) + "." + type + ".d");
+    }
+    names.add(type + ".d");
+    return names;
+  }
+
+  /**
+   * Once per runtime, before its first anchor: deletes the anchor targets' files of other fleetd
+   * processes in the unit directory. Each is deleted right after its start was asked for; one is
+   * left only by a fleetd killed between the two, and nothing starts it again.
+   */
+  private void sweepStrayAnchors() {
+    if (!strayAnchorsSwept.compareAndSet(false, true)) {
+      return;
+    }
+    String ours = ANCHOR_PREFIX + ANCHOR_PROCESS + "-";
+    try (var entries = Files.newDirectoryStream(options.unitDir(), ANCHOR_PREFIX + "*.target")) {
+      for (Path e : entries) {
+        if (!e.getFileName().toString().startsWith(ours)) {
+          Files.deleteIfExists(e);
+          log.info("deleted {}, an anchor target a fleetd stopped before it could delete it", e);
+        }
+      }
+    } catch (IOException | DirectoryIteratorException e) {
+      log.debug("could not look for stray anchor targets in {}: {}", options.unitDir(), e.toString());
+    }
   }
 
   /**
@@ -305,6 +428,7 @@ public final class SystemdRuntime implements UnitRuntime {
    * (a second start of a unit that runs does nothing).
    */
   private List<String> startThroughAnchor(List<String> units) {
+    sweepStrayAnchors();
     String anchor = ANCHOR_PREFIX + ANCHOR_PROCESS + "-" + ANCHORS.incrementAndGet() + ".target";
     Path file = options.unitDir().resolve(anchor);
     var text = new StringBuilder("[Unit]\nDescription=flotilla fleetd: start of ").append(units.size())
@@ -348,9 +472,12 @@ public final class SystemdRuntime implements UnitRuntime {
     return read(units, LIST_UNITS, (chunk, r) -> parseListUnits(chunk, r.stdout()));
   }
 
-  /** systemctl's "Failed to start x.service: Unit x.service not found." about {@code unit}. */
+  /**
+   * systemctl's "Failed to start x.service: Unit x.service not found." about {@code unit} itself (a
+   * requirement it names that is missing, "Unit y.service not found.", needs no reload).
+   */
   private static boolean notFound(String line, String unit) {
-    return line.startsWith("Failed to start " + unit + ":") && line.endsWith(" not found.");
+    return line.equals("Failed to start " + unit + ": Unit " + unit + " not found.");
   }
 
   /** What {@link #write} did: files changed, those of new units (none was there), whether one was replaced. */

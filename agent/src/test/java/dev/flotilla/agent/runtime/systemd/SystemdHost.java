@@ -187,7 +187,8 @@ public final class SystemdHost implements AutoCloseable {
 
   /** A systemd runtime for this host, as the agent would use it. */
   public SystemdRuntime.Options runtimeOptions() {
-    return SystemdRuntime.Options.defaults().withUnitDir(unitDir()).withCommandPrefix(commandPrefix());
+    return SystemdRuntime.Options.defaults().withUnitDir(unitDir()).withCommandPrefix(commandPrefix())
+        .withRoot(Path.of("/proc", Long.toString(pid), "root"));
   }
 
   /** Runs {@code command} inside the host and returns what it did (30 s at most). */

@@ -439,6 +439,52 @@ class SystemdRuntimeTest {
   }
 
   @Test
+  void aUnitWhoseDropInSetsARequirementIsStartedByItsOwnJobAndAStrayAnchorOfAnotherFleetdIsDeleted() throws Exception {
+    // a drop-in of one unit's own name adds a missing requirement (through the anchor it would
+    // get no job and say nothing); one for every unit of the prefix sets only an environment
+    Path needs = host.unitDir().resolve("dropped-3.service.d");
+    Path prefix = host.unitDir().resolve("dropped-.service.d");
+    Path stray = host.unitDir().resolve("flotilla-start-zz-old-1.target");
+    try {
+      Files.createDirectories(needs);
+      Files.writeString(needs.resolve("needs.conf"), "[Unit]\nRequires=dropped-nowhere.service\n");
+      Files.createDirectories(prefix);
+      Files.writeString(prefix.resolve("env.conf"), "[Service]\nEnvironment=DROPPED=1\n");
+      Files.writeString(stray, "[Unit]\nDescription=left by a fleetd killed mid-start\n");
+      var files = new LinkedHashMap<String, String>();
+      IntStream.range(0, 10).forEach(i -> files.put("dropped-" + i + ".service", sleeper("dropped " + i)));
+      var units = new ArrayList<>(files.keySet());
+
+      long c0 = runtime.commandsRun();
+      assertThatThrownBy(() -> runtime.loadAndStart(files, units))
+          .isInstanceOf(RuntimeFailure.class)
+          .hasMessageContaining("dropped-3.service")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("dropped-4.service"));
+      assertThat(runtime.commandsRun() - c0).as("list-units, the anchor's start, list-units, start of dropped-3")
+          .isEqualTo(4);
+      var others = new ArrayList<>(units);
+      others.remove("dropped-3.service");
+      Await.until(WAIT, "the 9 anchored units running", () -> runtime.states(others),
+          m -> m.values().stream().allMatch(st -> st.subState().equals("running")));
+      assertThat(showInside("dropped-5.service", "Environment")).isEqualTo("DROPPED=1");
+      assertThat(runtime.states(List.of("dropped-3.service")).get("dropped-3.service").activeState())
+          .as("not started without its requirement").isEqualTo("inactive");
+      assertThat(stray).as("the stray anchor's file").doesNotExist();
+      Await.until(WAIT, "the anchor target let go of", SystemdRuntimeTest::anchorsLeft, List::isEmpty);
+    } finally {
+      host.exec("rm", "-rf", "/run/systemd/system/dropped-3.service.d", "/run/systemd/system/dropped-.service.d",
+          "/run/systemd/system/flotilla-start-zz-old-1.target");
+    }
+  }
+
+  @Test
+  void theDropInDirectoriesOfAUnitAreThoseOfItsNameItsTemplateItsDashPrefixesAndItsType() {
+    assertThat(SystemdRuntime.dropInDirectoryNames("web.service")).containsExactly("web.service.d", "service.d");
+    assertThat(SystemdRuntime.dropInDirectoryNames("a-b@c-d.socket")).containsExactly(
+        "a-b@c-d.socket.d", "a-b@.socket.d", "a-.socket.d", "a-b@c-.socket.d", "socket.d");
+  }
+
+  @Test
   void aNewFileOfAUnitNotStartedIsStillCheckedAndAChangedOneReloaded() {
     runtime.load(Map.of("mixed-changed.service", sleeper("first")));
     long c0 = runtime.commandsRun();
