@@ -19,6 +19,7 @@ import dev.flotilla.scheduler.registry.UnitRegistry;
 import dev.flotilla.scheduler.registry.Versioned;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -774,6 +775,10 @@ public final class Engine implements AutoCloseable {
    * first), then records {@code reasons}; {@link #finishWrite} takes the answer. None may be in
    * flight.
    */
+  /** Schedule writes by target machine, unassignments (no machine) first; stable within one. */
+  private static final Comparator<ScheduleWrite> BY_MACHINE =
+      Comparator.comparing(ScheduleWrite::machine, Comparator.nullsFirst(Comparator.naturalOrder()));
+
   private void write(TreeMap<String, String> targets, Map<String, String> reasons) {
     if (pending != null) {
       throw new IllegalStateException("a schedule write is still in flight");
@@ -798,6 +803,11 @@ public final class Engine implements AutoCloseable {
           : new Versioned<>(e.record().desiredState(), e.modRevision());
       writes.add(new ScheduleWrite(unit, machine, revisions.getOrDefault(unit, 0L), assigned.get(unit), desired));
     });
+    // each machine's writes together (by unit within it, as the targets are): the store cuts the
+    // batch into txns in this order, so a machine's share of a burst lands in one or two txns of
+    // it instead of a few units in each (300 units over 3 machines, 5 txns: each agent got a share
+    // of every txn, and as they committed some ms apart, started its units in two rounds)
+    writes.sort(BY_MACHINE);
     if (!writes.isEmpty() || !reasons.isEmpty()) {
       log.debug("engine {}: writing {} schedule changes, {} reasons", id, writes.size(), reasons.size());
       pending = new PendingWrite(targets, schedule.writeLater(writes, reasons));

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.kv.client.KeyRange;
+import dev.flotilla.kv.client.KeyValue;
 import dev.flotilla.kv.client.StoreClient;
 import dev.flotilla.kv.client.StoreTargets;
 import dev.flotilla.kv.client.StoreTargets.Kind;
@@ -18,8 +20,12 @@ import dev.flotilla.scheduler.registry.store.StoreRegistry;
 import dev.flotilla.scheduler.unit.UnitFile;
 import dev.flotilla.scheduler.unit.UnitName;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -67,7 +73,7 @@ class EngineOverStoreTest {
       // web@1's machine leaves: web@1 cannot go where web@2 is, so it and its sidecar wait
       String gone = s.get("web@1.service");
       registry.withdraw(gone);
-      // (the reasons are written right after the assignments, not in their txn: wait for both)
+      // (the assignment and its reason are one txn; the registry reads them one after the other)
       runUntil(engine, () -> !registry.assignments().containsKey("web@1.service")
           && registry.unscheduledReasons().containsKey("web@1.service"), "web@1 off " + gone + ", with its reason");
       assertThat(registry.assignments()).containsOnlyKeys("web@2.service");
@@ -78,6 +84,44 @@ class EngineOverStoreTest {
       assertThat(registry.assignments()).containsEntry("web@1.service", "m3").containsEntry("side.service", "m3")
           .containsEntry("gpu.service", "m3");
       assertThat(registry.unscheduledReasons()).isEmpty();
+    } finally {
+      registry.close();
+    }
+  }
+
+  @Test
+  void aBurstsSchedulePutsEachMachinesUnitsInAsFewTxnsAsTheyFill() {
+    StoreClient client = targets.client(Kind.IN_PROCESS_KVD);
+    String prefix = "/engine-test-" + PREFIXES.incrementAndGet() + "/";
+    StoreRegistry registry = new StoreRegistry(client, prefix);
+    try {
+      Engine engine = new Engine("e1", new EngineRegistry(registry, registry, registry, registry::watch),
+          new MemoryEngineLease(TimeUnit.SECONDS.toNanos(30)), Engine.Config.defaults());
+      for (String m : List.of("m1", "m2", "m3")) {
+        registry.publish(new MachineRecord(m, "10.0.0.1", Map.of(), new Resources(2000, 4L << 30), "t"), 30);
+      }
+      UnitFile file = UnitFile.parse("[Service]\nExecStart=/bin/true\n");
+      List<UnitRecord> burst = new ArrayList<>();
+      for (int i = 1; i <= 300; i++) {
+        burst.add(new UnitRecord(UnitName.parse("b@" + i + ".service"), file, DesiredState.LAUNCHED));
+      }
+      assertThat(registry.createAll(burst)).containsOnly(true);
+
+      runUntil(engine, () -> registry.assignments().size() == 300, "300 units placed");
+      Map<String, Set<Long>> revisionsByMachine = new TreeMap<>();
+      for (KeyValue kv : client.get(KeyRange.prefix(prefix + "schedule/")).kvs()) {
+        String machine = kv.key().toStringUtf8().substring((prefix + "schedule/").length()).split("/")[0];
+        revisionsByMachine.computeIfAbsent(machine, m -> new TreeSet<>()).add(kv.modRevision());
+      }
+      assertThat(revisionsByMachine).containsOnlyKeys("m1", "m2", "m3");
+      Set<Long> all = new TreeSet<>();
+      revisionsByMachine.values().forEach(all::addAll);
+      // one write of 300 placements, cut into txns of at most 128 ops: with each machine's units
+      // together, a txn boundary splits at most one machine's share (in unit order, every machine
+      // had a share of every txn)
+      assertThat(all).as("the txns of the write").hasSizeGreaterThanOrEqualTo(3);
+      assertThat(revisionsByMachine.values().stream().mapToInt(Set::size).sum()).as("machines' shares of txns")
+          .isLessThanOrEqualTo(all.size() + 2);
     } finally {
       registry.close();
     }
