@@ -151,9 +151,15 @@ run() {
     sleep 50
   fi
   t1=$(date +%s.%N) c1=$(cpu_ticks "$perf") s1=$(cpu_ticks "${PIDS[@]}") j1=$(jit_ticks "${PIDS[@]}") r1=$(revision)
+  if ((THREADS)); then for i in 0 1 2; do thread_ticks "${PIDS[i]}" > "$WORK/$system-t$i.after"; done; fi
   wait "$perf" || true
+  local t2 s2
+  t2=$(date +%s.%N) s2=$(cpu_ticks "${PIDS[@]}")
   # the result lines, without the progress bar
   tr '\r' '\n' < "$WORK/$system-check.out" | grep -E '^(PASS|FAIL|Slowest|Throughput|Stddev|Error)' || true
+  # from 55 s to check perf's exit: the load's last 5 s and its final delete of every key it wrote
+  awk -v t1="$t1" -v t2="$t2" -v s=$((s2 - s1)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "from 55 s to the end (last writes, final delete): %.1f s, members %.1f s of CPU\n", t2 - t1, s / hz }'
   awk -v t0="$t0" -v t1="$t1" -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
     'BEGIN { t = t1 - t0; printf "cpu cores during the load (5-55 s): members %.2f, etcdctl %.2f\n", s / hz / t, c / hz / t }'
   # the writes of the same window (the store's revision: one per put), known even when check perf
@@ -164,7 +170,6 @@ run() {
     'BEGIN { if (w > 0) printf "writes during the load (5-55 s): %d/s, member cpu per write %.0f us, %.0f us without the JIT compilers (%.2f cores)\n", w / (t1 - t0), s / hz / w * 1e6, (s - j) / hz / w * 1e6, j / hz / (t1 - t0) }'
   if ((THREADS)) && ((r1 > r0)); then # per member and thread group, us of CPU per write of the window
     for i in 0 1 2; do
-      thread_ticks "${PIDS[i]}" > "$WORK/$system-t$i.after"
       awk -v hz="$HZ" -v w=$((r1 - r0)) -v m=$((i + 1)) 'NR == FNR { b[$1] = $2; v[$1] = $4; next }
         { d = $2 - b[$1]; n = $3; gsub(/[0-9]+/, "N", n); g[n] += d; t += d; s[n] += $4 - v[$1] }
         END { printf "member %d: %.0f us per write (CPU, voluntary context switches per write)\n", m, t / hz / w * 1e6
