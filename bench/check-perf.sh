@@ -151,6 +151,8 @@ run() {
     sleep 50
   fi
   t1=$(date +%s.%N) c1=$(cpu_ticks "$perf") s1=$(cpu_ticks "${PIDS[@]}") j1=$(jit_ticks "${PIDS[@]}") r1=$(revision)
+  # a slow `endpoint status` (up to 5 s each under load) can push this reading past check perf's end
+  [[ "$(cut -d')' -f2 "/proc/$perf/stat" 2> /dev/null | cut -d' ' -f2)" =~ ^[RSD]$ ]] || echo "WARNING: check perf ended before the 55 s reading: the window below holds its final delete"
   if ((THREADS)); then for i in 0 1 2; do thread_ticks "${PIDS[i]}" > "$WORK/$system-t$i.after"; done; fi
   wait "$perf" || true
   local t2 s2
