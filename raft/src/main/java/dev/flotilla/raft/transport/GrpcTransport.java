@@ -195,7 +195,10 @@ public final class GrpcTransport implements Transport {
         }
       });
     }
+    // no gRPC retries: PeerSender reopens its stream itself, and with them every message went
+    // through RetriableStream (buffered for a replay until the call committed) and its wrappers
     ManagedChannel channel = builder
+        .disableRetry()
         .maxInboundMessageSize(options.maxInboundBytes())
         .keepAliveTime(10, TimeUnit.SECONDS)
         .keepAliveTimeout(5, TimeUnit.SECONDS)
