@@ -143,6 +143,9 @@ public final class Fctl implements Callable<Integer>, AutoCloseable {
     if (System.getProperty("picocli.disable.closures") == null) {
       System.setProperty("picocli.disable.closures", "true");
     }
+    if (invokedCommand(args) != VersionCommand.class) {
+      Preinitializer.begin();
+    }
     int status = run(args, System.out, System.err);
     if (ArchiveWarmUp.wanted()) {
       ArchiveWarmUp.run(); // the launcher writes its class archive at this exit

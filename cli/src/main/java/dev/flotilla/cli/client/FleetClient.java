@@ -51,7 +51,7 @@ public final class FleetClient implements AutoCloseable {
   /** The server answered the batch resource 404 or 405: per-unit PUTs from then on. */
   private boolean batchUnsupported;
   private final Endpoint endpoint;
-  private final ObjectMapper json = mapper();
+  private final ObjectMapper json = Json.MAPPER;
 
   public FleetClient(FleetHttp http, Endpoint endpoint) {
     this.http = http;
@@ -354,6 +354,25 @@ public final class FleetClient implements AutoCloseable {
 
   private static ObjectMapper mapper() {
     return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  }
+
+  /** The mapper every client shares (configured once, then thread-safe), made on first use. */
+  private static final class Json {
+    static final ObjectMapper MAPPER = mapper();
+  }
+
+  /**
+   * Makes the shared mapper and its readers of the answers a command reads first (a unit page, a
+   * batch's results, an error) and its writer of a batch, as the first requests would: fctl calls
+   * it on a thread of its own while picocli parses the command line, so that they are ready (or
+   * being finished) when the main thread gets there.
+   */
+  public static void prepare() {
+    ObjectMapper json = Json.MAPPER;
+    json.readerFor(FleetSchema.UnitPage.class);
+    json.readerFor(FleetSchema.UnitBatchResults.class);
+    json.readerFor(FleetSchema.ErrorBody.class);
+    json.writerFor(FleetSchema.UnitBatch.class);
   }
 
   /**

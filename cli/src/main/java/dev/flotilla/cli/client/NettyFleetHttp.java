@@ -35,6 +35,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -122,6 +123,22 @@ public final class NettyFleetHttp implements FleetHttp {
             ch.pipeline().addLast("exchange", exchange);
           }
         });
+  }
+
+  /**
+   * Initializes the classes a client's first connection and request use, as that request would
+   * (Netty's event loop, whose loggers find slf4j's provider by a scan of the class path; the
+   * channel, the HTTP codec): fctl calls it on a thread of its own while picocli parses the line.
+   */
+  public static void prepare() {
+    for (Class<?> c : List.of(MultiThreadIoEventLoopGroup.class, NioIoHandler.class, NioSocketChannel.class,
+        Bootstrap.class, HttpClientCodec.class, HttpObjectAggregator.class, DefaultFullHttpRequest.class)) {
+      try {
+        Class.forName(c.getName(), true, c.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException(e); // it is right there: c is the class
+      }
+    }
   }
 
   @Override
