@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/profile-put.sh: where a 3-member kvd cluster's CPU goes under the v2 PUT load (issue #4).
+# bench/profile-put.sh: where a 3-member kvd cluster's CPU goes under the v2 PUT load (issue #4),
+# or under the GET or quorum GET load (--workload get|qget).
 #
-# Starts three kvd members (fresh data dirs, free 127.0.0.1 ports), runs V2Load's put workload
-# against the leader, and reports: req/s, p99 and the server CPU per PUT (V2Load's own window),
+# Starts three kvd members (fresh data dirs, free 127.0.0.1 ports), runs V2Load's put (get, qget)
+# workload against the leader, and reports: req/s, p99 and the server CPU per request (V2Load's own window),
 # then each member's busiest threads over the measured window (from /proc/<pid>/task/*/stat,
 # grouped by thread name with digits folded). With --profile, async-profiler (itimer, 1 ms,
 # collapsed stacks, per thread) is attached to every member (the JDK attach API) for the
@@ -10,13 +11,13 @@
 #
 # Usage (after `mvn -q -DskipTests package`):
 #   bench/profile-put.sh [--members 3] [--duration 10] [--warmup 30] [--connections 64]
-#                        [--profile] [--ap /tmp/ap/linux-x64/libasyncProfiler.so] [--keep]
+#                        [--workload put|get|qget] [--profile] [--ap /tmp/ap/linux-x64/libasyncProfiler.so] [--keep]
 # Env: FLOTILLA_JAVA_OPTS is passed to the members as bin/kvd takes it; KVD picks another launcher
 # (e.g. a baseline build's bin/kvd, for an A/B pair run back to back).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH=$ROOT/bench
-MEMBERS=3 DURATION=10 WARMUP=30 CONNECTIONS=64 PROFILE=0 KEEP=0
+MEMBERS=3 DURATION=10 WARMUP=30 CONNECTIONS=64 PROFILE=0 KEEP=0 WORKLOAD=put
 AP=/tmp/ap/linux-x64/libasyncProfiler.so
 while (($#)); do
   case "$1" in
@@ -24,6 +25,7 @@ while (($#)); do
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
+    --workload) WORKLOAD=$2; shift 2 ;;
     --profile) PROFILE=1; shift ;;
     --ap) AP=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -31,6 +33,7 @@ while (($#)); do
     *) echo "profile-put.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ "$WORKLOAD" =~ ^(put|get|qget)$ ]] || { echo "profile-put.sh: --workload must be put, get or qget, not '$WORKLOAD'" >&2; exit 2; }
 KVD=${KVD:-$ROOT/bin/kvd}
 die() { echo "profile-put.sh: $*" >&2; exit 1; }
 trap 'echo "profile-put.sh: failed at line $LINENO" >&2' ERR
@@ -92,7 +95,7 @@ done
 lport=${leader##*:}
 echo "members ($KVD${FLOTILLA_JAVA_OPTS:+, FLOTILLA_JAVA_OPTS=$FLOTILLA_JAVA_OPTS}): pids ${PIDS[*]}; leader $leader; load $(uptime | sed 's/.*load average: //')"
 
-"$BENCH/run-load.sh" --url "$leader" --label kvd --server-pid "$(IFS=,; echo "${PIDS[*]}")" --workload put \
+"$BENCH/run-load.sh" --url "$leader" --label kvd --server-pid "$(IFS=,; echo "${PIDS[*]}")" --workload "$WORKLOAD" \
   --connections "$CONNECTIONS" --duration "${DURATION}s" --warmup "${WARMUP}s" --keys 1000 --value-size 256 \
   > "$WORK/load.out" 2> "$WORK/load.err" &
 load=$!
@@ -121,7 +124,7 @@ grep -m1 ' req/s ' "$WORK/load.out" || { cat "$WORK/load.err" >&2; die "the load
 json=$(grep '^{' "$WORK/load.out")
 rps=$(grep -o '"rps":[0-9.]*' <<< "$json" | cut -d: -f2)
 server=$(grep -o '"server":[0-9.]*' <<< "$json" | cut -d: -f2)
-echo "server CPU per PUT: $(awk -v s="$server" -v r="$rps" 'BEGIN { printf "%.0f", s * 1e6 / r }') us"
+echo "server CPU per ${WORKLOAD^^}: $(awk -v s="$server" -v r="$rps" 'BEGIN { printf "%.0f", s * 1e6 / r }') us"
 # per member over the window: WAL fsyncs and their mean duration (from /metrics)
 awk 'NR == FNR { b[$1 " " $2] = $3; next } { d[$1 " " $2] = $3 - b[$1 " " $2]; m[$1] = 1 }
   END { for (i in m) { n = d[i " etcd_disk_wal_fsync_duration_seconds_count"]

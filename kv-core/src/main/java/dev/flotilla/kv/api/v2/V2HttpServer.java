@@ -108,7 +108,9 @@ public final class V2HttpServer implements AutoCloseable {
                 }
                 ch.pipeline().addLast("detect", new ProtocolDetector(ctx -> {
                   String at = ctx.name();
-                  ctx.pipeline().addAfter(at, "http-codec", new HttpServerCodec(8192, 65536, 65536));
+                  // outbound, the codec's head and body buffers pass through the coalescer: one write()
+                  ctx.pipeline().addAfter(at, "write-coalescer", new WriteCoalescer());
+                  ctx.pipeline().addAfter("write-coalescer", "http-codec", new HttpServerCodec(8192, 65536, 65536));
                   ctx.pipeline().addAfter("http-codec", "http-aggregator", new Aggregator());
                   ctx.pipeline().addAfter("http-aggregator", "v2", new V2HttpHandler(keys, member, gateway));
                 }, grpc));
