@@ -55,18 +55,10 @@ for tool in etcd etcdctl curl; do command -v "$tool" > /dev/null || die "needs '
 ((PROFILE == 0)) || [[ -f "$AP" ]] || die "async-profiler library $AP not found (--ap)"
 WORK=$(mktemp -d /var/tmp/flotilla-check-perf.XXXXXX)
 HZ=$(getconf CLK_TCK)
-if ((PROFILE)); then # jcmd's JVMTI.agent_load splits the options at '=': attach through the JDK's API instead
-  cat > "$WORK/Attach.java" << 'JAVA'
-public class Attach { // LIBRARY OPTIONS PID...: loads the agent library into each JVM with these options
-  public static void main(String[] a) throws Exception {
-    for (int i = 2; i < a.length; i++) {
-      var vm = com.sun.tools.attach.VirtualMachine.attach(a[i]);
-      try { vm.loadAgentPath(a[0], a[1]); } finally { vm.detach(); }
-    }
-  }
-}
-JAVA
-  javac -d "$WORK" "$WORK/Attach.java" || die "cannot compile the attach helper"
+# shellcheck source=bench/attach.sh
+source "$ROOT/bench/attach.sh"
+if ((PROFILE)); then
+  attach_helper "$WORK" || die "cannot compile the attach helper"
 fi
 PIDS=()
 stop_all() {

@@ -44,18 +44,10 @@ HZ=$(getconf CLK_TCK)
 # shellcheck source=bench/measure.sh
 source "$BENCH/measure.sh"
 
-if ((PROFILE)); then # jcmd's JVMTI.agent_load splits the options at '=': attach through the JDK's API instead
-  cat > "$WORK/Attach.java" << 'JAVA'
-public class Attach { // LIBRARY OPTIONS PID...: loads the agent library into each JVM with these options
-  public static void main(String[] a) throws Exception {
-    for (int i = 2; i < a.length; i++) {
-      var vm = com.sun.tools.attach.VirtualMachine.attach(a[i]);
-      try { vm.loadAgentPath(a[0], a[1]); } finally { vm.detach(); }
-    }
-  }
-}
-JAVA
-  javac -d "$WORK" "$WORK/Attach.java" || die "cannot compile the attach helper"
+# shellcheck source=bench/attach.sh
+source "$BENCH/attach.sh"
+if ((PROFILE)); then
+  attach_helper "$WORK" || die "cannot compile the attach helper"
 fi
 PIDS=()
 cleanup() {
