@@ -553,17 +553,8 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         h[i++] = CONNECTION;
         h[i] = HttpHeaderValues.CLOSE;
       }
-      if (head) {
-        body.clear();
-      }
-      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body,
-          new ReadOnlyHttpHeaders(false, h), EmptyHttpHeaders.INSTANCE);
-      member.metrics().request(endpoint, method, status.code(), System.nanoTime() - start);
-      if (keepAlive) {
-        ctx.writeAndFlush(resp, ctx.voidPromise());
-      } else {
-        ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
-      }
+      write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body, new ReadOnlyHttpHeaders(false, h),
+          EmptyHttpHeaders.INSTANCE), keepAlive);
     }
 
     /** A body exactly as given (etcd's non-keys endpoints write no trailing newline). */
@@ -631,14 +622,25 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       cors(h);
       h.set("Content-Length", resp.content().readableBytes());
       h.set("Date", HttpDate.now());
+      boolean keep = keepAlive && !close;
+      if (!keep) {
+        h.set("Connection", HttpHeaderValues.CLOSE);
+      }
+      write(resp, keep);
+    }
+
+    /**
+     * Sends an answer whose headers are all set (Content-Length counts the body: a HEAD's is
+     * dropped here), counts it in the metrics, and closes the connection after it unless {@code keep}.
+     */
+    private void write(FullHttpResponse resp, boolean keep) {
       if (head) {
         resp.content().clear();
       }
       member.metrics().request(endpoint, method, resp.status().code(), System.nanoTime() - start);
-      if (keepAlive && !close) {
+      if (keep) {
         ctx.writeAndFlush(resp, ctx.voidPromise());
       } else {
-        h.set("Connection", HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
       }
     }
