@@ -304,7 +304,8 @@ public final class SystemdRuntime implements UnitRuntime {
       return List.of();
     }
     var dropIns = dropInDirectories();
-    candidates.removeIf(u -> dropInsSetUnanchored(u, dropIns));
+    var setting = new HashMap<String, Boolean>(); // per drop-in directory name: read once for all units
+    candidates.removeIf(u -> dropInsSetUnanchored(u, dropIns, setting));
     if (candidates.size() < ANCHOR_MIN_UNITS) {
       return List.of();
     }
@@ -349,9 +350,11 @@ public final class SystemdRuntime implements UnitRuntime {
    * Whether a drop-in systemd reads for {@code unit} sets one of {@link #UNANCHORED_DIRECTIVE}
    * (or could not be read): those of the unit's own name ({@code x.service.d}), of its template
    * ({@code x@.service.d}), of each prefix of its name up to a dash ({@code a-.service.d} for
-   * {@code a-b.service}) and of its type ({@code service.d}).
+   * {@code a-b.service}) and of its type ({@code service.d}). {@code setting} remembers the answer
+   * for each directory name already read (a template's or a prefix's serves many units).
    */
-  private static boolean dropInsSetUnanchored(String unit, Map<String, List<Path>> dropIns) {
+  private static boolean dropInsSetUnanchored(String unit, Map<String, List<Path>> dropIns,
+      Map<String, Boolean> setting) {
     if (dropIns.isEmpty()) {
       return false;
     }
@@ -359,16 +362,25 @@ public final class SystemdRuntime implements UnitRuntime {
       return true;
     }
     for (String name : dropInDirectoryNames(unit)) {
-      for (Path dir : dropIns.getOrDefault(name, List.of())) {
-        try (var confs = Files.newDirectoryStream(dir, "*.conf")) {
-          for (Path conf : confs) {
-            if (UNANCHORED_DIRECTIVE.matcher(Files.readString(conf)).find()) {
-              return true;
-            }
+      List<Path> dirs = dropIns.get(name);
+      if (dirs != null && setting.computeIfAbsent(name, n -> anySetsUnanchored(dirs))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a {@code *.conf} file in one of {@code dirs} sets one of {@link #UNANCHORED_DIRECTIVE}, or one could not be read. */
+  private static boolean anySetsUnanchored(List<Path> dirs) {
+    for (Path dir : dirs) {
+      try (var confs = Files.newDirectoryStream(dir, "*.conf")) {
+        for (Path conf : confs) {
+          if (UNANCHORED_DIRECTIVE.matcher(Files.readString(conf)).find()) {
+            return true;
           }
-        } catch (IOException | DirectoryIteratorException e) {
-          return true;
         }
+      } catch (IOException | DirectoryIteratorException e) {
+        return true;
       }
     }
     return false;
