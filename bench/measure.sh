@@ -1,7 +1,7 @@
-# bench/measure.sh: functions the systemd-host benchmarks share (sourced by agent-load.sh and
-# three-host-start.sh; needs ROOT, WORK and a die function): free ports, the fleetd launcher
-# copied where a host can see it, waiting for a fleetd to come up, the sleeper template, and CPU
-# ticks of processes and threads from /proc.
+# bench/measure.sh: functions the benchmarks share (sourced by agent-load.sh, three-host-start.sh,
+# profile-put.sh and check-perf.sh; needs ROOT, WORK and a die function): free ports, the fleetd
+# launcher copied where a host can see it, waiting for a fleetd to come up, the sleeper template,
+# CPU ticks of processes and threads from /proc, and the helper that attaches async-profiler.
 
 taken=" "
 free_port() { # sets FREE_PORT to a port nothing on this machine uses
@@ -22,7 +22,7 @@ fleetd_root() { # sets FLEETD_ROOT: the launcher fleetd runs from, visible insid
   if [[ "$ROOT" == /tmp/* ]]; then
     FLEETD_ROOT=$WORK/root
     mkdir -p "$FLEETD_ROOT/bin" "$FLEETD_ROOT/agent/target"
-    cp "$ROOT/bin/fleetd" "$FLEETD_ROOT/bin/"
+    cp "$ROOT/bin/fleetd" "$ROOT/bin/cds.sh" "$FLEETD_ROOT/bin/"
     cp -r "$ROOT/agent/target/agent.jar" "$ROOT/agent/target/lib" "$FLEETD_ROOT/agent/target/"
   fi
 }
@@ -54,12 +54,14 @@ tree_ticks() { # PID: its ticks with reaped children, plus those of its live chi
 
 machine_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
 
-thread_ticks() { # PID: "tid ticks name" per thread of PID
+thread_ticks() { # PID: "tid ticks name voluntary-context-switches" per thread of PID
   local t
   for t in /proc/"$1"/task/*; do
+    # a thread gone since the glob is skipped (a failed read would end the callers: set -e, pipefail)
     awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
-           split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); print FILENAME, f[12] + f[13], name }' \
-      "$t/stat" 2> /dev/null || true # a thread gone since the glob: its failed read ended the callers (set -e, pipefail)
+           split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); printf "%s %d %s", FILENAME, f[12] + f[13], name }' \
+      "$t/stat" 2> /dev/null || continue
+    awk '/^voluntary_ctxt_switches/ { printf " %d\n", $2 }' "$t/status" 2> /dev/null || echo " 0"
   done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
 }
 
@@ -95,4 +97,19 @@ UNIT
   local i
   instances=()
   for ((i = 1; i <= UNITS; i++)); do instances+=("bench-sleep@$i.service"); done
+}
+
+# jcmd's JVMTI.agent_load splits an agent's options at '=': async-profiler is attached through the JDK's API
+attach_helper() { # DIR: compiles Attach into DIR; `java -cp DIR Attach LIBRARY OPTIONS PID...` loads the library into each JVM
+  cat > "$1/Attach.java" << 'JAVA'
+public class Attach { // LIBRARY OPTIONS PID...: loads the agent library into each JVM with these options
+  public static void main(String[] a) throws Exception {
+    for (int i = 2; i < a.length; i++) {
+      var vm = com.sun.tools.attach.VirtualMachine.attach(a[i]);
+      try { vm.loadAgentPath(a[0], a[1]); } finally { vm.detach(); }
+    }
+  }
+}
+JAVA
+  javac -d "$1" "$1/Attach.java"
 }

@@ -37,7 +37,7 @@ class FctlLauncherTest {
   static Path dir;
 
   static RealFleetd fleetd;
-  /** A copy of the repository's layout: bin/fctl, cli/target/cli.jar (this build's classes), cli/target/lib (its runtime class path). */
+  /** A copy of the repository's layout: bin/fctl with bin/cds.sh, cli/target/cli.jar (this build's classes), cli/target/lib (its runtime class path). */
   static Path root;
 
   @BeforeAll
@@ -48,6 +48,7 @@ class FctlLauncherTest {
     Path lib = Files.createDirectories(root.resolve("cli/target/lib"));
     Path launcher = root.resolve("bin/fctl");
     Files.copy(module.getParent().resolve("bin/fctl"), launcher);
+    Files.copy(module.getParent().resolve("bin/cds.sh"), root.resolve("bin/cds.sh")); // the launcher sources it
     Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
     jar(module.resolve("target/classes"), root.resolve("cli/target/cli.jar"));
     // the lib `mvn package` copies, from the same dependency set (written at process-classes):
