@@ -55,8 +55,8 @@ for tool in etcd etcdctl curl; do command -v "$tool" > /dev/null || die "needs '
 ((PROFILE == 0)) || [[ -f "$AP" ]] || die "async-profiler library $AP not found (--ap)"
 WORK=$(mktemp -d /var/tmp/flotilla-check-perf.XXXXXX)
 HZ=$(getconf CLK_TCK)
-# shellcheck source=bench/attach.sh
-source "$ROOT/bench/attach.sh"
+# shellcheck source=bench/measure.sh
+source "$ROOT/bench/measure.sh"
 if ((PROFILE)); then
   attach_helper "$WORK" || die "cannot compile the attach helper"
 fi
@@ -198,17 +198,6 @@ revision() {
 # sleep_until T0 SECONDS: sleeps until SECONDS after T0 (a date +%s.%N), at once if that is past
 sleep_until() {
   sleep "$(awk -v t0="$1" -v s="$2" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + s - now; print (d > 0 ? d : 0) }')"
-}
-
-# thread_ticks PID: "tid ticks name" per thread of PID
-thread_ticks() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
-           split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); printf "%s %d %s", FILENAME, f[12] + f[13], name }' \
-      "$t/stat" 2> /dev/null || continue
-    awk '/^voluntary_ctxt_switches/ { printf " %d\n", $2 }' "$t/status" 2> /dev/null || echo " 0"
-  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
 }
 
 # cpu_ticks PID...: user + system clock ticks of these processes so far (0 for one that is gone)

@@ -44,8 +44,6 @@ HZ=$(getconf CLK_TCK)
 # shellcheck source=bench/measure.sh
 source "$BENCH/measure.sh"
 
-# shellcheck source=bench/attach.sh
-source "$BENCH/attach.sh"
 if ((PROFILE)); then
   attach_helper "$WORK" || die "cannot compile the attach helper"
 fi
