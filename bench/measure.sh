@@ -54,14 +54,15 @@ tree_ticks() { # PID: its ticks with reaped children, plus those of its live chi
 
 machine_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
 
-thread_ticks() { # PID: "tid ticks name voluntary-context-switches" per thread of PID
+thread_ticks() { # PID: "tid ticks name voluntary-context-switches involuntary-ones" per thread of PID
   local t
   for t in /proc/"$1"/task/*; do
     # a thread gone since the glob is skipped (a failed read would end the callers: set -e, pipefail)
     awk '{ i = index($0, "("); j = index($0, ") "); name = substr($0, i + 1, j - i - 1);
            split(substr($0, j + 2), f, " "); gsub(/ /, "_", name); printf "%s %d %s", FILENAME, f[12] + f[13], name }' \
       "$t/stat" 2> /dev/null || continue
-    awk '/^voluntary_ctxt_switches/ { printf " %d\n", $2 }' "$t/status" 2> /dev/null || echo " 0"
+    awk '/^voluntary_ctxt_switches/ { v = $2 } /^nonvoluntary_ctxt_switches/ { n = $2 }
+         END { printf " %d %d\n", v, n }' "$t/status" 2> /dev/null || echo " 0 0"
   done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
 }
 

@@ -4,8 +4,9 @@
 #
 # Starts three kvd members (fresh data dirs, free 127.0.0.1 ports), runs V2Load's put (get, qget)
 # workload against the leader, and reports: req/s, p99 and the server CPU per request (V2Load's own window),
-# then each member's busiest threads over the measured window (from /proc/<pid>/task/*/stat,
-# grouped by thread name with digits folded). With --profile, async-profiler (itimer, 1 ms,
+# then each member's busiest threads over the measured window (from /proc/<pid>/task/*/stat and
+# status, grouped by thread name with digits folded: CPU, voluntary context switches (wake-ups
+# after blocking) and involuntary ones (preempted while runnable), per request). With --profile, async-profiler (itimer, 1 ms,
 # collapsed stacks, per thread) is attached to every member (the JDK attach API) for the
 # measured window only, and the files stay in the work directory.
 #
@@ -90,6 +91,7 @@ echo "members ($KVD${FLOTILLA_JAVA_OPTS:+, FLOTILLA_JAVA_OPTS=$FLOTILLA_JAVA_OPT
   > "$WORK/load.out" 2> "$WORK/load.err" &
 load=$!
 sleep "$((WARMUP + 1))" # the generator's JVM start-up is about a second
+window_start=$(date -u +%T.%3N)
 for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}" > "$WORK/t$i.before"; done
 for ((i = 1; i <= MEMBERS; i++)); do curl -s --max-time 2 "http://127.0.0.1:${clients[i]}/metrics" | grep -E "^etcd_disk_wal_fsync_duration_seconds_(sum|count)" | sed "s/^/$i /"; done > "$WORK/metrics.before" || true
 if ((PROFILE)); then # attached for the measured window only (start-up and JIT warm-up left out)
@@ -102,6 +104,7 @@ if ((PROFILE)); then
   done
 fi
 for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}" > "$WORK/t$i.after"; done
+echo "measured window: $window_start - $(date -u +%T.%3N) UTC" # to place the members' own logs (e.g. -Xlog:jit+compilation) in it
 for ((i = 1; i <= MEMBERS; i++)); do curl -s --max-time 2 "http://127.0.0.1:${clients[i]}/metrics" | grep -E "^etcd_disk_wal_fsync_duration_seconds_(sum|count)" | sed "s/^/$i /"; done > "$WORK/metrics.after" || true
 wait "$load" || true
 # the whole run's (warm-up included) snapshot encoding and JIT CPU: a 10 s window catches a snapshot
@@ -124,9 +127,10 @@ for ((i = 1; i <= MEMBERS; i++)); do
   role=follower; [[ "$leader" == *":${clients[i]}" ]] && role=leader
   # per thread-name group (digits folded), % of one core over the window
   total=$(awk -v hz="$HZ" -v secs="$DURATION" 'NR == FNR { b[$1] = $2; next } { t += $2 - b[$1] } END { printf "%.1f", t * 100 / hz / secs }' "$WORK/t$i.before" "$WORK/t$i.after")
-  echo "member $i ($role, pid ${PIDS[i-1]}): $total% of a core"
-  awk -v hz="$HZ" -v secs="$DURATION" 'NR == FNR { b[$1] = $2; next }
-    { d = $2 - b[$1]; n = $3; gsub(/[0-9]+/, "N", n); g[n] += d }
-    END { for (n in g) if (g[n] > 0) printf "%.1f %s\n", g[n] * 100 / hz / secs, n }' "$WORK/t$i.before" "$WORK/t$i.after" \
-    | sort -rn | head -12 | awk '{ printf "  %6.1f%%  %s\n", $1, $2 }'
+  echo "member $i ($role, pid ${PIDS[i-1]}): $total% of a core; per group: % of a core, us of CPU, voluntary context switches (cs: wake-ups) and involuntary ones (pre: preemptions) per ${WORKLOAD^^}"
+  awk -v hz="$HZ" -v secs="$DURATION" -v rps="$rps" 'NR == FNR { b[$1] = $2; v[$1] = $4; iv[$1] = $5; next }
+    { d = $2 - b[$1]; n = $3; gsub(/[0-9]+/, "N", n); g[n] += d; w[n] += $4 - v[$1]; p[n] += $5 - iv[$1] }
+    END { for (n in g) if (g[n] > 0 || w[n] > 0) printf "%.1f %.1f %.3f %.3f %s\n", g[n] * 100 / hz / secs,
+      g[n] * 1e6 / hz / secs / rps, w[n] / secs / rps, p[n] / secs / rps, n }' "$WORK/t$i.before" "$WORK/t$i.after" \
+    | sort -rn | head -12 | awk '{ printf "  %6.1f%%  %6.1f us  %6.3f cs  %6.3f pre  %s\n", $1, $2, $3, $4, $5 }'
 done
