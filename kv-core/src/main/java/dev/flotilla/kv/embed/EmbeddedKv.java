@@ -1,5 +1,6 @@
 package dev.flotilla.kv.embed;
 
+import dev.flotilla.kv.api.ClientLoops;
 import dev.flotilla.kv.api.v2.V2HttpServer;
 import dev.flotilla.kv.api.v3.V3GrpcServer;
 import dev.flotilla.kv.client.InProcessStoreClient;
@@ -65,7 +66,7 @@ public final class EmbeddedKv implements AutoCloseable {
       grpc.bcryptCost(config.bcryptCost());
       member.machine().auth().tokens().ttl(java.time.Duration.ofSeconds(config.authTokenTtlSeconds()));
       http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc,
-          grpc.gateway());
+          grpc.gateway(), ClientLoops.forMember(config.initialCluster()));
     } catch (IOException | RuntimeException e) {
       if (grpc != null) {
         grpc.close();

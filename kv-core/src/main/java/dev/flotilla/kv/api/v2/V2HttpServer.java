@@ -1,5 +1,6 @@
 package dev.flotilla.kv.api.v2;
 
+import dev.flotilla.kv.api.ClientLoops;
 import dev.flotilla.kv.api.GrpcPort;
 import dev.flotilla.kv.api.ProtocolDetector;
 import dev.flotilla.kv.api.v3.V3Gateway;
@@ -59,11 +60,11 @@ public final class V2HttpServer implements AutoCloseable {
 
   /**
    * Serves the client URLs: HTTP/1.1 (the v2 API) here, and gRPC connections handed over or
-   * relayed to {@code grpc} (null: HTTP/1.1 only).
+   * relayed to {@code grpc} (null: HTTP/1.1 only); {@code loops} event loops serve the connections.
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      GrpcPort grpc, V3Gateway gateway) throws IOException {
-    return start(listenUrls, member, maxRequestBytes, grpc, gateway, member.clientTls());
+      GrpcPort grpc, V3Gateway gateway, ClientLoops loops) throws IOException {
+    return start(listenUrls, member, maxRequestBytes, grpc, gateway, member.clientTls(), loops);
   }
 
   /**
@@ -71,13 +72,13 @@ public final class V2HttpServer implements AutoCloseable {
    * the same detection of gRPC or HTTP/1.1 on the decrypted bytes; ALPN offers h2 and http/1.1).
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      GrpcPort grpc, V3Gateway gateway, TlsCredentials tls) throws IOException {
+      GrpcPort grpc, V3Gateway gateway, TlsCredentials tls, ClientLoops loops) throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     var server = new V2HttpServer(new MultiThreadIoEventLoopGroup(1, io),
-        new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), io));
+        new MultiThreadIoEventLoopGroup(loops.count(), io));
     var keys = new V2KeysService(member, maxRequestBytes);
     try {
       for (URI url : listenUrls) {
@@ -124,7 +125,8 @@ public final class V2HttpServer implements AutoCloseable {
         }
         server.channels.add(ch);
         server.bound.add((InetSocketAddress) ch.localAddress());
-        log.info("serving client requests on {} ({}{})", url, epoll ? "epoll" : "nio",
+        log.info("serving client requests on {} ({}, event loops: {}, {}{})", url, epoll ? "epoll" : "nio",
+            loops.count(), loops.why(),
             sslContext == null ? "" : ", TLS by " + (sslContext.isServer() && sslContext instanceof io.netty.handler.ssl.JdkSslContext
                 ? "the JDK" : "BoringSSL") + (tls.settings().clientCertAuth() ? ", client certificates required" : ""));
       }
