@@ -64,9 +64,9 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private final V2MembersService membership;
 
-  V2HttpHandler(V2KeysService keys, StoreMember member, V3Gateway gateway) {
+  V2HttpHandler(V2KeysService keys, V2MembersService membership, StoreMember member, V3Gateway gateway) {
     this.gateway = gateway;
-    this.membership = new V2MembersService(member);
+    this.membership = membership;
     this.keys = keys;
     this.member = member;
     this.clusterId = MemberIdentity.hex(member.identity().clusterId());

@@ -80,6 +80,7 @@ public final class V2HttpServer implements AutoCloseable {
     var server = new V2HttpServer(new MultiThreadIoEventLoopGroup(1, io),
         new MultiThreadIoEventLoopGroup(loops.count(), io));
     var keys = new V2KeysService(member, maxRequestBytes);
+    var membership = new V2MembersService(member); // one per port, not per connection: see its HttpClient
     try {
       for (URI url : listenUrls) {
         SslContext ssl = null;
@@ -113,7 +114,7 @@ public final class V2HttpServer implements AutoCloseable {
                   ctx.pipeline().addAfter(at, "write-coalescer", new WriteCoalescer());
                   ctx.pipeline().addAfter("write-coalescer", "http-codec", new HttpServerCodec(8192, 65536, 65536));
                   ctx.pipeline().addAfter("http-codec", "http-aggregator", new Aggregator());
-                  ctx.pipeline().addAfter("http-aggregator", "v2", new V2HttpHandler(keys, member, gateway));
+                  ctx.pipeline().addAfter("http-aggregator", "v2", new V2HttpHandler(keys, membership, member, gateway));
                 }, grpc));
               }
             });

@@ -35,17 +35,25 @@ final class V2MembersService {
   private final StoreMember member;
   /** The leader's side of a change, shared with the v3 Cluster service (checks, conf change). */
   private final Reconfiguration reconfiguration;
-  private final HttpClient http;
+  /** Made at the first change a follower passes on: each HttpClient starts a selector thread. */
+  private HttpClient http;
 
+  /** One for the member's client port: its handlers (one per connection) share it. */
   V2MembersService(StoreMember member) {
     this.member = member;
-    // an https leader is reached with this member's client certificate and trusted CA
-    var b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
-    if (member.clientTls() != null) {
-      b.sslContext(member.clientTls().jdkClient());
-    }
-    this.http = b.build();
     this.reconfiguration = new Reconfiguration(member);
+  }
+
+  private synchronized HttpClient http() {
+    if (http == null) {
+      // an https leader is reached with this member's client certificate and trusted CA
+      var b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+      if (member.clientTls() != null) {
+        b.sslContext(member.clientTls().jdkClient());
+      }
+      http = b.build();
+    }
+    return http;
   }
 
   CompletableFuture<Answer> change(String method, String id, String body) {
@@ -122,7 +130,7 @@ final class V2MembersService {
         .header("Content-Type", "application/json")
         .method(method, HttpRequest.BodyPublishers.ofString(body))
         .build();
-    return http.sendAsync(req, HttpResponse.BodyHandlers.ofString())
+    return http().sendAsync(req, HttpResponse.BodyHandlers.ofString())
         .handle((r, err) -> err == null ? new Answer(r.statusCode(), r.body())
             : new Answer(500, message("passing the request to the leader at " + lead.getClientUrls(0)
                 + " failed: " + err.getMessage())));
