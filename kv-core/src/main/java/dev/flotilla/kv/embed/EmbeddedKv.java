@@ -1,6 +1,6 @@
 package dev.flotilla.kv.embed;
 
-import dev.flotilla.kv.api.ClientLoops;
+import dev.flotilla.kv.server.LoopShare;
 import dev.flotilla.kv.api.v2.V2HttpServer;
 import dev.flotilla.kv.api.v3.V3GrpcServer;
 import dev.flotilla.kv.client.InProcessStoreClient;
@@ -61,12 +61,13 @@ public final class EmbeddedKv implements AutoCloseable {
     V2HttpServer http;
     V3GrpcServer grpc = null;
     try {
+      LoopShare loops = LoopShare.forMember(config.initialCluster());
       grpc = V3GrpcServer.start(member, config.maxRequestBytes(), config.quotaBackendBytes(),
-          java.time.Duration.ofMillis(config.watchProgressNotifyIntervalMs()));
+          java.time.Duration.ofMillis(config.watchProgressNotifyIntervalMs()), loops.count());
       grpc.bcryptCost(config.bcryptCost());
       member.machine().auth().tokens().ttl(java.time.Duration.ofSeconds(config.authTokenTtlSeconds()));
       http = V2HttpServer.start(config.listenClientUrls(), member, config.maxRequestBytes(), grpc,
-          grpc.gateway(), ClientLoops.forMember(config.initialCluster()));
+          grpc.gateway(), loops);
     } catch (IOException | RuntimeException e) {
       if (grpc != null) {
         grpc.close();

@@ -127,7 +127,7 @@ final class RaftMember {
                     onSelfRemoved.run();
                   }
                 }
-              }, GrpcTransportOptions.defaults(),
+              }, GrpcTransportOptions.defaults().withEventLoops(LoopShare.forMember(cfg.initialCluster()).count()),
               peerTls == null ? io.grpc.InsecureServerCredentials.create() : peerTls.grpcServer(),
               peerTls == null ? io.grpc.InsecureChannelCredentials.create() : peerTls.grpcChannel());
           t.removedMembers(machine.members()::wasRemoved);

@@ -14,6 +14,15 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -56,6 +65,8 @@ public final class GrpcTransport implements Transport {
   private final java.net.InetAddress sourceAddress;
 
   private final ChannelCredentials channelCredentials;
+  /** The transport's own event loops ({@link GrpcTransportOptions#eventLoops()}); null: gRPC's shared group. */
+  private final EventLoopGroup loops;
 
   private GrpcTransport(long self, InetSocketAddress listen, Handler handler, GrpcTransportOptions options,
       ServerCredentials serverCredentials, ChannelCredentials channelCredentials) {
@@ -71,7 +82,15 @@ public final class GrpcTransport implements Transport {
       return t;
     });
     this.service = new PeerService(self, peers::containsKey, handler, options, counters);
-    this.server = NettyServerBuilder.forAddress(listen, serverCredentials)
+    this.loops = options.eventLoops() == 0 ? null : Epoll.isAvailable()
+        ? new EpollEventLoopGroup(options.eventLoops(), new DefaultThreadFactory("raft-peer-loop-" + self, true))
+        : new NioEventLoopGroup(options.eventLoops(), new DefaultThreadFactory("raft-peer-loop-" + self, true));
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(listen, serverCredentials);
+    if (loops != null) { // one group accepts and serves: a member has a handful of peer connections
+      builder.bossEventLoopGroup(loops).workerEventLoopGroup(loops)
+          .channelType(loops instanceof EpollEventLoopGroup ? EpollServerSocketChannel.class : NioServerSocketChannel.class);
+    }
+    this.server = builder
         .addService(ServerInterceptors.intercept(service, service.identity()))
         .maxInboundMessageSize(options.maxInboundBytes())
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
@@ -117,6 +136,9 @@ public final class GrpcTransport implements Transport {
       t.server.start();
     } catch (IOException e) {
       t.snapshotReceivers.shutdown();
+      if (t.loops != null) {
+        t.loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
       throw new IOException("member " + self + ": cannot listen for peers on " + listen + ": " + e.getMessage(), e);
     }
     peers.forEach(t::addPeer);
@@ -184,6 +206,10 @@ public final class GrpcTransport implements Transport {
       dropPeer(id);
     }
     NettyChannelBuilder builder = NettyChannelBuilder.forTarget(address, channelCredentials);
+    if (loops != null) {
+      builder.eventLoopGroup(loops)
+          .channelType(loops instanceof EpollEventLoopGroup ? EpollSocketChannel.class : NioSocketChannel.class);
+    }
     if (sourceAddress != null) {
       // connect from our own peer IP, so that a member is one address on the network both ways
       // (what lets tests cut links between 127.0.0.x members with firewall rules)
@@ -247,6 +273,7 @@ public final class GrpcTransport implements Transport {
     // end our own streams cleanly, then stop the server
     service.closing();
     server.shutdown();
+    List<ManagedChannel> closing = List.copyOf(channels.values());
     for (long id : peers()) {
       dropPeer(id);
     }
@@ -260,5 +287,16 @@ public final class GrpcTransport implements Transport {
       Thread.currentThread().interrupt();
     }
     snapshotReceivers.shutdownNow();
+    if (loops != null) {
+      for (ManagedChannel channel : closing) {
+        try {
+          channel.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
   }
 }

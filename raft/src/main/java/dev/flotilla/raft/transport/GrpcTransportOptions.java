@@ -16,6 +16,10 @@ import java.time.Duration;
  * @param snapshotTimeout the whole snapshot call, from first chunk to the receiver's answer
  * @param reconnectMin first wait before reopening a failed stream; doubles on each failure
  * @param reconnectMax longest wait before reopening a failed stream
+ * @param eventLoops event loops of the transport's own (its server's and its channels'); 0 shares
+ *     gRPC's default group (twice the cores). A member that shares its host's cores with others
+ *     wants fewer: each peer connection is bound to one loop, and with more loops than cores the
+ *     frames of a round wake several loops instead of one
  */
 public record GrpcTransportOptions(
     int queueMessages,
@@ -25,7 +29,8 @@ public record GrpcTransportOptions(
     long maxSnapshotBytes,
     Duration snapshotTimeout,
     Duration reconnectMin,
-    Duration reconnectMax) {
+    Duration reconnectMax,
+    int eventLoops) {
 
   public GrpcTransportOptions {
     if (queueMessages < 1 || maxBatchBytes < 1 || snapshotChunkBytes < 1 || maxSnapshotBytes < 1) {
@@ -41,40 +46,48 @@ public record GrpcTransportOptions(
     if (reconnectMin.isNegative() || reconnectMin.isZero() || reconnectMax.compareTo(reconnectMin) < 0) {
       throw new IllegalArgumentException("need 0 < reconnectMin <= reconnectMax");
     }
+    if (eventLoops < 0) {
+      throw new IllegalArgumentException("eventLoops must be >= 0 (0: gRPC's shared group), got " + eventLoops);
+    }
   }
 
   public static GrpcTransportOptions defaults() {
     return new GrpcTransportOptions(4096, 4 << 20, 64 << 20, 1 << 20, 1L << 30, Duration.ofMinutes(2),
-        Duration.ofMillis(50), Duration.ofSeconds(1));
+        Duration.ofMillis(50), Duration.ofSeconds(1), 0);
   }
 
   public GrpcTransportOptions withQueueMessages(int n) {
     return new GrpcTransportOptions(n, maxBatchBytes, maxInboundBytes, snapshotChunkBytes, maxSnapshotBytes,
-        snapshotTimeout, reconnectMin, reconnectMax);
+        snapshotTimeout, reconnectMin, reconnectMax, eventLoops);
   }
 
   public GrpcTransportOptions withSnapshotChunkBytes(int n) {
     return new GrpcTransportOptions(queueMessages, maxBatchBytes, maxInboundBytes, n, maxSnapshotBytes,
-        snapshotTimeout, reconnectMin, reconnectMax);
+        snapshotTimeout, reconnectMin, reconnectMax, eventLoops);
   }
 
   public GrpcTransportOptions withMaxSnapshotBytes(long n) {
     return new GrpcTransportOptions(queueMessages, maxBatchBytes, maxInboundBytes, snapshotChunkBytes, n,
-        snapshotTimeout, reconnectMin, reconnectMax);
+        snapshotTimeout, reconnectMin, reconnectMax, eventLoops);
   }
 
   public GrpcTransportOptions withMaxBatchBytes(int n) {
     return new GrpcTransportOptions(queueMessages, n, maxInboundBytes, snapshotChunkBytes, maxSnapshotBytes,
-        snapshotTimeout, reconnectMin, reconnectMax);
+        snapshotTimeout, reconnectMin, reconnectMax, eventLoops);
   }
 
   public GrpcTransportOptions withMaxInboundBytes(int n) {
     return new GrpcTransportOptions(queueMessages, maxBatchBytes, n, snapshotChunkBytes, maxSnapshotBytes,
-        snapshotTimeout, reconnectMin, reconnectMax);
+        snapshotTimeout, reconnectMin, reconnectMax, eventLoops);
   }
 
   public GrpcTransportOptions withReconnect(Duration min, Duration max) {
     return new GrpcTransportOptions(queueMessages, maxBatchBytes, maxInboundBytes, snapshotChunkBytes, maxSnapshotBytes,
-        snapshotTimeout, min, max);
+        snapshotTimeout, min, max, eventLoops);
+  }
+
+  public GrpcTransportOptions withEventLoops(int n) {
+    return new GrpcTransportOptions(queueMessages, maxBatchBytes, maxInboundBytes, snapshotChunkBytes, maxSnapshotBytes,
+        snapshotTimeout, reconnectMin, reconnectMax, n);
   }
 }

@@ -24,7 +24,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +45,7 @@ class GrpcTransportTest {
     final ConcurrentLinkedQueue<Message> received = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<Long> unreachable = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<String> snapshotStatus = new ConcurrentLinkedQueue<>();
+    final Set<String> receivingThreads = ConcurrentHashMap.newKeySet();
     volatile CountDownLatch gate;
 
     @Override
@@ -55,6 +58,7 @@ class GrpcTransportTest {
           Thread.currentThread().interrupt();
         }
       }
+      receivingThreads.add(Thread.currentThread().getName());
       received.add(message);
     }
 
@@ -153,6 +157,54 @@ class GrpcTransportTest {
     assertThat(handlers[0].received).filteredOn(m -> m instanceof Message.AppendEntries).singleElement()
         .usingRecursiveComparison().isEqualTo(append);
     assertThat(t[0].stats().messagesDropped()).isEqualTo(droppedBefore);
+  }
+
+  /**
+   * With {@code eventLoops} set, a transport reads its peers' streams on loops of its own, as many
+   * as asked, whatever the number of connections (a member sharing a host's cores with others takes
+   * its share only), and stops them when it closes.
+   */
+  @Test
+  void aTransportWithItsOwnLoopsServesEveryPeerConnectionOnThemAndStopsThemOnClose() throws Exception {
+    Recorder[] handlers = {new Recorder(), new Recorder(), new Recorder()};
+    GrpcTransport[] t = new GrpcTransport[3];
+    for (int i = 0; i < 3; i++) {
+      t[i] = start(i + 1, 0, Map.of(), handlers[i], GrpcTransportOptions.defaults().withEventLoops(1));
+    }
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 3; j++) {
+        if (i != j) {
+          t[i].addPeer(j + 1, at(t[j]));
+        }
+      }
+    }
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 3; j++) {
+        if (i != j) {
+          connect(t[i], j + 1, handlers[j]);
+        }
+      }
+    }
+    for (int i = 0; i < 3; i++) {
+      // two inbound connections (one from each peer), both read by this member's single loop
+      assertThat(handlers[i].receivingThreads).singleElement().asString().startsWith("raft-peer-loop-" + (i + 1) + "-");
+      assertThat(threadsNamed("raft-peer-loop-" + (i + 1) + "-")).hasSize(1);
+    }
+    for (GrpcTransport each : t) {
+      each.close();
+    }
+    await(WAIT, "the transports' loops to stop", () -> threadsNamed("raft-peer-loop-").isEmpty());
+  }
+
+  private static List<String> threadsNamed(String prefix) {
+    return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+        .filter(n -> n.startsWith(prefix)).toList();
+  }
+
+  @Test
+  void eventLoopsMustNotBeNegative() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> GrpcTransportOptions.defaults().withEventLoops(-1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("eventLoops must be >= 0");
   }
 
   /** Sends a marker (a heartbeat with commit 0) until it arrives. */

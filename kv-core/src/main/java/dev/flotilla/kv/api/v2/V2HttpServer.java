@@ -1,6 +1,6 @@
 package dev.flotilla.kv.api.v2;
 
-import dev.flotilla.kv.api.ClientLoops;
+import dev.flotilla.kv.server.LoopShare;
 import dev.flotilla.kv.api.GrpcPort;
 import dev.flotilla.kv.api.ProtocolDetector;
 import dev.flotilla.kv.api.v3.V3Gateway;
@@ -63,7 +63,7 @@ public final class V2HttpServer implements AutoCloseable {
    * relayed to {@code grpc} (null: HTTP/1.1 only); {@code loops} event loops serve the connections.
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      GrpcPort grpc, V3Gateway gateway, ClientLoops loops) throws IOException {
+      GrpcPort grpc, V3Gateway gateway, LoopShare loops) throws IOException {
     return start(listenUrls, member, maxRequestBytes, grpc, gateway, member.clientTls(), loops);
   }
 
@@ -72,7 +72,7 @@ public final class V2HttpServer implements AutoCloseable {
    * the same detection of gRPC or HTTP/1.1 on the decrypted bytes; ALPN offers h2 and http/1.1).
    */
   public static V2HttpServer start(List<URI> listenUrls, StoreMember member, long maxRequestBytes,
-      GrpcPort grpc, V3Gateway gateway, TlsCredentials tls, ClientLoops loops) throws IOException {
+      GrpcPort grpc, V3Gateway gateway, TlsCredentials tls, LoopShare loops) throws IOException {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelType =

@@ -72,12 +72,16 @@ public final class V3GrpcServer implements AutoCloseable, GrpcPort {
    */
   public static V3GrpcServer start(StoreMember member, long maxRequestBytes, long quotaBackendBytes)
       throws IOException {
-    return start(member, maxRequestBytes, quotaBackendBytes, WatchService.DEFAULT_PROGRESS_INTERVAL);
+    return start(member, maxRequestBytes, quotaBackendBytes, WatchService.DEFAULT_PROGRESS_INTERVAL, 0);
   }
 
-  /** As above, with the interval of watch progress notifications (etcd 3.5's --experimental-watch-progress-notify-interval). */
+  /**
+   * As above, with the interval of watch progress notifications (etcd 3.5's
+   * --experimental-watch-progress-notify-interval) and {@code eventLoops} loops serving the gRPC
+   * connections (0: gRPC's default, twice the cores; kvd gives its {@link dev.flotilla.kv.server.LoopShare}).
+   */
   public static V3GrpcServer start(StoreMember member, long maxRequestBytes, long quotaBackendBytes,
-      java.time.Duration watchProgressInterval) throws IOException {
+      java.time.Duration watchProgressInterval, int eventLoops) throws IOException {
     KvService kv = new KvService(member, maxRequestBytes);
     WatchService watch = new WatchService(member, kv, watchProgressInterval);
     LeaseService lease = new LeaseService(member, kv);
@@ -93,9 +97,9 @@ public final class V3GrpcServer implements AutoCloseable, GrpcPort {
     AtomicReference<EpollServerSocketChannel> listener = new AtomicReference<>();
     EventLoopGroup boss = null;
     EventLoopGroup workers = null;
-    if (Epoll.isAvailable()) { // the same loops gRPC would make by default (0: twice the cores)
+    if (Epoll.isAvailable()) { // gRPC's own kind of loops, as many as asked (0: twice the cores)
       boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("grpc-default-boss-ELG", true));
-      workers = new EpollEventLoopGroup(0, new DefaultThreadFactory("grpc-default-worker-ELG", true));
+      workers = new EpollEventLoopGroup(eventLoops, new DefaultThreadFactory("grpc-default-worker-ELG", true));
       builder.bossEventLoopGroup(boss).workerEventLoopGroup(workers).channelFactory(() -> {
         EpollServerSocketChannel ch = new EpollServerSocketChannel();
         listener.set(ch);

@@ -1,4 +1,4 @@
-package dev.flotilla.kv.api;
+package dev.flotilla.kv.server;
 
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -10,27 +10,28 @@ import java.util.Set;
 import java.util.function.Predicate;
 
 /**
- * How many event loops serve the client port's HTTP/1.1 connections (the v2 API, the gateway):
- * this member's share of the host's cores, {@code max(1, cores / members)}, where members counts
- * those of the initial cluster with a peer URL on this host. A member alone on its machine gets
- * one loop per core; three members on a 2-core machine get one each, so a loop's epoll wake-up
- * finds many ready connections instead of several loops per member waking for a few each on
- * cores that the other members' loops, Raft and apply threads want too (bench/RESULTS.md,
- * fourteenth session). {@value #PROPERTY} (system property) or {@value #ENV} (environment)
- * sets the count instead.
+ * How many event loops each of a member's network loop groups has: the client port's HTTP/1.1
+ * loops (the v2 API, the gateway), the gRPC server's loops (v3 clients) and the Raft peer
+ * transport's. It is this member's share of the host's cores, {@code max(1, cores / members)},
+ * where members counts those of the initial cluster with a peer URL on this host. A member alone
+ * on its machine gets one loop per core; three members on a 2-core machine get one each, so a
+ * loop's epoll wake-up finds many ready connections instead of several loops per member waking
+ * for a few each on cores that the other members' loops, Raft and apply threads want too
+ * (bench/RESULTS.md, fourteenth session for HTTP/1.1, fifteenth for gRPC and the peers).
+ * {@value #PROPERTY} (system property) or {@value #ENV} (environment) sets the count instead.
  */
-public record ClientLoops(int count, String why) {
+public record LoopShare(int count, String why) {
   public static final String PROPERTY = "flotilla.client-loops";
   public static final String ENV = "KVD_CLIENT_LOOPS";
 
-  public ClientLoops {
+  public LoopShare {
     if (count < 1) {
-      throw new IllegalArgumentException("client loops must be at least 1, got " + count);
+      throw new IllegalArgumentException("event loops must be at least 1, got " + count);
     }
   }
 
   /** For a member of {@code initialCluster} (etcd's "name=peerURL,..."; blank: a member alone). */
-  public static ClientLoops forMember(String initialCluster) {
+  public static LoopShare forMember(String initialCluster) {
     String override = System.getProperty(PROPERTY);
     String from = "-D" + PROPERTY;
     if (override == null) {
@@ -38,11 +39,11 @@ public record ClientLoops(int count, String why) {
       from = ENV;
     }
     return choose(Runtime.getRuntime().availableProcessors(),
-        membersOnHost(initialCluster, ClientLoops::isLocal), override, from);
+        membersOnHost(initialCluster, LoopShare::isLocal), override, from);
   }
 
   /** The share rule, or {@code override} (from {@code from}, named in errors) when set. */
-  static ClientLoops choose(int cores, int membersOnHost, String override, String from) {
+  static LoopShare choose(int cores, int membersOnHost, String override, String from) {
     if (override != null && !override.isBlank()) {
       int n;
       try {
@@ -52,12 +53,12 @@ public record ClientLoops(int count, String why) {
       }
       if (n < 1) {
         throw new IllegalArgumentException(from + "=" + override
-            + ": the number of client event loops must be a positive integer");
+            + ": the number of event loops must be a positive integer");
       }
-      return new ClientLoops(n, "set by " + from);
+      return new LoopShare(n, "set by " + from);
     }
     int members = Math.max(1, membersOnHost);
-    return new ClientLoops(Math.max(1, cores / members),
+    return new LoopShare(Math.max(1, cores / members),
         cores + " cores, " + members + (members == 1 ? " member" : " members") + " on this host");
   }
 
