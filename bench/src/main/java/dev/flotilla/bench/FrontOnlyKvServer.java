@@ -15,6 +15,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +55,16 @@ public final class FrontOnlyKvServer implements Callable<Integer> {
       System.err.println("front-only-kv: needs epoll (Linux), as kvd's gRPC hand-over does");
       return 1;
     }
+    List<Server> servers = start();
+    System.out.println("front-only-kv: serving on " + listen);
+    for (Server server : servers) {
+      server.awaitTermination();
+    }
+    return 0;
+  }
+
+  /** Starts one server per {@link #listen} address, all on the same event loops. */
+  List<Server> start() throws IOException {
     EpollEventLoopGroup boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("grpc-default-boss-ELG", true));
     EpollEventLoopGroup workers = new EpollEventLoopGroup(loops, new DefaultThreadFactory("grpc-default-worker-ELG", true));
     List<Server> servers = new ArrayList<>();
@@ -70,11 +81,7 @@ public final class FrontOnlyKvServer implements Callable<Integer> {
           .build()
           .start());
     }
-    System.out.println("front-only-kv: serving on " + listen);
-    for (Server server : servers) {
-      server.awaitTermination();
-    }
-    return 0;
+    return servers;
   }
 
   private ResponseHeader header() {
