@@ -18,8 +18,8 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
 import org.rocksdb.DataBlockIndexType;
-import org.rocksdb.LRUCache;
 import org.rocksdb.FlushOptions;
+import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.Snapshot;
@@ -172,8 +172,9 @@ public final class MvccStore implements AutoCloseable {
    * version of a key goes right before the previous one, so rewriting a key found its place from
    * the top of a skip list of ~100,000 versions (walking it was ~1/3 of a v2 PUT's apply on every
    * member). Keys that share their first 16 bytes share a hint, which is what the default does for
-   * all keys; short keys that all differ each take one (a few hundred bytes per key and memtable)
-   * and insert ~30% slower (bench/RESULTS.md, fifteenth session).
+   * all keys; keys whose first 16 bytes all differ each take one (a few hundred bytes per prefix and
+   * memtable), and when each is written once they insert up to ~1.5x slower (bench/RESULTS.md,
+   * fifteenth session).
    */
   private static final java.util.Properties KV_INSERT_HINT = new java.util.Properties();
 
