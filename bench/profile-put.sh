@@ -14,7 +14,8 @@
 #   bench/profile-put.sh [--members 3] [--duration 10] [--warmup 30] [--connections 64]
 #                        [--workload put|get|qget] [--profile] [--ap /tmp/ap/linux-x64/libasyncProfiler.so] [--keep]
 # Env: FLOTILLA_JAVA_OPTS is passed to the members as bin/kvd takes it; KVD picks another launcher
-# (e.g. a baseline build's bin/kvd, for an A/B pair run back to back).
+# (e.g. a baseline build's bin/kvd, for an A/B pair run back to back); PROFILE_EVENT, what --profile
+# samples (default event=itimer,interval=1ms; e.g. event=cpu,interval=200us for more samples, or alloc=256k).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH=$ROOT/bench
@@ -102,7 +103,7 @@ window_start=$(date -u +%T.%3N)
 for ((i = 1; i <= MEMBERS; i++)); do thread_ticks "${PIDS[i-1]}" > "$WORK/t$i.before"; done
 for ((i = 1; i <= MEMBERS; i++)); do curl -s --max-time 2 "http://127.0.0.1:${clients[i]}/metrics" | grep -E "^etcd_disk_wal_fsync_duration_seconds_(sum|count)" | sed "s/^/$i /"; done > "$WORK/metrics.before" || true
 if ((PROFILE)); then # attached for the measured window only (start-up and JIT warm-up left out)
-  java -cp "$WORK" Attach "$AP" "start,event=itimer,interval=1ms,threads" "${PIDS[@]}"
+  java -cp "$WORK" Attach "$AP" "start,${PROFILE_EVENT:-event=itimer,interval=1ms},threads" "${PIDS[@]}"
 fi
 sleep "$DURATION"
 if ((PROFILE)); then

@@ -10,11 +10,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import org.rocksdb.AbstractNativeReference;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.DataBlockIndexType;
 import org.rocksdb.FlushOptions;
+import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.Snapshot;
@@ -55,7 +60,8 @@ public final class MvccStore implements AutoCloseable {
 
   private final RocksDB db;
   private final DBOptions dbOptions;
-  private final ColumnFamilyOptions cfOptions;
+  /** The column families' options and what they hold (closed with the store). */
+  private final List<? extends AbstractNativeReference> nativeOptions;
   private final List<ColumnFamilyHandle> handles;
   /**
    * The first byte of the keys whose changes keep no versions in {@code revs} and no records in
@@ -79,11 +85,11 @@ public final class MvccStore implements AutoCloseable {
   private volatile long appliedIndex;
   private volatile long revision;
 
-  private MvccStore(RocksDB db, DBOptions dbOptions, ColumnFamilyOptions cfOptions,
+  private MvccStore(RocksDB db, DBOptions dbOptions, List<? extends AbstractNativeReference> nativeOptions,
       List<ColumnFamilyHandle> handles) throws RocksDBException {
     this.db = db;
     this.dbOptions = dbOptions;
-    this.cfOptions = cfOptions;
+    this.nativeOptions = nativeOptions;
     this.handles = handles;
     this.kv = handles.get(1);
     this.history = handles.get(2);
@@ -160,9 +166,41 @@ public final class MvccStore implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code kv}'s memtable inserts start from where the last insert of the same 16-byte key prefix
+   * went (RocksDB's insert hint, one per prefix and memtable), not from the one before it: a new
+   * version of a key goes right before the previous one, so rewriting a key found its place from
+   * the top of a skip list of ~100,000 versions (walking it was ~1/3 of a v2 PUT's apply on every
+   * member). Keys that share their first 16 bytes share a hint, which is what the default does for
+   * all keys; keys whose first 16 bytes all differ each take one (a few hundred bytes per prefix and
+   * memtable), and when each is written once they insert up to ~1.5x slower (bench/RESULTS.md,
+   * fifteenth session).
+   */
+  private static final java.util.Properties KV_INSERT_HINT = new java.util.Properties();
+
+  static {
+    KV_INSERT_HINT.setProperty("memtable_insert_with_hint_prefix_extractor", "rocksdb.CappedPrefix.16");
+  }
+
+  /** What RocksDB's OptimizeForPointLookup sets, with the table options (and so the block cache) given. */
+  private static ColumnFamilyOptions pointLookup(ColumnFamilyOptions options, BlockBasedTableConfig table) {
+    return options.setTableFormatConfig(table).setMemtablePrefixBloomSizeRatio(0.02).setMemtableWholeKeyFiltering(true);
+  }
+
   public static MvccStore open(Path dir) throws IOException {
     Files.createDirectories(dir);
-    var cfOptions = new ColumnFamilyOptions().optimizeForPointLookup(64);
+    // OptimizeForPointLookup(64), with its block cache shared by the two options objects
+    var cache = new LRUCache(64L << 20);
+    var filter = new BloomFilter(10);
+    var table = new BlockBasedTableConfig().setBlockCache(cache).setFilterPolicy(filter)
+        .setDataBlockIndexType(DataBlockIndexType.kDataBlockBinaryAndHash).setDataBlockHashTableUtilRatio(0.75)
+        .setUniformCvThreshold(-1); // RocksDB's default; RocksJava's table config says 0.2
+    var cfOptions = pointLookup(new ColumnFamilyOptions(), table);
+    var hinted = ColumnFamilyOptions.getColumnFamilyOptionsFromProps(KV_INSERT_HINT);
+    if (hinted == null) {
+      throw new IllegalStateException("this RocksDB build does not take " + KV_INSERT_HINT);
+    }
+    var kvOptions = pointLookup(hinted, table);
     var dbOptions = new DBOptions()
         .setCreateIfMissing(true)
         .setCreateMissingColumnFamilies(true)
@@ -170,7 +208,7 @@ public final class MvccStore implements AutoCloseable {
         .setMaxBackgroundJobs(2);
     var descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
-        new ColumnFamilyDescriptor(bytes("kv"), cfOptions),
+        new ColumnFamilyDescriptor(bytes("kv"), kvOptions),
         new ColumnFamilyDescriptor(bytes("history"), cfOptions),
         new ColumnFamilyDescriptor(bytes("ttl"), cfOptions),
         new ColumnFamilyDescriptor(bytes("v2events"), cfOptions),
@@ -180,7 +218,7 @@ public final class MvccStore implements AutoCloseable {
     var handles = new ArrayList<ColumnFamilyHandle>();
     try {
       RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
-      return new MvccStore(db, dbOptions, cfOptions, handles);
+      return new MvccStore(db, dbOptions, List.of(cfOptions, kvOptions, filter, cache), handles);
     } catch (RocksDBException e) {
       throw new IOException("cannot open the store's RocksDB at " + dir + ": " + e.getMessage(), e);
     }
@@ -566,7 +604,7 @@ public final class MvccStore implements AutoCloseable {
     }
     db.close();
     dbOptions.close();
-    cfOptions.close();
+    nativeOptions.forEach(AbstractNativeReference::close);
   }
 
   static KeyRecord parseKey(byte[] b) {
