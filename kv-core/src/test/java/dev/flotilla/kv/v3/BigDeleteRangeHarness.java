@@ -37,6 +37,8 @@ public final class BigDeleteRangeHarness {
       StoreStateMachine machine = new StoreStateMachine(store);
       long index = store.appliedIndex();
       List<StoreStateMachine.Entry> group = new ArrayList<>();
+      long putCpu0 = bean.getCurrentThreadCpuTime();
+      long putProc0 = os.getProcessCpuTime();
       for (int i = 0; i < n; i++) {
         byte[] k = new byte[256];
         putVarint(k, rnd.nextLong() & Long.MAX_VALUE);
@@ -51,8 +53,12 @@ public final class BigDeleteRangeHarness {
       if (!group.isEmpty()) {
         machine.applyBatch(group);
       }
+      long putCpu1 = bean.getCurrentThreadCpuTime();
       store.flush();
       Thread.sleep(2000); // let RocksDB's background compactions settle
+      long putProc1 = os.getProcessCpuTime();
+      System.out.printf("puts: apply thread CPU %.1f us/put, process CPU %.1f us/put (with the flush and"
+          + " compactions)%n", (putCpu1 - putCpu0) / 1e3 / n, (putProc1 - putProc0) / 1e3 / n);
       byte[] del = StoreCommand.newBuilder().setV3DeleteRange(DeleteRangeRequest.newBuilder()
           .setKey(ByteString.copyFromUtf8(prefix))
           .setRangeEnd(ByteString.copyFromUtf8("/etcdctl-check-perf0"))).build().toByteArray();
