@@ -121,21 +121,7 @@ class GrpcTransportTest {
     for (int i = 0; i < 3; i++) {
       t[i] = start(i + 1, 0, Map.of(), handlers[i], GrpcTransportOptions.defaults());
     }
-    for (int i = 0; i < 3; i++) {
-      for (int j = 0; j < 3; j++) {
-        if (i != j) {
-          t[i].addPeer(j + 1, at(t[j]));
-        }
-      }
-    }
-    // a stream opened before the other side knew us was refused and is in backoff: wait until all are up
-    for (int i = 0; i < 3; i++) {
-      for (int j = 0; j < 3; j++) {
-        if (i != j) {
-          connect(t[i], j + 1, handlers[j]);
-        }
-      }
-    }
+    connectAll(t, handlers);
     for (Recorder h : handlers) {
       h.received.clear();
     }
@@ -171,20 +157,7 @@ class GrpcTransportTest {
     for (int i = 0; i < 3; i++) {
       t[i] = start(i + 1, 0, Map.of(), handlers[i], GrpcTransportOptions.defaults().withEventLoops(1));
     }
-    for (int i = 0; i < 3; i++) {
-      for (int j = 0; j < 3; j++) {
-        if (i != j) {
-          t[i].addPeer(j + 1, at(t[j]));
-        }
-      }
-    }
-    for (int i = 0; i < 3; i++) {
-      for (int j = 0; j < 3; j++) {
-        if (i != j) {
-          connect(t[i], j + 1, handlers[j]);
-        }
-      }
-    }
+    connectAll(t, handlers);
     for (int i = 0; i < 3; i++) {
       // two inbound connections (one from each peer), both read by this member's single loop
       assertThat(handlers[i].receivingThreads).singleElement().asString().startsWith("raft-peer-loop-" + (i + 1) + "-");
@@ -205,6 +178,25 @@ class GrpcTransportTest {
   void eventLoopsMustNotBeNegative() {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> GrpcTransportOptions.defaults().withEventLoops(-1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("eventLoops must be >= 0");
+  }
+
+  /** Makes every transport of {@code t} a peer of every other and waits until each stream is up. */
+  private static void connectAll(GrpcTransport[] t, Recorder[] handlers) {
+    for (int i = 0; i < t.length; i++) {
+      for (int j = 0; j < t.length; j++) {
+        if (i != j) {
+          t[i].addPeer(j + 1, at(t[j]));
+        }
+      }
+    }
+    // a stream opened before the other side knew us was refused and is in backoff: wait until all are up
+    for (int i = 0; i < t.length; i++) {
+      for (int j = 0; j < t.length; j++) {
+        if (i != j) {
+          connect(t[i], j + 1, handlers[j]);
+        }
+      }
+    }
   }
 
   /** Sends a marker (a heartbeat with commit 0) until it arrives. */
