@@ -61,7 +61,7 @@ public final class EmbeddedKv implements AutoCloseable {
     V2HttpServer http;
     V3GrpcServer grpc = null;
     try {
-      LoopShare loops = LoopShare.forMember(config.initialCluster());
+      LoopShare loops = member.loops();
       grpc = V3GrpcServer.start(member, config.maxRequestBytes(), config.quotaBackendBytes(),
           java.time.Duration.ofMillis(config.watchProgressNotifyIntervalMs()), loops.count());
       grpc.bcryptCost(config.bcryptCost());

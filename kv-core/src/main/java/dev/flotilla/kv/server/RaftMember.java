@@ -37,7 +37,7 @@ final class RaftMember {
 
   static ReplicatedLog start(KvConfig cfg, MemberIdentity identity, Path raftDir, StoreStateMachine machine,
       StoreMetrics metrics, List<MemberRecord> newClusterFounders, Runnable onSelfRemoved,
-      dev.flotilla.kv.tls.TlsCredentials peerTls) throws IOException {
+      dev.flotilla.kv.tls.TlsCredentials peerTls, int peerLoops) throws IOException {
     WalLogStore logStore = WalLogStore.open(raftDir, WalLogStore.Options.defaults());
     logStore.onSync(nanos -> metrics.walFsync.observe(StoreMetrics.seconds(nanos)));
     try {
@@ -127,7 +127,7 @@ final class RaftMember {
                     onSelfRemoved.run();
                   }
                 }
-              }, GrpcTransportOptions.defaults().withEventLoops(LoopShare.forMember(cfg.initialCluster()).count()),
+              }, GrpcTransportOptions.defaults().withEventLoops(peerLoops),
               peerTls == null ? io.grpc.InsecureServerCredentials.create() : peerTls.grpcServer(),
               peerTls == null ? io.grpc.InsecureChannelCredentials.create() : peerTls.grpcChannel());
           t.removedMembers(machine.members()::wasRemoved);

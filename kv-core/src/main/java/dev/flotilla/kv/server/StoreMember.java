@@ -81,6 +81,9 @@ public final class StoreMember implements AutoCloseable {
   private static final CompletableFuture<Void> NEVER = new CompletableFuture<>();
 
   public static StoreMember open(KvConfig cfg) throws IOException {
+    // once for all the member's loop groups (it resolves the initial cluster's hosts); a bad
+    // override fails here, before anything is written to the data dir
+    LoopShare loops = LoopShare.forMember(cfg.initialCluster());
     CompletableFuture<Void> removedFromCluster = new CompletableFuture<>();
     Path memberDir = cfg.dataDir().resolve("member");
     boolean localWal = Files.isDirectory(memberDir.resolve("wal"));
@@ -172,7 +175,7 @@ public final class StoreMember implements AutoCloseable {
       var metrics = new StoreMetrics();
       if (replicated) {
         commandLog = RaftMember.start(cfg, identity, memberDir.resolve("raft"), machine, metrics,
-            newClusterFounders, () -> removedFromCluster.complete(null), peerTls);
+            newClusterFounders, () -> removedFromCluster.complete(null), peerTls, loops.count());
       } else {
         commandLog = LocalLog.open(memberDir.resolve("wal"), machine, cfg.snapshotCount(), metrics);
       }
@@ -180,6 +183,7 @@ public final class StoreMember implements AutoCloseable {
       member.removed = removedFromCluster;
       member.memberDir = memberDir;
       member.clientTls = clientTls;
+      member.loops = loops;
       member.peerTls = peerTls;
       member.expiryThread.start();
       return member;
@@ -203,6 +207,12 @@ public final class StoreMember implements AutoCloseable {
 
   private TlsCredentials clientTls;
   private TlsCredentials peerTls;
+  private LoopShare loops;
+
+  /** How many event loops each of the member's loop groups has (client port, gRPC, Raft peers). */
+  public LoopShare loops() {
+    return loops;
+  }
 
   /**
    * The member's client-side TLS (its --cert-file, --key-file, --trusted-ca-file): what it serves on
