@@ -40,7 +40,7 @@ public final class FrontOnlyKvServer implements Callable<Integer> {
   List<String> listen;
 
   @Option(names = "--loops", defaultValue = "0",
-      description = "gRPC worker event loops (0: twice the cores, gRPC's and kvd's default)")
+      description = "gRPC worker event loops (0: twice the cores, gRPC's default; bench/front-only.sh gives 2)")
   int loops;
 
   private final AtomicLong revision = new AtomicLong(1);

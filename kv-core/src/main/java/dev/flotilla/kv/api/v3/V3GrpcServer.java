@@ -79,6 +79,7 @@ public final class V3GrpcServer implements AutoCloseable, GrpcPort {
    * As above, with the interval of watch progress notifications (etcd 3.5's
    * --experimental-watch-progress-notify-interval) and {@code eventLoops} loops serving the gRPC
    * connections (0: gRPC's default, twice the cores; kvd gives its {@link dev.flotilla.kv.server.LoopShare}).
+   * Without epoll the server keeps gRPC's default loops whatever {@code eventLoops} says.
    */
   public static V3GrpcServer start(StoreMember member, long maxRequestBytes, long quotaBackendBytes,
       java.time.Duration watchProgressInterval, int eventLoops) throws IOException {
