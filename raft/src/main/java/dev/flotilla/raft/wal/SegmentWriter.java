@@ -86,10 +86,25 @@ final class SegmentWriter implements Closeable {
   void sync() throws IOException {
     flush();
     if (unsynced) {
-      // force(false) is fdatasync: it still persists the file size, which appends need.
+      // force(false) is fdatasync: it still persists the file size, which appends past the end
+      // of the file need (writes into a preallocated segment do not).
       channel.force(false);
       unsynced = false;
     }
+  }
+
+  /**
+   * Syncs everything appended and cuts off what lies past it (preallocated zeros the log did not
+   * reach): recovery forgives an unfinished tail only in the last segment, so a segment that is
+   * left for a newer one must end at its last record.
+   */
+  void seal() throws IOException {
+    flush();
+    if (channel.size() > written) {
+      channel.truncate(written);
+      unsynced = true;
+    }
+    sync();
   }
 
   /** Closes without syncing; callers sync first when the data must survive. */

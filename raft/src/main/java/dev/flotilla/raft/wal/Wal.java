@@ -26,6 +26,8 @@ public final class Wal implements Closeable {
   private final WalDirectory dir;
   private final WalOptions options;
   private final LogLayout layout;
+  /** Writes the next segment's zeros ahead; null when {@link WalOptions#preallocate()} is off. */
+  private final SpareSegment spare;
   /** Every segment on disk, oldest first; the last one is the one {@link #writer} appends to. */
   private final List<SegmentFile> segments;
   private SegmentWriter writer;
@@ -34,8 +36,10 @@ public final class Wal implements Closeable {
   private IOException failure;
   private boolean closed;
 
-  private Wal(WalDirectory dir, WalOptions options, WalRecovery.Recovered state, SegmentWriter writer) {
+  private Wal(WalDirectory dir, WalOptions options, WalRecovery.Recovered state, SegmentWriter writer,
+      SpareSegment spare) {
     this.dir = dir;
+    this.spare = spare;
     this.options = options;
     this.layout = state.layout();
     this.segments = new ArrayList<>(state.segments());
@@ -52,6 +56,7 @@ public final class Wal implements Closeable {
   public static Wal open(Path dir, WalOptions options) throws IOException {
     Objects.requireNonNull(options, "options");
     WalDirectory directory = WalDirectory.open(dir);
+    SpareSegment spare = null;
     try {
       WalRecovery.Recovered state = WalRecovery.recover(directory);
       SegmentWriter writer = null;
@@ -59,9 +64,18 @@ public final class Wal implements Closeable {
         SegmentFile last = state.segments().get(state.segments().size() - 1);
         writer = SegmentWriter.resume(last, state.lastSegmentSize(), options.writeBufferBytes());
       }
-      return new Wal(directory, options, state, writer);
+      if (options.preallocate()) {
+        spare = new SpareSegment(directory.path(), options.segmentBytes());
+      }
+      return new Wal(directory, options, state, writer, spare);
     } catch (IOException | RuntimeException e) {
-      directory.close();
+      try {
+        if (spare != null) {
+          spare.close();
+        }
+      } finally {
+        directory.close();
+      }
       throw e;
     }
   }
@@ -87,6 +101,9 @@ public final class Wal implements Closeable {
         }
         long offset = writer.append(entry);
         layout.add(writer.segment().sequence(), offset, entry.index());
+      }
+      if (spare != null && writer.size() >= options.segmentBytes() / 2) {
+        spare.request();
       }
     } catch (IOException e) {
       throw fail(e);
@@ -309,13 +326,13 @@ public final class Wal implements Closeable {
     if (writer != null) {
       // The old segment must be complete on disk before a newer one exists: recovery only
       // forgives a torn write in the last segment.
-      writer.sync();
+      writer.seal();
       writer.close();
       sequence = writer.segment().sequence() + 1;
     } else if (!segments.isEmpty()) {
       sequence = segments.get(segments.size() - 1).sequence() + 1;
     }
-    SegmentFile segment = dir.create(sequence, firstIndex);
+    SegmentFile segment = dir.create(sequence, firstIndex, spare);
     segments.add(segment);
     writer = SegmentWriter.start(segment, options.writeBufferBytes());
   }
@@ -337,8 +354,21 @@ public final class Wal implements Closeable {
           writer.close();
         }
       } finally {
-        dir.close();
+        try {
+          if (spare != null) {
+            spare.close();
+          }
+        } finally {
+          dir.close();
+        }
       }
+    }
+  }
+
+  /** Waits until a spare segment requested so far is ready (tests use it to make the next segment's start certain). */
+  void awaitSpare() throws IOException {
+    if (spare != null) {
+      spare.awaitReady();
     }
   }
 

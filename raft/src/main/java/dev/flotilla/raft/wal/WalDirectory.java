@@ -83,10 +83,15 @@ final class WalDirectory implements Closeable {
     return found;
   }
 
-  /** Creates an empty segment file and makes its directory entry durable. */
-  SegmentFile create(long sequence, long firstIndex) throws IOException {
+  /**
+   * Creates a segment file, from the ready spare if there is one (zero-filled) or else empty, and
+   * makes its directory entry durable.
+   */
+  SegmentFile create(long sequence, long firstIndex, SpareSegment spare) throws IOException {
     SegmentFile segment = SegmentFile.in(dir, sequence, firstIndex);
-    Files.createFile(segment.path());
+    if (spare == null || !spare.takeAs(segment.path())) {
+      Files.createFile(segment.path());
+    }
     sync();
     return segment;
   }

@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
  *       back as zeros; the record scan keeps a damaged length field in the middle of the file from
  *       passing for a short tail and silently taking the valid records behind it.
  * </ul>
+ * Zeros from a record boundary to the end of the last segment are where a preallocated segment
+ * ({@link SpareSegment}) was not written yet: the log ends there and nothing is cut.
  * Every other bad record, and every bad record in an earlier segment, fails the open with
  * {@link WalCorruptionException}: skipping it could lose acknowledged entries or a vote.
  */
@@ -82,6 +84,11 @@ final class WalRecovery {
           return end.offset();
         }
         if (result instanceof SegmentReader.Bad bad) {
+          if (last && bad.problem() == SegmentReader.Problem.BAD_LENGTH
+              && isZero(segment.path(), bad.offset(), reader.size())) {
+            // Preallocated zeros the log has not reached yet: the end of the log, nothing torn.
+            return bad.offset();
+          }
           if (last && isTornTail(segment.path(), reader.size(), bad)) {
             truncate(segment.path(), reader.size(), bad);
             return bad.offset();

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class WalCrashRecoveryTest {
 
-  private static final WalOptions OPTIONS = WalOptions.defaults().withSegmentBytes(4096);
+  /** Segments that grow with their appends: the cuts below are torn appends (WalPreallocationTest has the other layout). */
+  private static final WalOptions OPTIONS = WalOptions.defaults().withSegmentBytes(4096).withPreallocate(false);
   /** Entries 1..N written before the record under test; several segments' worth. */
   private static final long N = 80;
 
@@ -104,8 +105,10 @@ class WalCrashRecoveryTest {
       wal.append(List.of(entry(N + 1, 1, 256)));
       wal.sync();
     }
-    // keep every prefix of the record, then zeros where the rest of its blocks never arrived
-    for (long keep : new long[] {0, 3, 8, 20, 100, 8 + 17 + 255}) {
+    // keep every prefix of the record, then zeros where the rest of its blocks never arrived (no
+    // prefix at all, zeros from a record boundary on, is a preallocated segment's unwritten end:
+    // WalPreallocationTest)
+    for (long keep : new long[] {3, 8, 20, 100, 8 + 17 + 255}) {
       Path dir = tmp.resolve("pad-" + keep);
       copySegments(pristine, dir);
       Path segment = dir.resolve(last.getFileName());

@@ -1,0 +1,213 @@
+package dev.flotilla.raft.wal;
+
+import static dev.flotilla.raft.wal.WalFixtures.entries;
+import static dev.flotilla.raft.wal.WalFixtures.entry;
+import static dev.flotilla.raft.wal.WalFixtures.lastSegment;
+import static dev.flotilla.raft.wal.WalFixtures.recordOffsets;
+import static dev.flotilla.raft.wal.WalFixtures.replayAll;
+import static dev.flotilla.raft.wal.WalFixtures.segmentFiles;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flotilla.raft.testkit.LogWarnings;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Segments that start as zero-filled files ({@link SpareSegment}): the log's end inside one is where
+ * the zeros begin, a torn write there is cut off like a torn append, and a segment left for a newer
+ * one ends at its last record.
+ */
+class WalPreallocationTest {
+
+  private static final int SEGMENT = 4096;
+  private static final WalOptions OPTIONS = WalOptions.defaults().withSegmentBytes(SEGMENT);
+  private static final long N = 80;
+
+  @TempDir Path tmp;
+  private Path pristine;
+
+  /** Entries 1..N over several segments; the last one is a preallocated file with room left. */
+  @BeforeEach
+  void writeLog() throws IOException {
+    pristine = tmp.resolve("pristine");
+    try (Wal wal = Wal.open(pristine, OPTIONS)) {
+      for (long i = 1; i <= N; i += 8) {
+        wal.append(entries(i, i + 7, 1, 120));
+        wal.saveHardState(new HardState(1, 1, i));
+        wal.sync();
+      }
+    }
+    List<Path> segments = segmentFiles(pristine);
+    assertThat(segments).hasSizeGreaterThanOrEqualTo(3);
+    assertThat(Files.size(lastSegment(pristine))).as("the last segment is a preallocated file").isEqualTo(SEGMENT);
+    assertThat(logicalEnd(lastSegment(pristine))).isLessThan(SEGMENT);
+  }
+
+  @Test
+  void segmentsAfterTheFirstStartZeroFilledAndEndAtTheirLastRecordWhenLeft() throws IOException {
+    List<Path> segments = segmentFiles(pristine);
+    for (Path sealed : segments.subList(0, segments.size() - 1)) {
+      assertThat(Files.size(sealed)).as("%s ends at its last record", sealed).isEqualTo(logicalEnd(sealed));
+      assertThat(Files.size(sealed)).isGreaterThanOrEqualTo(SEGMENT);
+    }
+    Path last = lastSegment(pristine);
+    assertThat(isZero(last, logicalEnd(last), SEGMENT)).isTrue();
+  }
+
+  @Test
+  void reopeningAPreallocatedSegmentCutsNothingAndAppendsInPlace() throws IOException {
+    Path last = lastSegment(pristine);
+    long end = logicalEnd(last);
+    try (LogWarnings log = new LogWarnings(WalRecovery.class); Wal wal = Wal.open(pristine, OPTIONS)) {
+      assertThat(log.lines()).isEmpty();
+      assertThat(replayAll(wal)).isEqualTo(entries(1, N, 1, 120));
+      assertThat(Files.size(last)).isEqualTo(SEGMENT);
+      wal.append(List.of(entry(N + 1, 2, 40)));
+      wal.sync();
+      assertThat(Files.size(last)).as("written into the zeros, not appended").isEqualTo(SEGMENT);
+      assertThat(logicalEnd(last)).isEqualTo(end + 8 + 17 + 40);
+    }
+    try (Wal wal = Wal.open(pristine, OPTIONS)) {
+      List<WalEntry> expected = new ArrayList<>(entries(1, N, 1, 120));
+      expected.add(entry(N + 1, 2, 40));
+      assertThat(replayAll(wal)).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void aTornWriteIntoTheZerosLosesOnlyThatRecord() throws IOException {
+    Path last = lastSegment(pristine);
+    long start = logicalEnd(last);
+    try (Wal wal = Wal.open(pristine, OPTIONS)) {
+      wal.append(List.of(entry(N + 1, 1, 256)));
+      wal.sync();
+    }
+    long end = start + 8 + 17 + 256;
+    assertThat(logicalEnd(last)).isEqualTo(end);
+    try (LogWarnings log = new LogWarnings(WalRecovery.class)) {
+      for (long cut = start; cut < end; cut++) {
+        Path dir = tmp.resolve("cut-" + cut);
+        copy(pristine, dir);
+        Path segment = dir.resolve(last.getFileName());
+        zero(segment, cut, end);
+        // a cut that kept only the length field's leading zero bytes looks like no write at all
+        boolean nothingWritten = isZero(segment, start, SEGMENT);
+        log.clear();
+        try (Wal wal = Wal.open(dir, OPTIONS)) {
+          assertThat(replayAll(wal)).as("cut at %d", cut).isEqualTo(entries(1, N, 1, 120));
+          if (nothingWritten) {
+            assertThat(log.lines()).as("zeros from a record boundary are the end, not damage").isEmpty();
+            assertThat(Files.size(segment)).isEqualTo(SEGMENT);
+          } else {
+            assertThat(log.lines()).as("cut at %d", cut).singleElement().asString()
+                .contains("torn write at offset " + start);
+            assertThat(Files.size(segment)).isEqualTo(start);
+          }
+          wal.append(List.of(entry(N + 1, 2, 40)));
+          wal.sync();
+        }
+        try (Wal wal = Wal.open(dir, OPTIONS)) {
+          assertThat(wal.lastIndex()).as("second open after cut at %d", cut).isEqualTo(N + 1);
+          assertThat(replayAll(wal).get((int) N)).isEqualTo(entry(N + 1, 2, 40));
+        }
+      }
+    }
+  }
+
+  @Test
+  void dataAfterAZeroGapIsStillCorruption() throws IOException {
+    Path last = lastSegment(pristine);
+    List<Long> offsets = recordOffsets(last);
+    long victim = offsets.get(offsets.size() - 2);
+    zero(last, victim, offsets.get(offsets.size() - 1));
+    assertThatThrownBy(() -> Wal.open(pristine, OPTIONS))
+        .isInstanceOf(WalCorruptionException.class)
+        .hasMessageContaining(last + " at offset " + victim);
+  }
+
+  @Test
+  void aLargeSpareIsWrittenOnItsOwnThreadAndBecomesTheNextSegment() throws IOException {
+    long segment = 4 * SpareSegment.INLINE_BYTES;
+    Path dir = tmp.resolve("large");
+    try (Wal wal = Wal.open(dir, OPTIONS.withSegmentBytes(segment))) {
+      long index = 1;
+      while (!Files.exists(dir.resolve(SpareSegment.READY_NAME))) {
+        wal.append(entries(index, index + 63, 1, 1000));
+        wal.sync();
+        index += 64;
+        wal.awaitSpare();
+      }
+      assertThat(Files.size(dir.resolve(SpareSegment.READY_NAME))).isEqualTo(segment);
+      assertThat(segmentFiles(dir)).hasSize(1);
+      while (segmentFiles(dir).size() == 1) {
+        wal.append(entries(index, index + 63, 1, 1000));
+        wal.sync();
+        index += 64;
+      }
+      assertThat(Files.exists(dir.resolve(SpareSegment.READY_NAME))).as("taken").isFalse();
+      assertThat(Files.size(lastSegment(dir))).isEqualTo(segment);
+      assertThat(replayAll(wal)).hasSize((int) index - 1);
+    }
+  }
+
+  @Test
+  void withoutPreallocationSegmentsGrowWithTheirAppends() throws IOException {
+    Path dir = tmp.resolve("plain");
+    try (Wal wal = Wal.open(dir, OPTIONS.withPreallocate(false))) {
+      for (long i = 1; i <= N; i += 8) {
+        wal.append(entries(i, i + 7, 1, 120));
+        wal.sync();
+      }
+    }
+    for (Path segment : segmentFiles(dir)) {
+      assertThat(Files.size(segment)).isEqualTo(logicalEnd(segment));
+    }
+    try (var files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString())).noneMatch(name -> name.startsWith("spare"));
+    }
+  }
+
+  /** Where a segment's readable records end. */
+  private static long logicalEnd(Path segment) throws IOException {
+    long end = 0;
+    try (SegmentReader reader = new SegmentReader(segment, 0)) {
+      while (reader.next() instanceof SegmentReader.Ok ok) {
+        end = ok.end();
+      }
+    }
+    return end;
+  }
+
+  private static void copy(Path from, Path to) throws IOException {
+    Files.createDirectories(to);
+    for (Path segment : segmentFiles(from)) {
+      Files.copy(segment, to.resolve(segment.getFileName()));
+    }
+  }
+
+  private static void zero(Path file, long from, long to) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      channel.write(ByteBuffer.allocate((int) (to - from)), from);
+    }
+  }
+
+  private static boolean isZero(Path file, long from, long to) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    for (long i = from; i < to; i++) {
+      if (bytes[(int) i] != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
