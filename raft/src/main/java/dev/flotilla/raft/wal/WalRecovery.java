@@ -26,13 +26,18 @@ import org.slf4j.LoggerFactory;
  *       passing for a short tail and silently taking the valid records behind it.
  * </ul>
  * Zeros from a record boundary to the end of the last segment are where a preallocated segment
- * ({@link SpareSegment}) was not written yet: the log ends there and nothing is cut.
+ * ({@link SpareSegment}) was not written yet: the log ends there and nothing is cut. A bad record
+ * in the last segment with a zero-filled hole in it (its frame header, or a whole sector) is the
+ * final write torn by a power loss with its blocks persisted out of order: cut there too, with
+ * whatever follows it.
  * Every other bad record, and every bad record in an earlier segment, fails the open with
  * {@link WalCorruptionException}: skipping it could lose acknowledged entries or a vote.
  */
 final class WalRecovery {
 
   private static final Logger LOG = LoggerFactory.getLogger(WalRecovery.class);
+  /** The smallest unit a disk writes whole. */
+  private static final int SECTOR_BYTES = 512;
 
   /** State of the log after the scan; {@code lastSegmentSize} is where appends continue. */
   record Recovered(List<SegmentFile> segments, LogLayout layout, HardState hardState,
@@ -91,6 +96,12 @@ final class WalRecovery {
           }
           if (last && isTornTail(segment.path(), reader.size(), bad)) {
             truncate(segment.path(), reader.size(), bad);
+            return bad.offset();
+          }
+          if (last && hasHole(segment.path(), reader.size(), bad)) {
+            truncate(segment.path(), reader.size(), new SegmentReader.Bad(bad.offset(), bad.end(), bad.problem(),
+                bad.detail() + ", with a zero-filled hole in it (blocks of the unfinished write reached the disk"
+                    + " out of order), so nothing after it was synced"));
             return bad.offset();
           }
           throw new WalCorruptionException(segment.path(), bad.offset(), explain(bad, last));
@@ -166,6 +177,35 @@ final class WalRecovery {
       case BAD_CRC -> isZero(file, bad.end(), size) && !containsRecord(file, afterHeader, bad.end());
       case BAD_PAYLOAD -> false;
     };
+  }
+
+  /**
+   * Whether a bad record carries the mark of an unfinished write whose blocks reached the disk out of
+   * order (a power loss during the last sync; likely in a preallocated segment, where later blocks
+   * can land while an earlier one still holds its zeros): its frame header is all zeros, or a whole
+   * 512-byte sector that starts inside the bytes it claims is. The log never writes a zero header
+   * nor leaves an unwritten sector among its records, and a sync covers everything written before
+   * it, so nothing at or after such a hole was synced; cutting the log there loses nothing acknowledged (etcd's WAL
+   * decoder treats a zero-filled sector inside a record the same way). Only a disk that zeroed
+   * sectors of synced data would be misread.
+   */
+  private static boolean hasHole(Path file, long size, SegmentReader.Bad bad) throws IOException {
+    if (bad.problem() == SegmentReader.Problem.BAD_PAYLOAD) {
+      return false; // its checksum matches: written whole
+    }
+    long at = bad.offset();
+    if (isZero(file, at, Math.min(size, at + RecordCodec.FRAME_HEADER_BYTES))) {
+      return true;
+    }
+    // A sector that starts inside the record; it may reach past the record's end (a record is often
+    // smaller than a sector, and a lost block takes the records after it along).
+    long end = Math.min(bad.end() < 0 ? at : bad.end(), size);
+    for (long sector = (at + SECTOR_BYTES - 1) / SECTOR_BYTES * SECTOR_BYTES; sector < end; sector += SECTOR_BYTES) {
+      if (sector + SECTOR_BYTES <= size && isZero(file, sector, sector + SECTOR_BYTES)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void truncate(Path file, long size, SegmentReader.Bad bad) throws IOException {

@@ -125,14 +125,61 @@ class WalPreallocationTest {
   }
 
   @Test
-  void dataAfterAZeroGapIsStillCorruption() throws IOException {
-    Path last = lastSegment(pristine);
+  void aLastWriteWhoseLaterBlocksLandedBeforeAnEarlierOneIsCutAtTheHole() throws IOException {
+    WalOptions roomy = OPTIONS.withSegmentBytes(64 << 10);
+    Path base = tmp.resolve("roomy");
+    long n = 0;
+    try (Wal wal = Wal.open(base, roomy)) {
+      while (segmentFiles(base).size() < 2) {
+        wal.append(entries(n + 1, n + 8, 1, 300));
+        wal.sync();
+        n += 8;
+      }
+    }
+    Path last = lastSegment(base);
+    assertThat(Files.size(last)).isEqualTo(64 << 10);
+    long start = logicalEnd(last);
+    try (Wal wal = Wal.open(base, roomy)) {
+      wal.append(entries(n + 1, n + 8, 1, 300)); // one write of ~2.6 KiB: several sectors
+      wal.sync();
+    }
     List<Long> offsets = recordOffsets(last);
-    long victim = offsets.get(offsets.size() - 2);
-    zero(last, victim, offsets.get(offsets.size() - 1));
+    int first = offsets.indexOf(start);
+    long sector = (offsets.get(first + 2) / 512 + 1) * 512; // a sector starting inside entry n + 3 or n + 4
+    assertThat(sector + 512).isLessThan(logicalEnd(last));
+    // the power went while the sync was under way: every block but one reached the disk
+    for (long hole : new long[] {start, sector}) {
+      long cut = hole == start ? start : offsets.stream().filter(o -> o <= sector).reduce((a, b) -> b).orElseThrow();
+      assertThat(cut == hole).as("the hole at %d starts a record only in the first case", hole).isEqualTo(hole == start);
+      Path dir = tmp.resolve("hole-" + hole);
+      copy(base, dir);
+      Path segment = dir.resolve(last.getFileName());
+      zero(segment, hole, hole == start ? (start / 512 + 1) * 512 : hole + 512);
+      long kept = n + offsets.subList(first, offsets.indexOf(cut)).size();
+      try (LogWarnings log = new LogWarnings(WalRecovery.class); Wal wal = Wal.open(dir, roomy)) {
+        assertThat(log.lines()).as("hole at %d", hole).singleElement().asString()
+            .contains("torn write at offset " + cut)
+            .contains("zero-filled hole");
+        assertThat(wal.lastIndex()).as("hole at %d", hole).isEqualTo(kept);
+        assertThat(Files.size(segment)).isEqualTo(cut);
+        wal.append(List.of(entry(kept + 1, 2, 40)));
+        wal.sync();
+      }
+      try (Wal wal = Wal.open(dir, roomy)) {
+        List<WalEntry> all = replayAll(wal);
+        assertThat(all).hasSize((int) kept + 1).last().isEqualTo(entry(kept + 1, 2, 40));
+      }
+    }
+  }
+
+  @Test
+  void aHoleInASegmentLeftForANewerOneIsCorruption() throws IOException {
+    Path sealed = segmentFiles(pristine).get(1);
+    long victim = recordOffsets(sealed).get(3);
+    zero(sealed, victim, victim + 8);
     assertThatThrownBy(() -> Wal.open(pristine, OPTIONS))
         .isInstanceOf(WalCorruptionException.class)
-        .hasMessageContaining(last + " at offset " + victim);
+        .hasMessageContaining(sealed + " at offset " + victim);
   }
 
   @Test
