@@ -129,6 +129,16 @@ final class SpareSegment implements Closeable {
   private Path write() throws IOException {
     Path partial = dir.resolve(PARTIAL_NAME);
     ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_CHUNK_BYTES, bytes));
+    try {
+      writeZeros(partial, zeros);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(partial); // a full disk should not stay fuller by a half-written spare
+      throw e;
+    }
+    return Files.move(partial, dir.resolve(READY_NAME), StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private void writeZeros(Path partial, ByteBuffer zeros) throws IOException {
     try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
       long at = 0;
@@ -145,7 +155,6 @@ final class SpareSegment implements Closeable {
       }
       channel.force(true);
     }
-    return Files.move(partial, dir.resolve(READY_NAME), StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** Stops the writing thread (interrupting a spare under way); files are left for the next open to delete. */
