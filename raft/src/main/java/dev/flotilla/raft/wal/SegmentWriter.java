@@ -49,6 +49,11 @@ final class SegmentWriter implements Closeable {
     return segment;
   }
 
+  /** Whether the file reaches past what was written: zeros written ahead, not grown by appends. */
+  boolean preallocated() throws IOException {
+    return channel.size() > size();
+  }
+
   /** Logical size: bytes written plus bytes still buffered. */
   long size() {
     return written + pending.position();

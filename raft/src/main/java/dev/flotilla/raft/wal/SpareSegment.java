@@ -12,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * sixteenth session). etcd preallocates its segments too, with fallocate (a "file pipeline").
  *
  * <p>The spare is written on a thread of its own, so the loop that writes the log never waits for
- * a segment's worth of zeros; it is asked for only once the active segment is half full, so a log
- * that stays small (most tests, idle members) never writes one. When the next segment is due and
+ * a segment's worth of zeros; it is asked for only once the active segment is half full (or holds
+ * {@link Wal#EARLY_ROTATION_BYTES}, for one that grows with its appends), so a log that stays small
+ * (most tests, idle members) never writes one. When the next segment is due and
  * no spare is ready, the WAL creates an empty file as before. A spare of at most
  * {@link #INLINE_BYTES} is written at once on the caller's thread (about a millisecond), which also
  * makes small-segment logs, as tests use, lay out their files the same way every run. Not
@@ -52,7 +52,7 @@ final class SpareSegment implements Closeable {
   private final Path dir;
   private final long bytes;
   private final ExecutorService writer;
-  private Future<Path> pending;
+  private CompletableFuture<Path> pending;
 
   /** Removes spares a previous run left behind (a partial one cannot be trusted, and both are cheap to redo). */
   SpareSegment(Path dir, long bytes) throws IOException {
@@ -73,7 +73,13 @@ final class SpareSegment implements Closeable {
       return;
     }
     if (bytes > INLINE_BYTES) {
-      pending = writer.submit(this::write);
+      pending = CompletableFuture.supplyAsync(() -> {
+        try {
+          return write();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }, writer);
       return;
     }
     CompletableFuture<Path> now = new CompletableFuture<>();
@@ -85,6 +91,11 @@ final class SpareSegment implements Closeable {
     pending = now;
   }
 
+  /** Whether a spare is written and synced, ready to be taken. */
+  boolean ready() {
+    return pending != null && pending.isDone() && !pending.isCompletedExceptionally();
+  }
+
   /**
    * Renames the ready spare to {@code target} and returns true; false when none is ready (not
    * requested, still being written, or its writing failed, which is logged once and forgotten).
@@ -94,14 +105,15 @@ final class SpareSegment implements Closeable {
     if (pending == null || !pending.isDone()) {
       return false;
     }
-    Future<Path> done = pending;
+    CompletableFuture<Path> done = pending;
     pending = null;
     Path spare;
     try {
       spare = done.get();
     } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
       LOG.warn("WAL {}: could not prepare a zero-filled spare segment ({}); the next segment starts empty",
-          dir, e.getCause().toString());
+          dir, cause.toString());
       return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -119,7 +131,8 @@ final class SpareSegment implements Closeable {
     try {
       pending.get();
     } catch (ExecutionException e) {
-      throw new IOException("preparing the spare segment failed", e.getCause());
+      Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+      throw new IOException("preparing the spare segment failed", cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while waiting for the spare segment", e);

@@ -28,6 +28,15 @@ public final class Wal implements Closeable {
   private final LogLayout layout;
   /** Writes the next segment's zeros ahead; null when {@link WalOptions#preallocate()} is off. */
   private final SpareSegment spare;
+  /**
+   * A segment that grows with its appends (a new log's first, one started when no spare was
+   * ready, one resumed as such) is left for a preallocated one once it holds this much and a spare
+   * is ready, rather than when full: a fresh member's first 64 MiB would otherwise all be written
+   * the slow way.
+   */
+  static final long EARLY_ROTATION_BYTES = 4 << 20;
+  /** The active segment extends its file with each write: it was not preallocated. */
+  private boolean growing;
   /** Every segment on disk, oldest first; the last one is the one {@link #writer} appends to. */
   private final List<SegmentFile> segments;
   private SegmentWriter writer;
@@ -37,7 +46,7 @@ public final class Wal implements Closeable {
   private boolean closed;
 
   private Wal(WalDirectory dir, WalOptions options, WalRecovery.Recovered state, SegmentWriter writer,
-      SpareSegment spare) {
+      boolean growing, SpareSegment spare) {
     this.dir = dir;
     this.spare = spare;
     this.options = options;
@@ -46,6 +55,7 @@ public final class Wal implements Closeable {
     this.hardState = state.hardState();
     this.snapshot = state.snapshot();
     this.writer = writer;
+    this.growing = growing;
   }
 
   /**
@@ -67,7 +77,7 @@ public final class Wal implements Closeable {
       if (options.preallocate()) {
         spare = new SpareSegment(directory.path(), options.segmentBytes());
       }
-      return new Wal(directory, options, state, writer, spare);
+      return new Wal(directory, options, state, writer, writer != null && !writer.preallocated(), spare);
     } catch (IOException | RuntimeException e) {
       try {
         if (spare != null) {
@@ -96,13 +106,14 @@ public final class Wal implements Closeable {
     validate(entries);
     try {
       for (WalEntry entry : entries) {
-        if (writer == null || writer.size() >= options.segmentBytes()) {
+        if (writer == null || writer.size() >= options.segmentBytes() || leaveGrowingSegment()) {
           startSegment(entry.index());
         }
         long offset = writer.append(entry);
         layout.add(writer.segment().sequence(), offset, entry.index());
       }
-      if (spare != null && writer.size() >= options.segmentBytes() / 2) {
+      long half = options.segmentBytes() / 2;
+      if (spare != null && writer.size() >= (growing ? Math.min(half, EARLY_ROTATION_BYTES) : half)) {
         spare.request();
       }
     } catch (IOException e) {
@@ -335,6 +346,11 @@ public final class Wal implements Closeable {
     SegmentFile segment = dir.create(sequence, firstIndex, spare);
     segments.add(segment);
     writer = SegmentWriter.start(segment, options.writeBufferBytes());
+    growing = !writer.preallocated();
+  }
+
+  private boolean leaveGrowingSegment() {
+    return growing && spare != null && writer.size() >= EARLY_ROTATION_BYTES && spare.ready();
   }
 
   /** Syncs what is buffered, then releases the files and the directory lock. */

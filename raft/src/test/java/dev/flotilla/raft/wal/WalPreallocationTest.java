@@ -208,6 +208,39 @@ class WalPreallocationTest {
   }
 
   @Test
+  void aGrowingSegmentIsLeftForAPreallocatedOneOnceASpareIsReady() throws IOException {
+    long segment = 16L << 20;
+    Path dir = tmp.resolve("early");
+    long index = 1;
+    try (Wal wal = Wal.open(dir, OPTIONS.withSegmentBytes(segment))) {
+      Path first = lastSegment(appendBatch(wal, index, dir));
+      index += 64;
+      while (Files.size(first) < Wal.EARLY_ROTATION_BYTES) {
+        appendBatch(wal, index, dir);
+        index += 64;
+      }
+      wal.awaitSpare();
+      assertThat(segmentFiles(dir)).as("a ready spare alone does not rotate").hasSize(1);
+      appendBatch(wal, index, dir);
+      index += 64;
+      assertThat(segmentFiles(dir)).hasSize(2);
+      assertThat(Files.size(first)).as("left at ~4 MiB, not when full")
+          .isGreaterThanOrEqualTo(Wal.EARLY_ROTATION_BYTES).isLessThan(segment / 2);
+      assertThat(Files.size(lastSegment(dir))).isEqualTo(segment);
+      assertThat(replayAll(wal)).hasSize((int) index - 1);
+    }
+    try (Wal wal = Wal.open(dir, OPTIONS.withSegmentBytes(segment))) {
+      assertThat(wal.lastIndex()).isEqualTo(index - 1);
+    }
+  }
+
+  private static Path appendBatch(Wal wal, long index, Path dir) throws IOException {
+    wal.append(entries(index, index + 63, 1, 1000));
+    wal.sync();
+    return dir;
+  }
+
+  @Test
   void withoutPreallocationSegmentsGrowWithTheirAppends() throws IOException {
     Path dir = tmp.resolve("plain");
     try (Wal wal = Wal.open(dir, OPTIONS.withPreallocate(false))) {
