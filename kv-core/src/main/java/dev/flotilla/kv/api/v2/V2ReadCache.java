@@ -59,9 +59,10 @@ final class V2ReadCache {
   }
 
   /**
-   * Keeps {@code answer}, rendered from exactly the state {@code stamp} names. Stamps grow with
-   * every write, so an answer from an older state than the generation's is ignored: it could
-   * never be found again.
+   * Keeps {@code answer}, rendered from exactly the state {@code stamp} names. Only equal stamps
+   * make a hit, which is what keeps answers right; their order only decides what is kept:
+   * {@code StampedLock}'s stamps grow with every write, so an answer from an older state than the
+   * generation's is ignored (it could never be found again) rather than displacing newer ones.
    */
   void put(Key key, long stamp, Answer answer) {
     long cost = cost(key, answer);
