@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.StampedLock;
 import org.rocksdb.AbstractNativeReference;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
@@ -84,6 +85,11 @@ public final class MvccStore implements AutoCloseable {
 
   private volatile long appliedIndex;
   private volatile long revision;
+  /**
+   * Held by the apply thread while it writes live keys (a group's commit, a restore); readers never
+   * take it, they only ask it for stamps ({@link #stateStamp()}): a seqlock over the live keys.
+   */
+  final StampedLock liveKeysWrite = new StampedLock();
 
   private MvccStore(RocksDB db, DBOptions dbOptions, List<? extends AbstractNativeReference> nativeOptions,
       List<ColumnFamilyHandle> handles) throws RocksDBException {
@@ -232,6 +238,21 @@ public final class MvccStore implements AutoCloseable {
   /** The current (latest) revision. */
   public long revision() {
     return revision;
+  }
+
+  /**
+   * A stamp naming the current state of the live keys, or 0 while a write of them is under way.
+   * Two equal non-zero stamps name the same state: a reader that takes a view after getting a stamp
+   * and finds {@link #unchangedSince} it afterwards read exactly the state that stamp names, which
+   * is what lets answers rendered from that state be reused while the stamp stays the same.
+   */
+  public long stateStamp() {
+    return liveKeysWrite.tryOptimisticRead();
+  }
+
+  /** Whether no write of the live keys has begun since {@code stamp} was issued (false for 0). */
+  public boolean unchangedSince(long stamp) {
+    return liveKeysWrite.validate(stamp);
   }
 
   /**
@@ -508,6 +529,7 @@ public final class MvccStore implements AutoCloseable {
    */
   public void restore(java.io.DataInputStream in) throws IOException {
     kvCache.clear(); // whatever happens below, the records it knew are no longer the store's
+    long writing = liveKeysWrite.writeLock();
     try (var batch = new org.rocksdb.WriteBatch()) {
       for (int cf = 1; cf < handles.size(); cf++) {
         try (RocksIterator it = db.newIterator(handles.get(cf))) {
@@ -542,6 +564,8 @@ public final class MvccStore implements AutoCloseable {
       this.compactRevision = readLong(db.get(meta, META_COMPACT));
     } catch (RocksDBException e) {
       throw new IOException("restoring the store from a snapshot failed: " + e.getMessage(), e);
+    } finally {
+      liveKeysWrite.unlockWrite(writing);
     }
   }
 

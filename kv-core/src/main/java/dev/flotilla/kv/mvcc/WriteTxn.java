@@ -645,8 +645,13 @@ public final class WriteTxn implements KvView, AutoCloseable {
     try {
       batch.put(store.meta, MvccStore.bytes("revision"), MvccStore.longBytes(revision));
       batch.put(store.meta, MvccStore.bytes("applied_index"), MvccStore.longBytes(lastIndex));
-      store.db().write(store.writeOptions, batch);
-      store.committed(lastIndex, revision);
+      long writing = store.liveKeysWrite.writeLock();
+      try {
+        store.db().write(store.writeOptions, batch);
+        store.committed(lastIndex, revision);
+      } finally {
+        store.liveKeysWrite.unlockWrite(writing);
+      }
       if (!emptied.isEmpty()) {
         store.kvCache.clear(); // it may know keys of the emptied ranges, which seen does not hold
       }

@@ -1,5 +1,6 @@
 package dev.flotilla.kv.server;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -46,6 +47,20 @@ public final class StoreMetrics {
       .labelNames("endpoint")
       .classicOnly().classicExponentialUpperBounds(0.0001, 2, 18)
       .register(registry);
+
+  private final Counter v2ReadCache = Counter.builder()
+      .name("flotilla_v2_read_cache_total")
+      .help("Plain v2 GETs by what the rendered-answer cache did: hit, or miss (rendered anew).")
+      .labelNames("result")
+      .register(registry);
+  // resolved once: a label lookup per GET would cost more than the count
+  private final CounterDataPoint v2ReadCacheHits = v2ReadCache.labelValues("hit");
+  private final CounterDataPoint v2ReadCacheMisses = v2ReadCache.labelValues("miss");
+
+  /** One plain v2 GET, answered from the rendered-answer cache or not. */
+  public void v2ReadCache(boolean hit) {
+    (hit ? v2ReadCacheHits : v2ReadCacheMisses).inc();
+  }
 
   /** Registers the gauges that read the member's live state. */
   void bind(CommandLog log, LongSupplier appliedIndex, LongSupplier revision, LongSupplier pending) {

@@ -387,8 +387,10 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }, ex.ctx.executor());
           } else if (r.waitFor() && !ex.head) {
             startWatch(ex, r);
+          } else if (user == null) {
+            ex.answer(keys.renderedGet(r));
           } else {
-            ex.event(listable(keys.get(r), r, user), false);
+            ex.event(listable(keys.get(r), r, user), false); // what a user may see is not cached
           }
         }
         default -> keys.write(r).whenCompleteAsync((outcome, err) -> {
@@ -500,6 +502,11 @@ final class V2HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       ByteBuf buf = ctx.alloc().buffer(JSON_BUFFER_BYTES);
       V2Json.writeEvent(buf, e, hideNodes);
       sendJson(e.isCreated() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, buf, e.etcdIndex(), true);
+    }
+
+    /** A rendered keys answer: the body is shared (a cached one is), so it is wrapped, not copied. */
+    void answer(V2ReadCache.Answer a) {
+      sendJson(a.status(), Unpooled.wrappedBuffer(a.body()), a.etcdIndex(), a.isEvent());
     }
 
     void failure(Throwable err) {

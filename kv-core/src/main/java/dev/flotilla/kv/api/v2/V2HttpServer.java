@@ -58,6 +58,9 @@ public final class V2HttpServer implements AutoCloseable {
     this.workers = workers;
   }
 
+  /** The rendered answers of plain GETs kept per server (see {@link V2ReadCache}). */
+  static final long READ_CACHE_BYTES = 16L << 20;
+
   /**
    * Serves the client URLs: HTTP/1.1 (the v2 API) here, and gRPC connections handed over or
    * relayed to {@code grpc} (null: HTTP/1.1 only); {@code loops} event loops serve the connections.
@@ -79,7 +82,7 @@ public final class V2HttpServer implements AutoCloseable {
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     var server = new V2HttpServer(new MultiThreadIoEventLoopGroup(1, io),
         new MultiThreadIoEventLoopGroup(loops.count(), io));
-    var keys = new V2KeysService(member, maxRequestBytes);
+    var keys = new V2KeysService(member, maxRequestBytes, READ_CACHE_BYTES);
     var membership = new V2MembersService(member); // one per port, not per connection: see its HttpClient
     try {
       for (URI url : listenUrls) {

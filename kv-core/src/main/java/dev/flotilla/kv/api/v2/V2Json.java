@@ -11,6 +11,8 @@ import dev.flotilla.kv.v2.V2Node;
 import dev.flotilla.kv.v2.V2Path;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
@@ -52,6 +54,23 @@ final class V2Json {
       throw new UncheckedIOException(ex);
     }
   }
+
+  /** An event's JSON as {@link #writeEvent} writes it (with values), in an array of its own. */
+  static byte[] eventBytes(V2Event e) {
+    ByteBuf buf = Unpooled.buffer(RENDER_BUFFER_BYTES);
+    writeEvent(buf, e, false);
+    return ByteBufUtil.getBytes(buf);
+  }
+
+  /** An error's JSON as {@link #writeError} writes it, in an array of its own. */
+  static byte[] errorBytes(V2Error e) {
+    ByteBuf buf = Unpooled.buffer(RENDER_BUFFER_BYTES);
+    writeError(buf, e);
+    return ByteBufUtil.getBytes(buf);
+  }
+
+  /** A GET of a 256-byte value is ~350 bytes of JSON: room for it without growing the buffer. */
+  private static final int RENDER_BUFFER_BYTES = 1024;
 
   private static void writeNode(JsonGenerator g, V2Node n) throws IOException {
     g.writeStartObject();

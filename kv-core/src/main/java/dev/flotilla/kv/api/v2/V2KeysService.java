@@ -1,5 +1,6 @@
 package dev.flotilla.kv.api.v2;
 
+import dev.flotilla.kv.mvcc.MvccStore;
 import dev.flotilla.kv.mvcc.ReadView;
 import dev.flotilla.kv.server.ApplyOutcome;
 import dev.flotilla.kv.server.StoreMember;
@@ -9,6 +10,7 @@ import dev.flotilla.kv.v2.V2Event;
 import dev.flotilla.kv.v2.V2Reader;
 import dev.flotilla.kv.v2.V2WatcherHub;
 import dev.flotilla.proto.store.StoreCommand;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -20,9 +22,11 @@ final class V2KeysService {
   private final StoreMember member;
   private final long maxRequestBytes;
   private final V2Access access;
+  private final V2ReadCache cache;
 
-  V2KeysService(StoreMember member, long maxRequestBytes) {
+  V2KeysService(StoreMember member, long maxRequestBytes, long readCacheBytes) {
     this.member = member;
+    this.cache = new V2ReadCache(readCacheBytes);
     this.access = new V2Access(member.machine().auth());
     this.maxRequestBytes = maxRequestBytes;
   }
@@ -50,6 +54,37 @@ final class V2KeysService {
       member.machine().v2Stats().get(false);
       throw e;
     }
+  }
+
+  /**
+   * A plain (serializable) read as its answer: the cached one when the store is in exactly the
+   * state it was rendered from (see {@link V2ReadCache}), else rendered now and kept if it is a
+   * function of the store's state alone (no TTL shown, no error but "Key not found").
+   */
+  V2ReadCache.Answer renderedGet(V2KeyRequest r) {
+    MvccStore store = member.store();
+    V2ReadCache.Key key = new V2ReadCache.Key(r.path(), r.recursive(), r.sorted());
+    long stamp = store.stateStamp(); // 0 while a write is under way: then no cache either way
+    V2ReadCache.Answer answer = cache.get(key, stamp);
+    if (answer != null) {
+      member.machine().v2Stats().get(answer.isEvent());
+      member.metrics().v2ReadCache(true);
+      return answer;
+    }
+    member.metrics().v2ReadCache(false);
+    boolean reusable;
+    try {
+      V2Event e = get(r);
+      answer = new V2ReadCache.Answer(HttpResponseStatus.OK, e.etcdIndex(), V2Json.eventBytes(e));
+      reusable = !V2ReadCache.timeDependent(e.node());
+    } catch (V2Error e) {
+      answer = new V2ReadCache.Answer(HttpResponseStatus.valueOf(e.httpStatus()), e.index(), V2Json.errorBytes(e));
+      reusable = e.code() == V2ErrorCode.KEY_NOT_FOUND;
+    }
+    if (reusable && store.unchangedSince(stamp)) { // the view read was taken under the stamp: its state
+      cache.put(key, stamp, answer);
+    }
+    return answer;
   }
 
   /** A linearizable read: waits until everything committed before it is applied. */
