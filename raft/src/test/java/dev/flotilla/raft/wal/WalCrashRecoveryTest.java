@@ -8,6 +8,7 @@ import static dev.flotilla.raft.wal.WalFixtures.lastSegment;
 import static dev.flotilla.raft.wal.WalFixtures.recordOffsets;
 import static dev.flotilla.raft.wal.WalFixtures.replayAll;
 import static dev.flotilla.raft.wal.WalFixtures.segmentFiles;
+import static dev.flotilla.raft.wal.WalFixtures.writeLog;
 import static dev.flotilla.raft.wal.WalFixtures.truncate;
 import static dev.flotilla.raft.wal.WalFixtures.xorByte;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -38,15 +39,9 @@ class WalCrashRecoveryTest {
   private Path pristine;
 
   @BeforeEach
-  void writeLog() throws IOException {
+  void writePristineLog() throws IOException {
     pristine = tmp.resolve("pristine");
-    try (Wal wal = Wal.open(pristine, OPTIONS)) {
-      for (long i = 1; i <= N; i += 8) {
-        wal.append(entries(i, i + 7, 1, 120));
-        wal.saveHardState(new HardState(1, 1, i));
-        wal.sync();
-      }
-    }
+    writeLog(pristine, OPTIONS, N);
     assertThat(segmentFiles(pristine)).hasSizeGreaterThanOrEqualTo(3);
   }
 

@@ -41,6 +41,20 @@ final class WalFixtures {
     return out;
   }
 
+  /**
+   * Writes entries 1..{@code n} (term 1, 120 bytes) into a new WAL in {@code dir}, eight per sync
+   * with a hard state each time: the log the crash tests damage.
+   */
+  static void writeLog(Path dir, WalOptions options, long n) throws IOException {
+    try (Wal wal = Wal.open(dir, options)) {
+      for (long i = 1; i <= n; i += 8) {
+        wal.append(entries(i, i + 7, 1, 120));
+        wal.saveHardState(new HardState(1, 1, i));
+        wal.sync();
+      }
+    }
+  }
+
   static List<Path> segmentFiles(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.filter(p -> p.toString().endsWith(".wal")).sorted().collect(Collectors.toList());

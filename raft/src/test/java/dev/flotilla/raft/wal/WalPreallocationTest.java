@@ -6,6 +6,7 @@ import static dev.flotilla.raft.wal.WalFixtures.lastSegment;
 import static dev.flotilla.raft.wal.WalFixtures.recordOffsets;
 import static dev.flotilla.raft.wal.WalFixtures.replayAll;
 import static dev.flotilla.raft.wal.WalFixtures.segmentFiles;
+import static dev.flotilla.raft.wal.WalFixtures.writeLog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -38,15 +39,9 @@ class WalPreallocationTest {
 
   /** Entries 1..N over several segments; the last one is a preallocated file with room left. */
   @BeforeEach
-  void writeLog() throws IOException {
+  void writePristineLog() throws IOException {
     pristine = tmp.resolve("pristine");
-    try (Wal wal = Wal.open(pristine, OPTIONS)) {
-      for (long i = 1; i <= N; i += 8) {
-        wal.append(entries(i, i + 7, 1, 120));
-        wal.saveHardState(new HardState(1, 1, i));
-        wal.sync();
-      }
-    }
+    writeLog(pristine, OPTIONS, N);
     List<Path> segments = segmentFiles(pristine);
     assertThat(segments).hasSizeGreaterThanOrEqualTo(3);
     assertThat(Files.size(lastSegment(pristine))).as("the last segment is a preallocated file").isEqualTo(SEGMENT);
