@@ -79,23 +79,20 @@ final class SpareSegment implements Closeable {
     if (pending != null) {
       return;
     }
+    CompletableFuture<Path> spare = new CompletableFuture<>();
+    Runnable task = () -> {
+      try {
+        spare.complete(write());
+      } catch (IOException | RuntimeException e) {
+        spare.completeExceptionally(e);
+      }
+    };
+    pending = spare;
     if (bytes > INLINE_BYTES) {
-      pending = CompletableFuture.supplyAsync(() -> {
-        try {
-          return write();
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }, writer);
-      return;
+      writer.execute(task);
+    } else {
+      task.run();
     }
-    CompletableFuture<Path> now = new CompletableFuture<>();
-    try {
-      now.complete(write());
-    } catch (IOException | RuntimeException e) {
-      now.completeExceptionally(e);
-    }
-    pending = now;
   }
 
   /** Whether a spare is written and synced, ready to be taken. */
@@ -118,9 +115,8 @@ final class SpareSegment implements Closeable {
     try {
       spare = done.get();
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
       LOG.warn("WAL {}: could not prepare a zero-filled spare segment ({}); the next segment starts empty",
-          dir, cause.toString());
+          dir, e.getCause().toString());
       return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -138,8 +134,7 @@ final class SpareSegment implements Closeable {
     try {
       pending.get();
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
-      throw new IOException("preparing the spare segment failed", cause);
+      throw new IOException("preparing the spare segment failed", e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while waiting for the spare segment", e);
