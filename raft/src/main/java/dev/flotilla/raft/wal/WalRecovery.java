@@ -95,13 +95,12 @@ final class WalRecovery {
             return bad.offset();
           }
           if (last && isTornTail(segment.path(), reader.size(), bad)) {
-            truncate(segment.path(), reader.size(), bad);
+            truncate(segment.path(), reader.size(), bad.offset(), bad.detail());
             return bad.offset();
           }
           if (last && hasHole(segment.path(), reader.size(), bad)) {
-            truncate(segment.path(), reader.size(), new SegmentReader.Bad(bad.offset(), bad.end(), bad.problem(),
-                bad.detail() + ", with a zero-filled hole in it (blocks of the unfinished write reached the disk"
-                    + " out of order), so nothing after it was synced"));
+            truncate(segment.path(), reader.size(), bad.offset(), bad.detail() + ", with a zero-filled hole in it"
+                + " (blocks of the unfinished write reached the disk out of order), so nothing after it was synced");
             return bad.offset();
           }
           throw new WalCorruptionException(segment.path(), bad.offset(), explain(bad, last));
@@ -185,9 +184,9 @@ final class WalRecovery {
    * can land while an earlier one still holds its zeros): its frame header is all zeros, or a whole
    * 512-byte sector that starts inside the bytes it claims is. The log never writes a zero header
    * nor leaves an unwritten sector among its records, and a sync covers everything written before
-   * it, so nothing at or after such a hole was synced; cutting the log there loses nothing acknowledged (etcd's WAL
-   * decoder treats a zero-filled sector inside a record the same way). Only a disk that zeroed
-   * sectors of synced data would be misread.
+   * it, so nothing at or after such a hole was synced; cutting the log there loses nothing
+   * acknowledged (etcd's WAL decoder treats a zero-filled sector inside a record the same way).
+   * Only a disk that zeroed sectors of synced data would be misread.
    */
   private static boolean hasHole(Path file, long size, SegmentReader.Bad bad) throws IOException {
     if (bad.problem() == SegmentReader.Problem.BAD_PAYLOAD) {
@@ -208,13 +207,14 @@ final class WalRecovery {
     return false;
   }
 
-  private static void truncate(Path file, long size, SegmentReader.Bad bad) throws IOException {
+  /** Cuts {@code file} (of {@code size} bytes) at the torn write at {@code offset}, saying why in one WARN line. */
+  private static void truncate(Path file, long size, long offset, String why) throws IOException {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      channel.truncate(bad.offset());
+      channel.truncate(offset);
       channel.force(true);
     }
     LOG.warn("WAL {}: torn write at offset {} ({}); dropped {} bytes, truncated the file to {} bytes",
-        file, bad.offset(), bad.detail(), size - bad.offset(), bad.offset());
+        file, offset, why, size - offset, offset);
   }
 
   /** Whether bytes {@code [from, to)} are all zero (true when the range is empty). */
