@@ -37,7 +37,8 @@ import org.rocksdb.WriteOptions;
  *       there ({@code prev_in_revs}): it is the record before the change's own in {@code revs};
  *       nor is a PUT's version itself ({@code kv_in_revs}): it is the change's own record there;</li>
  *   <li>{@code ttl}: expire-at nanos(8) ‖ internal key → empty, the v2 expiry index;</li>
- *   <li>{@code v2events}: revision(8) → v2 event, the last events of the v2 watch window;</li>
+ *   <li>{@code v2events}: revision(8) → v2 event, the v2 watch window and up to 1,024 indexes of
+ *       older events (trimmed in runs by the state machine);</li>
  *   <li>{@code revs}: key ‖ revision ‖ sub → {@link ChangeRecord}, every version of every v3 key
  *       in key order, for reads at a past revision (see {@link RevKey}; v2 keys keep none, see
  *       {@link #UNVERSIONED_KEYSPACE});</li>

@@ -71,6 +71,12 @@ public final class WriteTxn implements KvView, AutoCloseable {
    * reads of {@code kv} need not: {@link #seen} holds every key those writes deleted.
    */
   private boolean unindexedKeys;
+  /**
+   * Whether the batch holds a range delete ({@link #deleteV2EventsBelow}). WriteBatchWithIndex
+   * cannot index one ("unknown WriteBatch tag in ReBuildIndex"), so no command may follow it in the
+   * group: one that failed would roll back to its save point, which indexes the batch anew.
+   */
+  private boolean rangeDeleted;
   /** From this many keys on, {@link #deleteAll} leaves its writes out of the batch's index. */
   static final int UNINDEXED_DELETE_MIN = 1024;
 
@@ -96,11 +102,15 @@ public final class WriteTxn implements KvView, AutoCloseable {
     sub = 0;
     writeRevisionOpen = false;
     unindexedKeys = false;
+    rangeDeleted = false;
     emptied.clear();
   }
 
   /** Starts the changes of the command at log {@code index}. */
   public void startCommand(long index) {
+    if (rangeDeleted) {
+      throw new IllegalStateException("a command after the group's range delete of v2 events (log index " + index + ")");
+    }
     batch.setSavePoint();
     this.index = index;
     this.commandRevision = revision;
@@ -568,11 +578,16 @@ public final class WriteTxn implements KvView, AutoCloseable {
     }
   }
 
-  public void deleteV2Event(long rev) {
+  /**
+   * Deletes every stored v2 event below {@code rev}: one range delete, however many there are.
+   * After the group's last command only ({@link #rangeDeleted}).
+   */
+  public void deleteV2EventsBelow(long rev) {
+    rangeDeleted = true;
     try {
-      unindexed.delete(store.v2events, MvccStore.longBytes(rev));
+      unindexed.deleteRange(store.v2events, MvccStore.longBytes(0), MvccStore.longBytes(rev));
     } catch (RocksDBException e) {
-      throw new StoreException("v2 event delete failed", e);
+      throw new StoreException("v2 events delete failed", e);
     }
   }
 

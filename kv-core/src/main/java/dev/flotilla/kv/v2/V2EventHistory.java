@@ -1,8 +1,6 @@
 package dev.flotilla.kv.v2;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The last {@value #CAPACITY} v2 events, as etcd's EventHistory keeps them for waitIndex
@@ -44,14 +42,10 @@ public final class V2EventHistory {
     return ring.isEmpty() ? 0 : at(ring.size() - 1).index();
   }
 
-  /** Indexes of the events that adding {@code count} more would push out of the window. */
-  List<Long> evictedBy(int count) {
-    int over = ring.size() + count - CAPACITY;
-    List<Long> out = new ArrayList<>();
-    for (int i = 0; i < over && i < ring.size(); i++) {
-      out.add(at(i).index());
-    }
-    return out;
+  /** The index of the newest event that adding {@code count} more would push out of the window; 0 if none. */
+  long lastEvictedBy(int count) {
+    int over = Math.min(ring.size() + count - CAPACITY, ring.size());
+    return over <= 0 ? 0 : at(over - 1).index();
   }
 
   /**

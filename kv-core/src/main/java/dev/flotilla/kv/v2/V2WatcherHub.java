@@ -72,8 +72,9 @@ public final class V2WatcherHub {
     currentIndex = index;
   }
 
-  public synchronized List<Long> evictedBy(int count) {
-    return history.evictedBy(count);
+  /** The index of the newest event that {@code count} more would push out of the window; 0 if none. */
+  public synchronized long lastEvictedBy(int count) {
+    return history.lastEvictedBy(count);
   }
 
   public synchronized long currentIndex() {
