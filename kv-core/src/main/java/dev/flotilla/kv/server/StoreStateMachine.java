@@ -48,10 +48,10 @@ public final class StoreStateMachine {
    * Events that leave the v2 watch window leave the store ({@code v2events}) in runs: one range
    * delete each time the window has moved on by this many indexes, not a delete per event. A delete
    * per v2 write put a second record into that memtable at a place of its own, far from the new
-   * event's: without it a member's apply took ~13% less CPU under the v2 PUT load (a profile's
-   * shares, bench/RESULTS.md, seventeenth session). The store so holds up to this many indexes of
-   * events before the window; loading the window keeps the newest
-   * {@link dev.flotilla.kv.v2.V2EventHistory#CAPACITY}.
+   * event's: without it the apply thread alone took ~20% less CPU per v2 PUT (V2PutApplyHarness),
+   * a 3-member cluster's apply threads ~5% less (bench/RESULTS.md, seventeenth session). The store
+   * so holds up to this many indexes of events before the window; loading the window keeps the
+   * newest {@link dev.flotilla.kv.v2.V2EventHistory#CAPACITY}.
    */
   static final long V2_EVENTS_TRIM_EVERY = 1024;
   /** No stored event is below this index (the last range delete's end; 0 after a start): apply thread. */
